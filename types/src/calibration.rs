@@ -154,13 +154,20 @@ impl CameraCalibration {
 
     /// Projects a point in the camera's optical frame to pixels; `None` when the point is not
     /// in front of the camera (`z <= min_depth_m`).
-    pub fn project_camera_point(&self, point_in_camera: &Point3<f64>, min_depth_m: f64) -> Option<Point2<f64>> {
+    pub fn project_camera_point(
+        &self,
+        point_in_camera: &Point3<f64>,
+        min_depth_m: f64,
+    ) -> Option<Point2<f64>> {
         let z = point_in_camera.z;
-        if !(z > min_depth_m) {
+        if z.is_nan() || z <= min_depth_m {
             return None;
         }
         let k = &self.intrinsics;
-        Some(Point2::new(k.fx_px * point_in_camera.x / z + k.cx_px, k.fy_px * point_in_camera.y / z + k.cy_px))
+        Some(Point2::new(
+            k.fx_px * point_in_camera.x / z + k.cx_px,
+            k.fy_px * point_in_camera.y / z + k.cy_px,
+        ))
     }
 
     /// Projects a point in the lidar frame to pixels; `None` when it is behind the camera.
@@ -176,16 +183,43 @@ mod tests {
     /// KITTI object 000000's calibration (values from its calib file).
     fn kitti_000000() -> CameraCalibration {
         let p2 = Matrix3x4::new(
-            7.070493e2, 0.0, 6.040814e2, 4.575831e1, 0.0, 7.070493e2, 1.805066e2, -3.454157e-1, 0.0, 0.0, 1.0,
+            7.070493e2,
+            0.0,
+            6.040814e2,
+            4.575831e1,
+            0.0,
+            7.070493e2,
+            1.805066e2,
+            -3.454157e-1,
+            0.0,
+            0.0,
+            1.0,
             4.981016e-3,
         );
         let r0 = Matrix3::new(
-            9.999128e-1, 1.009263e-2, -8.511932e-3, -1.012729e-2, 9.999406e-1, -4.037671e-3, 8.470675e-3,
-            4.123522e-3, 9.999556e-1,
+            9.999128e-1,
+            1.009263e-2,
+            -8.511932e-3,
+            -1.012729e-2,
+            9.999406e-1,
+            -4.037671e-3,
+            8.470675e-3,
+            4.123522e-3,
+            9.999556e-1,
         );
         let tr = Matrix3x4::new(
-            6.927964e-3, -9.999722e-1, -2.757829e-3, -2.457729e-2, -1.162982e-3, 2.749836e-3, -9.999955e-1,
-            -6.127237e-2, 9.999753e-1, 6.931141e-3, -1.143899e-3, -3.321029e-1,
+            6.927964e-3,
+            -9.999722e-1,
+            -2.757829e-3,
+            -2.457729e-2,
+            -1.162982e-3,
+            2.749836e-3,
+            -9.999955e-1,
+            -6.127237e-2,
+            9.999753e-1,
+            6.931141e-3,
+            -1.143899e-3,
+            -3.321029e-1,
         );
         CameraCalibration::from_kitti(2, &p2, &r0, &tr, 1224, 370).unwrap()
     }
@@ -195,17 +229,44 @@ mod tests {
         let calib = kitti_000000();
         // Hand computation of P2 · R0 · Tr · x for x = (10, 1, -1) in the velodyne frame.
         let p2 = Matrix3x4::new(
-            7.070493e2, 0.0, 6.040814e2, 4.575831e1, 0.0, 7.070493e2, 1.805066e2, -3.454157e-1, 0.0, 0.0, 1.0,
+            7.070493e2,
+            0.0,
+            6.040814e2,
+            4.575831e1,
+            0.0,
+            7.070493e2,
+            1.805066e2,
+            -3.454157e-1,
+            0.0,
+            0.0,
+            1.0,
             4.981016e-3,
         );
         let x = nalgebra::Vector4::new(10.0, 1.0, -1.0, 1.0);
         let tr = Matrix3x4::new(
-            6.927964e-3, -9.999722e-1, -2.757829e-3, -2.457729e-2, -1.162982e-3, 2.749836e-3, -9.999955e-1,
-            -6.127237e-2, 9.999753e-1, 6.931141e-3, -1.143899e-3, -3.321029e-1,
+            6.927964e-3,
+            -9.999722e-1,
+            -2.757829e-3,
+            -2.457729e-2,
+            -1.162982e-3,
+            2.749836e-3,
+            -9.999955e-1,
+            -6.127237e-2,
+            9.999753e-1,
+            6.931141e-3,
+            -1.143899e-3,
+            -3.321029e-1,
         );
         let r0 = Matrix3::new(
-            9.999128e-1, 1.009263e-2, -8.511932e-3, -1.012729e-2, 9.999406e-1, -4.037671e-3, 8.470675e-3,
-            4.123522e-3, 9.999556e-1,
+            9.999128e-1,
+            1.009263e-2,
+            -8.511932e-3,
+            -1.012729e-2,
+            9.999406e-1,
+            -4.037671e-3,
+            8.470675e-3,
+            4.123522e-3,
+            9.999556e-1,
         );
         let rect = r0 * (tr * x);
         let uvw = p2 * nalgebra::Vector4::new(rect.x, rect.y, rect.z, 1.0);
