@@ -1,0 +1,615 @@
+//! Readers for the KITTI 3D object benchmark files (Geiger et al., "Are we ready for
+//! Autonomous Driving? The KITTI Vision Benchmark Suite", CVPR 2012; formats from the object
+//! devkit `readme.txt`).
+//!
+//! - `velodyne/NNNNNN.bin`: little-endian `f32` records of `(x, y, z, reflectance)`, 16 bytes
+//!   each, in the velodyne frame (x forward, y left, z up, metres; reflectance `0..=1`).
+//! - `calib/NNNNNN.txt`: lines `key: v1 v2 ...`, row-major. `P0..P3` (3×4) project points of the
+//!   rectified reference camera frame into the image of camera `i`; `R0_rect` (3×3) rotates
+//!   camera 0 into that rectified frame; `Tr_velo_to_cam` and `Tr_imu_to_velo` are 3×4 `[R | t]`.
+//! - `label_2/NNNNNN.txt`: one object per line, 15 columns
+//!   `type truncated occluded alpha x1 y1 x2 y2 h w l x y z rotation_y` (a 16th column, `score`,
+//!   appears in result files). The 3D box is in the rectified camera frame (x right, y down,
+//!   z forward) with `(x, y, z)` the centre of its **bottom** face.
+//!
+//! Every error names the file it came from (for in-memory parsing, the name the caller gave).
+
+use std::f64::consts::PI;
+use std::path::{Path, PathBuf};
+
+use nalgebra::{Matrix3, Matrix3x4, Matrix4, Point3, Vector3, Vector4};
+use pitsense_types::{
+    BoxPx, CalibrationError, CameraCalibration, Detection3d, Header, ObjectSource, PointCloud, PointXyzi,
+    SensorId,
+};
+
+/// Bytes per point in a KITTI velodyne file: four little-endian `f32`.
+pub const VELODYNE_RECORD_BYTES: usize = 16;
+
+/// KITTI's colour camera 2 (left colour camera), the one the labels' 2D boxes refer to.
+pub const KITTI_CAMERA_2: SensorId = 2;
+
+/// Why a KITTI file could not be read or used.
+#[derive(Debug, thiserror::Error)]
+pub enum KittiError {
+    /// The file could not be opened or read.
+    #[error("cannot read `{}`: {source}", file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A velodyne file whose length is not a whole number of 16-byte points.
+    #[error(
+        "velodyne file `{}` is {byte_len} bytes long, not a multiple of {VELODYNE_RECORD_BYTES} \
+         (x, y, z, reflectance as f32)",
+        file.display()
+    )]
+    VelodyneLength {
+        /// The file.
+        file: PathBuf,
+        /// Its length in bytes.
+        byte_len: usize,
+    },
+    /// A calibration file lacks a required key.
+    #[error("calibration file `{}` has no `{key}` line", file.display())]
+    CalibMissingKey {
+        /// The file.
+        file: PathBuf,
+        /// The missing key (`P2`, `R0_rect` or `Tr_velo_to_cam`).
+        key: &'static str,
+    },
+    /// A calibration line is malformed: wrong number of values, a value that is not a finite
+    /// number, a duplicated key or a line with no key.
+    #[error("calibration file `{}`, line {line}, key `{key}`: {reason}", file.display())]
+    CalibValue {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The key of the line (empty when the line has none).
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The matrices parse but do not describe a usable camera (see [`CalibrationError`]), or the
+    /// rectified frame cannot be mapped back to the velodyne frame.
+    #[error("calibration file `{}` is unusable: {reason}", file.display())]
+    CalibUnusable {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+        /// The underlying calibration error, if any.
+        #[source]
+        source: Option<CalibrationError>,
+    },
+    /// A label line is malformed.
+    #[error("label file `{}`, line {line}: {reason}", file.display())]
+    Label {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, KittiError> {
+    std::fs::read(path).map_err(|source| KittiError::Io { file: path.to_path_buf(), source })
+}
+
+fn read_text(path: &Path) -> Result<String, KittiError> {
+    std::fs::read_to_string(path).map_err(|source| KittiError::Io { file: path.to_path_buf(), source })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Velodyne scans
+// ---------------------------------------------------------------------------------------------
+
+/// Reads a KITTI velodyne scan (`velodyne/NNNNNN.bin`) into a cloud with the given header.
+///
+/// The header's frame should be the velodyne's [`pitsense_types::FrameId::Lidar`]; points are in
+/// metres, intensity is KITTI reflectance (`0..=1`). Non-finite values are kept as they are (the
+/// lidar pipeline counts and drops them).
+///
+/// # Errors
+/// [`KittiError::Io`] when the file cannot be read, [`KittiError::VelodyneLength`] when its
+/// length is not a multiple of 16 bytes.
+pub fn read_velodyne_bin(path: &Path, header: Header) -> Result<PointCloud, KittiError> {
+    let bytes = read_file(path)?;
+    parse_velodyne_bin(&bytes, path, header)
+}
+
+/// Decodes the bytes of a KITTI velodyne scan held in memory; `file` names it in errors.
+///
+/// Layout: `N` records of 16 bytes, each `x, y, z, reflectance` as little-endian IEEE-754 `f32`.
+///
+/// # Errors
+/// [`KittiError::VelodyneLength`] when `bytes.len()` is not a multiple of 16.
+pub fn parse_velodyne_bin(bytes: &[u8], file: &Path, header: Header) -> Result<PointCloud, KittiError> {
+    let (records, rest) = bytes.as_chunks::<VELODYNE_RECORD_BYTES>();
+    if !rest.is_empty() {
+        return Err(KittiError::VelodyneLength { file: file.to_path_buf(), byte_len: bytes.len() });
+    }
+    let points = records
+        .iter()
+        .map(|r| PointXyzi {
+            x_m: f32::from_le_bytes([r[0], r[1], r[2], r[3]]),
+            y_m: f32::from_le_bytes([r[4], r[5], r[6], r[7]]),
+            z_m: f32::from_le_bytes([r[8], r[9], r[10], r[11]]),
+            intensity: f32::from_le_bytes([r[12], r[13], r[14], r[15]]),
+        })
+        .collect();
+    Ok(PointCloud { header, points })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calibration
+// ---------------------------------------------------------------------------------------------
+
+/// The matrices of a KITTI object calibration file.
+///
+/// Names follow `target_from_source`; the KITTI key each field comes from is given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KittiCalib {
+    /// The file the matrices were read from; errors found later (see
+    /// [`Self::camera_calibration`]) name it.
+    pub file: PathBuf,
+    /// `P0`: rectified reference frame → image of camera 0 (grey left), pixels. Optional.
+    pub p0: Option<Matrix3x4<f64>>,
+    /// `P1`: rectified reference frame → image of camera 1 (grey right). Optional.
+    pub p1: Option<Matrix3x4<f64>>,
+    /// `P2`: rectified reference frame → image of camera 2 (colour left), the labels' camera.
+    pub p2: Matrix3x4<f64>,
+    /// `P3`: rectified reference frame → image of camera 3 (colour right). Optional.
+    pub p3: Option<Matrix3x4<f64>>,
+    /// `R0_rect`: rotation from camera 0's frame to the rectified reference frame.
+    pub rect_from_cam0: Matrix3<f64>,
+    /// `Tr_velo_to_cam`: `[R | t]` from the velodyne frame to camera 0's frame, metres.
+    pub cam0_from_velo: Matrix3x4<f64>,
+    /// `Tr_imu_to_velo`: `[R | t]` from the IMU (OXTS) frame to the velodyne frame. Optional.
+    pub velo_from_imu: Option<Matrix3x4<f64>>,
+}
+
+/// Where a calibration value was found, for error messages.
+struct CalibEntry {
+    line: usize,
+    values: Vec<f64>,
+}
+
+fn pad_to_4x4(matrix: &Matrix3x4<f64>) -> Matrix4<f64> {
+    let mut padded = Matrix4::identity();
+    padded.fixed_view_mut::<3, 4>(0, 0).copy_from(matrix);
+    padded
+}
+
+impl KittiCalib {
+    /// `R0_rect · Tr_velo_to_cam` as a 4×4 homogeneous matrix: velodyne → rectified camera.
+    pub fn rect_from_velo(&self) -> Matrix4<f64> {
+        let mut rect = Matrix4::identity();
+        rect.fixed_view_mut::<3, 3>(0, 0).copy_from(&self.rect_from_cam0);
+        rect * pad_to_4x4(&self.cam0_from_velo)
+    }
+
+    /// The inverse of [`Self::rect_from_velo`]: rectified camera → velodyne, as KITTI's devkit
+    /// does it (a general 4×4 inverse, no re-orthonormalisation).
+    ///
+    /// # Errors
+    /// [`KittiError::CalibUnusable`] (naming the file) when the matrix is singular or not finite.
+    pub fn velo_from_rect(&self) -> Result<Matrix4<f64>, KittiError> {
+        let forward = self.rect_from_velo();
+        match forward.try_inverse() {
+            Some(inverse) if inverse.iter().all(|v| v.is_finite()) => Ok(inverse),
+            _ => Err(KittiError::CalibUnusable {
+                file: self.file.clone(),
+                reason: "R0_rect · Tr_velo_to_cam is singular".into(),
+                source: None,
+            }),
+        }
+    }
+
+    /// The calibration of camera 2 relative to the velodyne, via
+    /// [`CameraCalibration::from_kitti`]; `width_px`, `height_px` is the image size (KITTI images
+    /// vary between frames, about 1242×375).
+    ///
+    /// # Errors
+    /// [`KittiError::CalibUnusable`] (naming the file) when `P2` is not a pinhole matrix or a
+    /// rotation block is not a rotation.
+    pub fn camera_calibration(&self, width_px: u32, height_px: u32) -> Result<CameraCalibration, KittiError> {
+        CameraCalibration::from_kitti(
+            KITTI_CAMERA_2,
+            &self.p2,
+            &self.rect_from_cam0,
+            &self.cam0_from_velo,
+            width_px,
+            height_px,
+        )
+        .map_err(|source| KittiError::CalibUnusable {
+            file: self.file.clone(),
+            reason: source.to_string(),
+            source: Some(source),
+        })
+    }
+}
+
+/// Reads a KITTI object calibration file (`calib/NNNNNN.txt`).
+///
+/// # Errors
+/// [`KittiError::Io`], or the errors of [`parse_calib`].
+pub fn read_calib(path: &Path) -> Result<KittiCalib, KittiError> {
+    let text = read_text(path)?;
+    parse_calib(&text, path)
+}
+
+/// Parses the text of a KITTI calibration file; `file` names it in errors.
+///
+/// Each non-blank line is `key: numbers` (the colon may be missing, as in some tracking calib
+/// files). `P0..P3`, `Tr_velo_to_cam` (alias `Tr_velo_cam`) and `Tr_imu_to_velo` (alias
+/// `Tr_imu_velo`) need 12 numbers, `R0_rect` (alias `R_rect`) needs 9; other keys are ignored.
+/// `P2`, `R0_rect` and `Tr_velo_to_cam` are required.
+///
+/// # Errors
+/// [`KittiError::CalibMissingKey`] for a missing required key; [`KittiError::CalibValue`] for a
+/// wrong number of values, a value that is not a finite number or a key given twice.
+pub fn parse_calib(text: &str, file: &Path) -> Result<KittiCalib, KittiError> {
+    const KEYS: [(&str, &[&str], usize); 7] = [
+        ("P0", &["P0"], 12),
+        ("P1", &["P1"], 12),
+        ("P2", &["P2"], 12),
+        ("P3", &["P3"], 12),
+        ("R0_rect", &["R0_rect", "R_rect"], 9),
+        ("Tr_velo_to_cam", &["Tr_velo_to_cam", "Tr_velo_cam"], 12),
+        ("Tr_imu_to_velo", &["Tr_imu_to_velo", "Tr_imu_velo"], 12),
+    ];
+    let mut entries: [Option<CalibEntry>; 7] = Default::default();
+    for (index, line) in text.lines().enumerate() {
+        let line_number = index + 1;
+        let mut tokens = line.split_whitespace();
+        let Some(first) = tokens.next() else { continue };
+        // `key:` or `key: v1 ...` or `key:v1` (colon glued to the first value).
+        let (key, glued) = match first.split_once(':') {
+            Some((key, rest)) => (key, (!rest.is_empty()).then_some(rest)),
+            None => (first, None),
+        };
+        let Some(slot) = KEYS.iter().position(|(_, aliases, _)| aliases.contains(&key)) else {
+            continue;
+        };
+        let (canonical, _, expected) = KEYS[slot];
+        let value_error = |reason: String| KittiError::CalibValue {
+            file: file.to_path_buf(),
+            line: line_number,
+            key: canonical.to_string(),
+            reason,
+        };
+        let mut values = Vec::with_capacity(expected);
+        for token in glued.into_iter().chain(tokens) {
+            match token.parse::<f64>() {
+                Ok(value) if value.is_finite() => values.push(value),
+                _ => return Err(value_error(format!("`{token}` is not a finite number"))),
+            }
+        }
+        if values.len() != expected {
+            return Err(value_error(format!("expected {expected} numbers, found {}", values.len())));
+        }
+        let entry = entries.get_mut(slot).ok_or_else(|| value_error("internal key table".into()))?;
+        if let Some(previous) = entry {
+            return Err(value_error(format!("key given twice (first on line {})", previous.line)));
+        }
+        *entry = Some(CalibEntry { line: line_number, values });
+    }
+    let [p0, p1, p2, p3, r0, tr_velo, tr_imu] = entries;
+    let missing = |key: &'static str| KittiError::CalibMissingKey { file: file.to_path_buf(), key };
+    let as_3x4 = |entry: Option<CalibEntry>| entry.map(|e| Matrix3x4::from_row_slice(&e.values));
+    Ok(KittiCalib {
+        file: file.to_path_buf(),
+        p0: as_3x4(p0),
+        p1: as_3x4(p1),
+        p2: as_3x4(p2).ok_or_else(|| missing("P2"))?,
+        p3: as_3x4(p3),
+        rect_from_cam0: r0.map(|e| Matrix3::from_row_slice(&e.values)).ok_or_else(|| missing("R0_rect"))?,
+        cam0_from_velo: as_3x4(tr_velo).ok_or_else(|| missing("Tr_velo_to_cam"))?,
+        velo_from_imu: as_3x4(tr_imu),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Labels
+// ---------------------------------------------------------------------------------------------
+
+/// One line of a KITTI object label file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KittiLabel {
+    /// `type`: `Car`, `Van`, `Truck`, `Pedestrian`, `Person_sitting`, `Cyclist`, `Tram`, `Misc`
+    /// or `DontCare`.
+    pub object_type: String,
+    /// `truncated`: fraction of the object outside the image, `0..=1` (`-1` for `DontCare`).
+    pub truncated: f64,
+    /// `occluded`: 0 fully visible, 1 partly occluded, 2 largely occluded, 3 unknown (`-1` for
+    /// `DontCare`).
+    pub occluded: i32,
+    /// `alpha`: observation angle, radians in `[-π, π]`.
+    pub alpha_rad: f64,
+    /// 2D box in camera 2's image, pixels (`x1 y1 x2 y2`).
+    pub box_px: BoxPx,
+    /// `h`: 3D box height, metres.
+    pub height_m: f64,
+    /// `w`: 3D box width, metres.
+    pub width_m: f64,
+    /// `l`: 3D box length, metres.
+    pub length_m: f64,
+    /// `x y z`: centre of the box's bottom face in the rectified camera frame (x right, y down,
+    /// z forward), metres.
+    pub bottom_center_in_rect_m: Point3<f64>,
+    /// `rotation_y`: rotation about the rectified camera's y axis (down), radians in `[-π, π]`;
+    /// 0 means the box's length points along the camera's x axis (to the right).
+    pub rotation_y_rad: f64,
+    /// `score`: detection confidence, present in result files only.
+    pub score: Option<f64>,
+}
+
+/// Normalises an angle to `(-π, π]`.
+pub fn normalize_angle_rad(angle_rad: f64) -> f64 {
+    let wrapped = (angle_rad + PI).rem_euclid(2.0 * PI) - PI;
+    if wrapped <= -PI { wrapped + 2.0 * PI } else { wrapped }
+}
+
+impl KittiLabel {
+    /// Whether this is a `DontCare` region (no 3D box).
+    pub fn is_dont_care(&self) -> bool {
+        self.object_type == "DontCare"
+    }
+
+    /// Centre of the 3D box in the rectified camera frame: the bottom centre raised by `h/2`
+    /// (y points down, so `y - h/2`).
+    pub fn center_in_rect_m(&self) -> Point3<f64> {
+        let b = &self.bottom_center_in_rect_m;
+        Point3::new(b.x, b.y - self.height_m / 2.0, b.z)
+    }
+
+    /// The eight corners of the 3D box in the rectified camera frame, as in the KITTI devkit's
+    /// `computeBox3D`: `x = ±l/2`, `z = ±w/2` rotated by `rotation_y` about y, `y ∈ {0, -h}`
+    /// from the bottom face.
+    pub fn corners_in_rect_m(&self) -> [Point3<f64>; 8] {
+        let (sin, cos) = self.rotation_y_rad.sin_cos();
+        let (half_l, half_w) = (self.length_m / 2.0, self.width_m / 2.0);
+        let footprint = [(half_l, half_w), (-half_l, half_w), (-half_l, -half_w), (half_l, -half_w)];
+        let b = &self.bottom_center_in_rect_m;
+        let mut corners = [Point3::origin(); 8];
+        for (level, dy) in [0.0, -self.height_m].into_iter().enumerate() {
+            for (index, (dx, dz)) in footprint.iter().enumerate() {
+                // R_y(θ) = [[cos, 0, sin], [0, 1, 0], [-sin, 0, cos]].
+                corners[level * 4 + index] =
+                    Point3::new(b.x + cos * dx + sin * dz, b.y + dy, b.z - sin * dx + cos * dz);
+            }
+        }
+        corners
+    }
+
+    /// The label's 3D box as a [`Detection3d`] in the velodyne frame.
+    ///
+    /// The centre is [`Self::center_in_rect_m`] mapped by `velo_from_rect` (from
+    /// [`KittiCalib::velo_from_rect`]); the heading is `-rotation_y - π/2` normalised to
+    /// `(-π, π]` (the rect camera's y axis is the velodyne's -z, and rect x is velodyne -y; the
+    /// small residual rotation of the calibration is ignored, as in mmdet3d's
+    /// `CameraInstance3DBoxes.convert_to(LIDAR)` for yaw). Size is `(l, w, h)`. The class label
+    /// is the KITTI type, the score is the label's score or 1, the source is
+    /// [`ObjectSource::Lidar`]; `header` is used as given (its frame should be the lidar's).
+    pub fn to_detection_in_lidar(&self, velo_from_rect: &Matrix4<f64>, header: Header) -> Detection3d {
+        let c = self.center_in_rect_m();
+        let center = velo_from_rect * Vector4::new(c.x, c.y, c.z, 1.0);
+        Detection3d {
+            header,
+            center_m: Point3::new(center.x, center.y, center.z),
+            size_m: Vector3::new(self.length_m, self.width_m, self.height_m),
+            yaw_rad: normalize_angle_rad(-self.rotation_y_rad - PI / 2.0),
+            class_label: self.object_type.clone(),
+            score: self.score.map_or(1.0, |s| s as f32),
+            source: ObjectSource::Lidar,
+        }
+    }
+}
+
+/// Reads a KITTI object label file (`label_2/NNNNNN.txt`).
+///
+/// # Errors
+/// [`KittiError::Io`], or the errors of [`parse_labels`].
+pub fn read_labels(path: &Path) -> Result<Vec<KittiLabel>, KittiError> {
+    let text = read_text(path)?;
+    parse_labels(&text, path)
+}
+
+/// Parses the text of a KITTI label file, one object per non-blank line; `file` names it in
+/// errors. `DontCare` lines are returned too (see [`KittiLabel::is_dont_care`]).
+///
+/// # Errors
+/// [`KittiError::Label`] with the 1-based line number when a line does not have 15 or 16
+/// columns, a number does not parse or is not finite, or `occluded` is not an integer.
+pub fn parse_labels(text: &str, file: &Path) -> Result<Vec<KittiLabel>, KittiError> {
+    const COLUMNS: [&str; 16] = [
+        "type",
+        "truncated",
+        "occluded",
+        "alpha",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "h",
+        "w",
+        "l",
+        "x",
+        "y",
+        "z",
+        "rotation_y",
+        "score",
+    ];
+    let mut labels = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line_number = index + 1;
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        if tokens.is_empty() {
+            continue;
+        }
+        let label_error =
+            |reason: String| KittiError::Label { file: file.to_path_buf(), line: line_number, reason };
+        if tokens.len() != 15 && tokens.len() != 16 {
+            return Err(label_error(format!("expected 15 or 16 columns, found {}", tokens.len())));
+        }
+        let mut numbers = [0.0_f64; 16];
+        for (column, token) in tokens.iter().enumerate().skip(1) {
+            let name = COLUMNS.get(column).copied().unwrap_or("?");
+            let value = match token.parse::<f64>() {
+                Ok(value) if value.is_finite() => value,
+                _ => return Err(label_error(format!("column `{name}`: `{token}` is not a finite number"))),
+            };
+            if let Some(slot) = numbers.get_mut(column) {
+                *slot = value;
+            }
+        }
+        let occluded = tokens
+            .get(2)
+            .and_then(|t| t.parse::<i32>().ok())
+            .ok_or_else(|| label_error("column `occluded` is not an integer".into()))?;
+        let [_, truncated, _, alpha, x1, y1, x2, y2, h, w, l, x, y, z, rotation_y, score] = numbers;
+        labels.push(KittiLabel {
+            object_type: tokens.first().map(|t| t.to_string()).unwrap_or_default(),
+            truncated,
+            occluded,
+            alpha_rad: alpha,
+            box_px: BoxPx { x1: x1 as f32, y1: y1 as f32, x2: x2 as f32, y2: y2 as f32 },
+            height_m: h,
+            width_m: w,
+            length_m: l,
+            bottom_center_in_rect_m: Point3::new(x, y, z),
+            rotation_y_rad: rotation_y,
+            score: (tokens.len() == 16).then_some(score),
+        });
+    }
+    Ok(labels)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // A failing test should panic.
+mod tests {
+    use super::*;
+    use pitsense_types::FrameId;
+
+    fn header() -> Header {
+        Header { stamp_ns: 0, frame: FrameId::Lidar(0), seq: 0 }
+    }
+
+    #[test]
+    fn velodyne_bytes_round_trip() {
+        let mut bytes = Vec::new();
+        for v in [1.5_f32, -2.0, 0.25, 0.5, 10.0, 20.0, -1.73, 0.0] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let cloud = parse_velodyne_bin(&bytes, Path::new("mem.bin"), header()).unwrap();
+        assert_eq!(cloud.points.len(), 2);
+        assert_eq!(cloud.points[0], PointXyzi { x_m: 1.5, y_m: -2.0, z_m: 0.25, intensity: 0.5 });
+        assert_eq!(cloud.points[1].z_m, -1.73);
+    }
+
+    #[test]
+    fn a_truncated_scan_names_file_and_length() {
+        let err = parse_velodyne_bin(&[0u8; 33], Path::new("scan_7.bin"), header()).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, KittiError::VelodyneLength { byte_len: 33, .. }), "{message}");
+        assert!(message.contains("scan_7.bin") && message.contains("33"), "{message}");
+    }
+
+    #[test]
+    fn angles_wrap_into_half_open_interval() {
+        assert!((normalize_angle_rad(-PI) - PI).abs() < 1e-12);
+        assert!((normalize_angle_rad(3.0 * PI / 2.0) + PI / 2.0).abs() < 1e-12);
+        assert!((normalize_angle_rad(0.3) - 0.3).abs() < 1e-12);
+    }
+
+    #[test]
+    fn calib_errors_name_key_and_reason() {
+        let ok_line = "P2: 1 0 0 0 0 1 0 0 0 0 1 0\nR0_rect: 1 0 0 0 1 0 0 0 1\n";
+        let tr = "Tr_velo_to_cam: 0 -1 0 0 0 0 -1 0 1 0 0 0\n";
+        assert!(parse_calib(&format!("{ok_line}\n\n{tr}"), Path::new("c.txt")).is_ok());
+
+        let err = parse_calib(&format!("R0_rect: 1 0 0 0 1 0 0 0 1\n{tr}"), Path::new("c.txt")).unwrap_err();
+        assert!(matches!(err, KittiError::CalibMissingKey { key: "P2", .. }), "{err}");
+
+        let err = parse_calib(&format!("{ok_line}Tr_velo_to_cam: 1 2 3\n"), Path::new("c.txt")).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("Tr_velo_to_cam") && message.contains("expected 12"), "{message}");
+
+        let bad = ok_line.replace("R0_rect: 1 0", "R0_rect: 1 zero");
+        let err = parse_calib(&format!("{bad}{tr}"), Path::new("c.txt")).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("R0_rect") && message.contains("`zero`") && message.contains("line 2"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn label_line_and_corners() {
+        let text = "Car 0.00 0 1.85 387.63 181.54 423.81 203.12 1.67 1.87 3.69 -16.53 2.39 58.49 1.57\n\n";
+        let labels = parse_labels(text, Path::new("l.txt")).unwrap();
+        assert_eq!(labels.len(), 1);
+        let label = &labels[0];
+        assert_eq!(label.object_type, "Car");
+        assert!((label.center_in_rect_m().y - (2.39 - 1.67 / 2.0)).abs() < 1e-12);
+        let corners = label.corners_in_rect_m();
+        // Bottom face at y = 2.39, top at y = 2.39 - h.
+        assert!(corners[..4].iter().all(|c| (c.y - 2.39).abs() < 1e-12));
+        assert!(corners[4..].iter().all(|c| (c.y - (2.39 - 1.67)).abs() < 1e-12));
+        // rotation_y ≈ π/2: the length runs along -z... corners 0 and 1 differ by l along z.
+        let along = corners[0] - corners[1];
+        assert!((along.norm() - 3.69).abs() < 1e-9 && along.z.abs() > 3.6, "{along:?}");
+
+        let err = parse_labels("Car 0 0 1 2 3\n", Path::new("l.txt")).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        let err = parse_labels(
+            &format!(
+                "{text}Car 0.00 x 1.85 387.63 181.54 423.81 203.12 1.67 1.87 3.69 -16.53 2.39 58.49 1.57"
+            ),
+            Path::new("l.txt"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("line 3") && err.to_string().contains("occluded"), "{err}");
+    }
+
+    #[test]
+    fn label_to_lidar_with_identity_like_calibration() {
+        // velodyne → rect: x_rect = -y_velo, y_rect = -z_velo, z_rect = x_velo.
+        let calib = KittiCalib {
+            file: PathBuf::from("c.txt"),
+            p0: None,
+            p1: None,
+            p2: Matrix3x4::new(700.0, 0.0, 600.0, 0.0, 0.0, 700.0, 180.0, 0.0, 0.0, 0.0, 1.0, 0.0),
+            p3: None,
+            rect_from_cam0: Matrix3::identity(),
+            cam0_from_velo: Matrix3x4::new(0.0, -1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0),
+            velo_from_imu: None,
+        };
+        let label = KittiLabel {
+            object_type: "Car".into(),
+            truncated: 0.0,
+            occluded: 0,
+            alpha_rad: 0.0,
+            box_px: BoxPx { x1: 0.0, y1: 0.0, x2: 1.0, y2: 1.0 },
+            height_m: 1.5,
+            width_m: 1.8,
+            length_m: 4.0,
+            bottom_center_in_rect_m: Point3::new(-2.0, 1.7, 20.0),
+            rotation_y_rad: 0.0,
+            score: None,
+        };
+        let velo_from_rect = calib.velo_from_rect().unwrap();
+        let det = label.to_detection_in_lidar(&velo_from_rect, header());
+        assert!((det.center_m - Point3::new(20.0, 2.0, -0.95)).norm() < 1e-12, "{:?}", det.center_m);
+        // rotation_y = 0: length along rect +x = velodyne -y, heading -π/2.
+        assert!((det.yaw_rad + PI / 2.0).abs() < 1e-12);
+        assert_eq!(det.size_m, Vector3::new(4.0, 1.8, 1.5));
+    }
+}
