@@ -1,0 +1,16 @@
+//! Camera object detection: a YOLOX-family network run through ONNX Runtime.
+//!
+//! The network's I/O contract (input size, letterbox, channel order, output decoder, strides,
+//! class names) comes from its manifest in `pitsense-models`, never from constants here.
+//! Pipeline per image, each step public so benchmarks can time it:
+//! [`YoloxDetector::preprocess`] (letterbox into the input tensor) →
+//! [`YoloxDetector::infer`] (ONNX Runtime) → [`YoloxDetector::postprocess`] (decode and
+//! class-aware NMS, boxes back in original pixels).
+
+mod detector;
+mod nms;
+mod runtime;
+
+pub use detector::{DetectorConfig, DetectorError, YoloxDetector};
+pub use nms::{class_aware_nms, decode_yolox};
+pub use runtime::{OnnxRuntimeError, onnx_runtime_environment};
