@@ -1,0 +1,646 @@
+//! Ouster frames: the range image ([`LidarScan`]), packet-to-frame batching
+//! ([`OusterScanBatcher`]) and the XYZ lookup table ([`XyzLut`]).
+
+use nalgebra::{Matrix4, Vector4};
+use pitsense_types::{FrameId, Header, PointCloud, PointXyzi, SensorId};
+
+use super::{OusterError, OusterMetadata, PacketFormat, UdpProfileLidar};
+use crate::drivers::{PacketCounters, RotationAssembler};
+
+/// One Ouster frame (one rotation, or the column window of it) as the vendor SDK's `LidarScan`:
+/// per-column headers (`W` entries) and per-pixel fields (`H × W`, row-major, staggered: column
+/// `c` is measurement id `c`). Columns that never arrived are zero.
+///
+/// Fields a profile does not carry are empty vectors (`signal` for `RNG15_RFL8_NIR8`, the `*2`
+/// second-return fields except for the dual profile).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LidarScan {
+    /// Frame id from the packet headers (wraps at 65536).
+    pub frame_id: u16,
+    /// Initialisation id of the packets (0 for LEGACY).
+    pub init_id: u32,
+    /// Packet profile the frame was decoded with.
+    pub profile: UdpProfileLidar,
+    /// Columns per frame, `W`.
+    pub width: usize,
+    /// Pixels per column, `H`.
+    pub height: usize,
+    /// Column timestamps, nanoseconds on the sensor clock (`W`).
+    pub timestamp_ns: Vec<u64>,
+    /// Column measurement ids (`W`; `c` for a received column `c`, 0 otherwise).
+    pub measurement_id: Vec<u16>,
+    /// Column status words (`W`; see [`super::ColumnView::status`]).
+    pub status: Vec<u32>,
+    /// Column encoder counts (`W`; LEGACY only, zero otherwise).
+    pub encoder_count: Vec<u32>,
+    /// `RANGE`: first-return range, millimetres, 0 = no return (`H × W`).
+    pub range_mm: Vec<u32>,
+    /// `SIGNAL`: first-return signal photons (`H × W`).
+    pub signal: Vec<u16>,
+    /// `REFLECTIVITY`: first-return calibrated reflectivity, 0..=255 (`H × W`).
+    pub reflectivity: Vec<u8>,
+    /// `NEAR_IR`: ambient near-infrared photons (`H × W`).
+    pub near_ir: Vec<u16>,
+    /// `FLAGS`: first-return flag bits (`H × W`).
+    pub flags: Vec<u8>,
+    /// `RANGE2`: second-return range, millimetres (dual profile).
+    pub range2_mm: Vec<u32>,
+    /// `SIGNAL2`: second-return signal (dual profile).
+    pub signal2: Vec<u16>,
+    /// `REFLECTIVITY2`: second-return reflectivity (dual profile).
+    pub reflectivity2: Vec<u8>,
+    /// `FLAGS2`: second-return flags (dual profile).
+    pub flags2: Vec<u8>,
+    /// Distinct columns received inside the column window.
+    pub columns_received: usize,
+    /// Columns a complete frame holds (the column window's width).
+    pub columns_expected: usize,
+    /// Lidar packets that contributed.
+    pub packets: usize,
+}
+
+/// A borrowed `H × W` field image of a [`LidarScan`], typed as the vendor SDK stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldImage<'a> {
+    /// `u8` field (`REFLECTIVITY`, `FLAGS`).
+    U8(&'a [u8]),
+    /// `u16` field (`SIGNAL`, `NEAR_IR`).
+    U16(&'a [u16]),
+    /// `u32` field (`RANGE`).
+    U32(&'a [u32]),
+}
+
+impl FieldImage<'_> {
+    /// The values as little-endian bytes, in row-major order (the vendor SDK digest input).
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        match self {
+            Self::U8(values) => values.to_vec(),
+            Self::U16(values) => values.iter().flat_map(|value| value.to_le_bytes()).collect(),
+            Self::U32(values) => values.iter().flat_map(|value| value.to_le_bytes()).collect(),
+        }
+    }
+}
+
+impl LidarScan {
+    /// An all-zero scan for a metadata's shape and profile.
+    pub fn empty(metadata: &OusterMetadata) -> Self {
+        let (height, width) = (metadata.pixels_per_column, metadata.columns_per_frame);
+        let pixels = height * width;
+        let profile = metadata.udp_profile_lidar;
+        let dual = profile.is_dual();
+        let has_signal = profile != UdpProfileLidar::Rng15Rfl8Nir8;
+        let sized = |present: bool| if present { pixels } else { 0 };
+        Self {
+            frame_id: 0,
+            init_id: 0,
+            profile,
+            width,
+            height,
+            timestamp_ns: vec![0; width],
+            measurement_id: vec![0; width],
+            status: vec![0; width],
+            encoder_count: vec![0; width],
+            range_mm: vec![0; pixels],
+            signal: vec![0; sized(has_signal)],
+            reflectivity: vec![0; pixels],
+            near_ir: vec![0; pixels],
+            flags: vec![0; pixels],
+            range2_mm: vec![0; sized(dual)],
+            signal2: vec![0; sized(dual)],
+            reflectivity2: vec![0; sized(dual)],
+            flags2: vec![0; sized(dual)],
+            columns_received: 0,
+            columns_expected: metadata.window_columns(),
+            packets: 0,
+        }
+    }
+
+    /// Whether every column of the column window arrived.
+    pub fn is_complete(&self) -> bool {
+        self.columns_received == self.columns_expected
+    }
+
+    /// Time of validity of the frame: the earliest timestamp among received columns,
+    /// nanoseconds on the sensor clock (0 when no column arrived).
+    pub fn stamp_ns(&self) -> u64 {
+        self.timestamp_ns.iter().copied().filter(|&stamp| stamp != 0).min().unwrap_or(0)
+    }
+
+    /// The per-pixel fields this scan carries, in the vendor SDK's digest order: `RANGE`,
+    /// `SIGNAL`, `REFLECTIVITY`, `NEAR_IR` for single-return profiles; the dual profile adds the
+    /// second returns; `RNG15_RFL8_NIR8` has no `SIGNAL`. (`FLAGS` is available through
+    /// [`Self::field`] but, as in the SDK's frames, not listed.)
+    pub fn field_names(&self) -> &'static [&'static str] {
+        match self.profile {
+            UdpProfileLidar::Legacy | UdpProfileLidar::Rng19Rfl8Sig16Nir16 => {
+                &["RANGE", "SIGNAL", "REFLECTIVITY", "NEAR_IR"]
+            }
+            UdpProfileLidar::Rng19Rfl8Sig16Nir16Dual => {
+                &["RANGE", "RANGE2", "SIGNAL", "SIGNAL2", "REFLECTIVITY", "REFLECTIVITY2", "NEAR_IR"]
+            }
+            UdpProfileLidar::Rng15Rfl8Nir8 => &["RANGE", "REFLECTIVITY", "NEAR_IR"],
+        }
+    }
+
+    /// The field image called `name` (SDK channel-field name), or `None` when this profile does
+    /// not carry it.
+    pub fn field(&self, name: &str) -> Option<FieldImage<'_>> {
+        let image = match name {
+            "RANGE" => FieldImage::U32(&self.range_mm),
+            "RANGE2" => FieldImage::U32(&self.range2_mm),
+            "SIGNAL" => FieldImage::U16(&self.signal),
+            "SIGNAL2" => FieldImage::U16(&self.signal2),
+            "REFLECTIVITY" => FieldImage::U8(&self.reflectivity),
+            "REFLECTIVITY2" => FieldImage::U8(&self.reflectivity2),
+            "NEAR_IR" => FieldImage::U16(&self.near_ir),
+            "FLAGS" => FieldImage::U8(&self.flags),
+            "FLAGS2" => FieldImage::U8(&self.flags2),
+            _ => return None,
+        };
+        let empty = match image {
+            FieldImage::U8(values) => values.is_empty(),
+            FieldImage::U16(values) => values.is_empty(),
+            FieldImage::U32(values) => values.is_empty(),
+        };
+        (!empty).then_some(image)
+    }
+
+    /// Pixels with a first return (`RANGE > 0`).
+    pub fn returns(&self) -> usize {
+        self.range_mm.iter().filter(|&&range| range > 0).count()
+    }
+
+    /// Copies one packet's columns in. Returns `false` (and changes nothing) when the packet's
+    /// first column was already received (a duplicate).
+    fn ingest(
+        &mut self,
+        format: &PacketFormat,
+        metadata: &OusterMetadata,
+        packet: &[u8],
+        received: &mut [bool],
+    ) -> bool {
+        let fields = format.fields();
+        let field = |name: &str| fields.iter().find(|field| field.name == name).copied();
+        let (range, range2) = (field("RANGE"), field("RANGE2"));
+        let (signal, signal2) = (field("SIGNAL"), field("SIGNAL2"));
+        let (reflectivity, reflectivity2) = (field("REFLECTIVITY"), field("REFLECTIVITY2"));
+        let (near_ir, flags, flags2) = (field("NEAR_IR"), field("FLAGS"), field("FLAGS2"));
+
+        let first_new = format
+            .column(packet, 0)
+            .and_then(|column| received.get(usize::from(column.measurement_id())))
+            .is_some_and(|&seen| !seen);
+        if !first_new {
+            return false;
+        }
+        self.packets += 1;
+        for index in 0..format.columns_per_packet {
+            let Some(column) = format.column(packet, index) else { continue };
+            let col = usize::from(column.measurement_id());
+            let Some(seen) = received.get_mut(col) else { continue };
+            if !*seen && metadata.in_window(col) {
+                self.columns_received += 1;
+            }
+            *seen = true;
+            if let Some(slot) = self.timestamp_ns.get_mut(col) {
+                *slot = column.timestamp_ns();
+            }
+            if let Some(slot) = self.measurement_id.get_mut(col) {
+                *slot = column.measurement_id();
+            }
+            if let Some(slot) = self.status.get_mut(col) {
+                *slot = column.status();
+            }
+            if let Some(slot) = self.encoder_count.get_mut(col) {
+                *slot = column.encoder_count();
+            }
+            for row in 0..self.height {
+                let Some(pixel) = column.pixel(row) else { break };
+                let at = row * self.width + col;
+                let read =
+                    |spec: Option<super::FieldSpec>| spec.and_then(|spec| spec.read(pixel)).unwrap_or(0);
+                set(&mut self.range_mm, at, read(range) as u32);
+                set(&mut self.signal, at, read(signal) as u16);
+                set(&mut self.reflectivity, at, read(reflectivity) as u8);
+                set(&mut self.near_ir, at, read(near_ir) as u16);
+                set(&mut self.flags, at, read(flags) as u8);
+                set(&mut self.range2_mm, at, read(range2) as u32);
+                set(&mut self.signal2, at, read(signal2) as u16);
+                set(&mut self.reflectivity2, at, read(reflectivity2) as u8);
+                set(&mut self.flags2, at, read(flags2) as u8);
+            }
+        }
+        true
+    }
+}
+
+fn set<T>(image: &mut [T], at: usize, value: T) {
+    if let Some(slot) = image.get_mut(at) {
+        *slot = value;
+    }
+}
+
+/// Destaggers an `H × W` row-major image: output row `r` is input row `r` shifted right by
+/// `pixel_shift_by_row[r]` columns (wrapping), so that every beam of an output column points at
+/// the same azimuth. Returns `None` when the sizes disagree.
+pub fn destagger<T: Copy + Default>(image: &[T], width: usize, pixel_shift_by_row: &[i64]) -> Option<Vec<T>> {
+    let height = pixel_shift_by_row.len();
+    if width == 0 || image.len() != height * width {
+        return None;
+    }
+    let mut out = vec![T::default(); image.len()];
+    let width_i = i64::try_from(width).ok()?;
+    for (row, &shift) in pixel_shift_by_row.iter().enumerate() {
+        let shift = usize::try_from(shift.rem_euclid(width_i)).ok()?;
+        let source = image.get(row * width..(row + 1) * width)?;
+        let target = out.get_mut(row * width..(row + 1) * width)?;
+        for (col, &value) in source.iter().enumerate() {
+            *target.get_mut((col + shift) % width)? = value;
+        }
+    }
+    Some(out)
+}
+
+/// Packet and frame counters of an [`OusterScanBatcher`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OusterCounters {
+    /// Lidar packets accepted (well-formed, not duplicate or late).
+    pub packets: u64,
+    /// Packets missing: columns of emitted frames that never arrived (in whole packets; not
+    /// counted for the first frame of a stream, which may start mid-rotation, nor for the frame
+    /// [`RotationAssembler::flush`] closes), plus the packets of frames skipped in the frame-id
+    /// sequence.
+    pub lost_packets: u64,
+    /// Frames skipped in the frame-id sequence.
+    pub lost_frames: u64,
+    /// Packets whose columns were already received.
+    pub duplicate_packets: u64,
+    /// Packets of a frame already emitted incomplete (reordered or late).
+    pub late_packets: u64,
+    /// Packets rejected by the decoder (length, type, measurement id).
+    pub malformed_packets: u64,
+    /// Frames emitted.
+    pub frames: u64,
+    /// Frames emitted with missing columns.
+    pub incomplete_frames: u64,
+    /// Changes of the packets' initialisation id (sensor restarts; frame ids start over).
+    pub reinitialisations: u64,
+}
+
+/// Batches Ouster lidar packets into frames ([`LidarScan`]).
+///
+/// A frame is emitted as soon as its last column-window column arrives, or, when packets are
+/// missing, when the first packet of a later frame id arrives; [`RotationAssembler::flush`]
+/// emits the frame in progress at the end of a stream. Frame ids compare modulo 65536: a packet
+/// whose frame id is behind the current one (by less than half the range) is late and dropped.
+/// A change of the header's initialisation id (the sensor restarted) closes the frame in
+/// progress and restarts the frame-id sequence.
+/// No I/O, no clock: the same packets give the same frames.
+#[derive(Clone, Debug)]
+pub struct OusterScanBatcher {
+    metadata: OusterMetadata,
+    format: PacketFormat,
+    current: Option<LidarScan>,
+    received: Vec<bool>,
+    last_emitted: Option<(u16, bool)>,
+    last_init_id: Option<u32>,
+    counters: OusterCounters,
+}
+
+impl OusterScanBatcher {
+    /// A batcher for one sensor.
+    pub fn new(metadata: &OusterMetadata) -> Self {
+        Self {
+            format: PacketFormat::new(metadata),
+            metadata: metadata.clone(),
+            current: None,
+            received: vec![false; metadata.columns_per_frame],
+            last_emitted: None,
+            last_init_id: None,
+            counters: OusterCounters::default(),
+        }
+    }
+
+    /// The packet layout in use.
+    pub fn format(&self) -> &PacketFormat {
+        &self.format
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> OusterCounters {
+        self.counters
+    }
+
+    fn packets_per_frame(&self) -> u64 {
+        self.metadata.window_columns().div_ceil(self.format.columns_per_packet) as u64
+    }
+
+    /// Adds one lidar packet (UDP payload); any frame it completes or closes is appended to
+    /// `frames`.
+    ///
+    /// # Errors
+    /// The packet is rejected and counted as malformed: [`OusterError::PacketLength`],
+    /// [`OusterError::PacketType`], [`OusterError::MeasurementIdOutOfRange`].
+    pub fn push(&mut self, packet: &[u8], frames: &mut Vec<LidarScan>) -> Result<(), OusterError> {
+        let header = match self.validate(packet) {
+            Ok(header) => header,
+            Err(error) => {
+                self.counters.malformed_packets += 1;
+                return Err(error);
+            }
+        };
+        // A new initialisation id means the sensor restarted: its frame ids start over.
+        if self.last_init_id.is_some_and(|init_id| init_id != header.init_id) {
+            self.finish(frames, false);
+            self.last_emitted = None;
+            self.counters.reinitialisations += 1;
+        }
+        self.last_init_id = Some(header.init_id);
+        let frame_id = header.frame_id;
+        let behind = |reference: u16| {
+            let distance = reference.wrapping_sub(frame_id);
+            (1..0x8000).contains(&distance)
+        };
+        match &self.current {
+            Some(current) if current.frame_id == frame_id => {}
+            Some(current) if behind(current.frame_id) => {
+                self.counters.late_packets += 1;
+                return Ok(());
+            }
+            Some(current) => {
+                let gap = frame_id.wrapping_sub(current.frame_id);
+                let count_missing = self.last_emitted.is_some();
+                self.finish(frames, count_missing);
+                self.note_gap(gap);
+                self.start(frame_id, header.init_id);
+            }
+            None => {
+                match self.last_emitted {
+                    Some((last, complete)) if last == frame_id || behind(last) => {
+                        if complete && last == frame_id {
+                            self.counters.duplicate_packets += 1;
+                        } else {
+                            self.counters.late_packets += 1;
+                        }
+                        return Ok(());
+                    }
+                    Some((last, _)) => self.note_gap(frame_id.wrapping_sub(last)),
+                    None => {}
+                }
+                self.start(frame_id, header.init_id);
+            }
+        }
+        let Some(current) = self.current.as_mut() else {
+            return Ok(());
+        };
+        if current.ingest(&self.format, &self.metadata, packet, &mut self.received) {
+            self.counters.packets += 1;
+            if current.is_complete() {
+                self.finish(frames, true);
+            }
+        } else {
+            self.counters.duplicate_packets += 1;
+        }
+        Ok(())
+    }
+
+    /// Emits the frame in progress, if any (end of a recording).
+    pub fn flush_frames(&mut self, frames: &mut Vec<LidarScan>) {
+        self.finish(frames, false);
+    }
+
+    fn validate(&self, packet: &[u8]) -> Result<super::PacketHeader, OusterError> {
+        let header = self.format.header(packet)?;
+        for index in 0..self.format.columns_per_packet {
+            let measurement_id =
+                self.format.column(packet, index).map(|column| column.measurement_id()).unwrap_or(0);
+            if usize::from(measurement_id) >= self.metadata.columns_per_frame {
+                return Err(OusterError::MeasurementIdOutOfRange {
+                    measurement_id,
+                    columns_per_frame: self.metadata.columns_per_frame,
+                });
+            }
+        }
+        Ok(header)
+    }
+
+    fn note_gap(&mut self, gap: u16) {
+        if gap > 1 && gap < 0x8000 {
+            let skipped = u64::from(gap - 1);
+            self.counters.lost_frames += skipped;
+            self.counters.lost_packets += skipped * self.packets_per_frame();
+        }
+    }
+
+    fn start(&mut self, frame_id: u16, init_id: u32) {
+        let mut scan = LidarScan::empty(&self.metadata);
+        scan.frame_id = frame_id;
+        scan.init_id = init_id;
+        self.received.iter_mut().for_each(|seen| *seen = false);
+        self.current = Some(scan);
+    }
+
+    /// Emits the current frame. `count_missing`: whether its missing columns count as lost
+    /// packets (not for the first frame of a stream, which may start mid-rotation, nor for the
+    /// frame a stream ends in).
+    fn finish(&mut self, frames: &mut Vec<LidarScan>, count_missing: bool) {
+        let Some(scan) = self.current.take() else { return };
+        let missing = scan.columns_expected.saturating_sub(scan.columns_received);
+        if count_missing {
+            self.counters.lost_packets += missing.div_ceil(self.format.columns_per_packet) as u64;
+        }
+        self.counters.frames += 1;
+        if missing > 0 {
+            self.counters.incomplete_frames += 1;
+        }
+        self.last_emitted = Some((scan.frame_id, missing == 0));
+        frames.push(scan);
+    }
+}
+
+impl RotationAssembler for OusterScanBatcher {
+    type Rotation = LidarScan;
+    type Error = OusterError;
+
+    fn push_packet(&mut self, payload: &[u8], rotations: &mut Vec<LidarScan>) -> Result<(), OusterError> {
+        self.push(payload, rotations)
+    }
+
+    fn flush(&mut self, rotations: &mut Vec<LidarScan>) {
+        self.flush_frames(rotations);
+    }
+
+    fn packet_counters(&self) -> PacketCounters {
+        let counters = self.counters;
+        PacketCounters {
+            packets: counters.packets,
+            lost: counters.lost_packets,
+            duplicate: counters.duplicate_packets,
+            late: counters.late_packets,
+            malformed: counters.malformed_packets,
+            rotations: counters.frames,
+            incomplete_rotations: counters.incomplete_frames,
+        }
+    }
+}
+
+/// Per-pixel XYZ lookup table: `point = range_mm × direction + offset`, in metres, for every
+/// pixel of the `H × W` staggered image.
+///
+/// From the user manual's "Coordinate Frames and XYZ Calculation": with
+/// `θ_encoder = 2π (1 − c / W)` for column (measurement id) `c`,
+/// `θ_azimuth = −2π beam_azimuth_angles[r] / 360`, `φ = 2π beam_altitude_angles[r] / 360`,
+/// `n = √(b₀₃² + b₂₃²)` from the beam-to-lidar transform `b` (mm), a range `r` (mm) gives in the
+/// lidar frame
+///
+/// ```text
+/// x = (r − n) cos(θ_encoder + θ_azimuth) cos φ + b₀₃ cos θ_encoder
+/// y = (r − n) sin(θ_encoder + θ_azimuth) cos φ + b₀₃ sin θ_encoder
+/// z = (r − n) sin φ + b₂₃
+/// ```
+///
+/// and the lidar-to-sensor transform (mm) takes it to the sensor frame (x forward, y left, z up,
+/// origin at the base of the housing). [`XyzLut::new`] produces sensor-frame metres.
+#[derive(Clone, Debug, PartialEq)]
+pub struct XyzLut {
+    width: usize,
+    height: usize,
+    direction: Vec<[f64; 3]>,
+    offset_m: Vec<[f64; 3]>,
+}
+
+impl XyzLut {
+    /// The table for the sensor frame (`lidar_to_sensor_transform` applied).
+    pub fn new(metadata: &OusterMetadata) -> Self {
+        Self::with_transform(metadata, &metadata.lidar_to_sensor_transform)
+    }
+
+    /// The table for an arbitrary target frame: `target_from_lidar_mm` is a 4×4 transform whose
+    /// translation is in millimetres (identity gives the lidar frame).
+    pub fn with_transform(metadata: &OusterMetadata, target_from_lidar_mm: &Matrix4<f64>) -> Self {
+        let (height, width) = (metadata.pixels_per_column, metadata.columns_per_frame);
+        let beam = &metadata.beam_to_lidar_transform;
+        let (b03, b23) = (beam[(0, 3)], beam[(2, 3)]);
+        let n = if b23 == 0.0 { b03 } else { b03.hypot(b23) };
+        let rotation = target_from_lidar_mm.fixed_view::<3, 3>(0, 0).into_owned();
+        let mut direction = Vec::with_capacity(height * width);
+        let mut offset_m = Vec::with_capacity(height * width);
+        for row in 0..height {
+            let azimuth = -metadata.beam_azimuth_angles_deg.get(row).copied().unwrap_or(0.0).to_radians();
+            let altitude = metadata.beam_altitude_angles_deg.get(row).copied().unwrap_or(0.0).to_radians();
+            for col in 0..width {
+                let encoder = std::f64::consts::TAU * (1.0 - col as f64 / width as f64);
+                let unit = nalgebra::Vector3::new(
+                    (encoder + azimuth).cos() * altitude.cos(),
+                    (encoder + azimuth).sin() * altitude.cos(),
+                    altitude.sin(),
+                );
+                let offset_lidar = Vector4::new(
+                    b03 * encoder.cos() - n * unit.x,
+                    b03 * encoder.sin() - n * unit.y,
+                    b23 - n * unit.z,
+                    1.0,
+                );
+                let unit_target = rotation * unit;
+                let offset_target = target_from_lidar_mm * offset_lidar;
+                direction.push([unit_target.x / 1000.0, unit_target.y / 1000.0, unit_target.z / 1000.0]);
+                offset_m.push([offset_target.x / 1000.0, offset_target.y / 1000.0, offset_target.z / 1000.0]);
+            }
+        }
+        Self { width, height, direction, offset_m }
+    }
+
+    /// Columns, `W`.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Rows, `H`.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The point of pixel `(row, col)` at `range_mm`, metres; `None` for range 0 (no return) or
+    /// a pixel outside the table.
+    pub fn point_m(&self, row: usize, col: usize, range_mm: u32) -> Option<[f64; 3]> {
+        if range_mm == 0 || row >= self.height || col >= self.width {
+            return None;
+        }
+        let index = row * self.width + col;
+        let (unit, offset) = (self.direction.get(index)?, self.offset_m.get(index)?);
+        let range = f64::from(range_mm);
+        Some([range * unit[0] + offset[0], range * unit[1] + offset[1], range * unit[2] + offset[2]])
+    }
+
+    /// XYZ of every pixel of an `H × W` range image (row-major, staggered), metres; pixels
+    /// without a return are `[0, 0, 0]`.
+    ///
+    /// # Errors
+    /// [`OusterError::ShapeMismatch`] when the image is not `H × W`.
+    pub fn xyz_image(&self, range_mm: &[u32]) -> Result<Vec<[f32; 3]>, OusterError> {
+        if range_mm.len() != self.width * self.height {
+            return Err(self.mismatch(range_mm.len() / self.width.max(1), self.width));
+        }
+        Ok(range_mm
+            .iter()
+            .enumerate()
+            .map(|(index, &range)| {
+                let (row, col) = (index / self.width, index % self.width);
+                self.point_m(row, col, range).map_or([0.0; 3], |[x, y, z]| [x as f32, y as f32, z as f32])
+            })
+            .collect())
+    }
+
+    /// The scan's first returns as a point cloud in the table's frame (sensor frame for
+    /// [`XyzLut::new`]), metres, in row-major staggered pixel order, skipping pixels without a
+    /// return. Intensity is `REFLECTIVITY / 255` (0..=1, like KITTI reflectance). The header is
+    /// `stamp_ns = scan.stamp_ns()` (sensor clock), `FrameId::Lidar(sensor)`, sequence `seq`.
+    ///
+    /// # Errors
+    /// [`OusterError::ShapeMismatch`] when the scan's size differs from the table's.
+    pub fn point_cloud(
+        &self,
+        scan: &LidarScan,
+        sensor: SensorId,
+        seq: u64,
+    ) -> Result<PointCloud, OusterError> {
+        if scan.width != self.width
+            || scan.height != self.height
+            || scan.range_mm.len() != self.width * self.height
+        {
+            return Err(self.mismatch(scan.height, scan.width));
+        }
+        let mut points = Vec::with_capacity(scan.returns());
+        for (index, &range) in scan.range_mm.iter().enumerate() {
+            let (row, col) = (index / self.width, index % self.width);
+            let Some([x, y, z]) = self.point_m(row, col, range) else { continue };
+            let reflectivity = scan.reflectivity.get(index).copied().unwrap_or(0);
+            points.push(PointXyzi {
+                x_m: x as f32,
+                y_m: y as f32,
+                z_m: z as f32,
+                intensity: f32::from(reflectivity) / 255.0,
+            });
+        }
+        Ok(PointCloud {
+            header: Header { stamp_ns: scan.stamp_ns(), frame: FrameId::Lidar(sensor), seq },
+            points,
+        })
+    }
+
+    fn mismatch(&self, scan_height: usize, scan_width: usize) -> OusterError {
+        OusterError::ShapeMismatch { scan_height, scan_width, lut_height: self.height, lut_width: self.width }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destagger_shifts_rows() {
+        let image = [1, 2, 3, 4, 5, 6];
+        assert_eq!(destagger(&image, 3, &[1, -1]), Some(vec![3, 1, 2, 5, 6, 4]));
+        assert_eq!(destagger(&image, 4, &[0, 0]), None);
+    }
+}

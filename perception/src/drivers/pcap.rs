@@ -1,0 +1,474 @@
+//! Capture replay: classic pcap and pcapng files (read with the `pcap-file` crate) to UDP
+//! datagrams.
+//!
+//! Link layers: Ethernet (with any number of 802.1Q / 802.1ad VLAN tags), Linux cooked capture
+//! (SLL and SLL2), raw IPv4, and BSD loopback (NULL/LOOP). Network layer: IPv4 only. Everything
+//! that is not a complete, unfragmented IPv4/UDP datagram is skipped and counted in
+//! [`PcapStats`]: other link types or ethertypes (ARP, IPv6), other IP protocols, IPv4
+//! fragments (reassembly is not supported: an Ouster lidar packet larger than the path MTU
+//! arrives fragmented and is counted here), and frames whose headers are cut short or
+//! inconsistent. A file that ends inside a record (a capture killed mid-write) yields every
+//! complete record, then sets [`PcapStats::truncated`] instead of failing.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+
+use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::{Block, PcapNgReader};
+use pcap_file::{DataLink, PcapError, TsResolution};
+
+use super::bytes;
+
+/// Why a capture could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PcapReadError {
+    /// The file could not be opened.
+    #[error("cannot open capture `{}`: {source}", file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not start with a pcap or pcapng header.
+    #[error("`{}` is not a pcap or pcapng capture: {reason}", file.display())]
+    NotACapture {
+        /// The file.
+        file: PathBuf,
+        /// What the reader found.
+        reason: String,
+    },
+    /// A record or block in the middle of the file is invalid (not a truncated tail).
+    #[error("capture `{}` is corrupt after {records} records: {reason}", file.display())]
+    Corrupt {
+        /// The file.
+        file: PathBuf,
+        /// Records read before the bad one.
+        records: u64,
+        /// The reader's message.
+        reason: String,
+    },
+}
+
+/// One UDP datagram from a capture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpDatagram {
+    /// Capture time, nanoseconds since the Unix epoch (the capturing host's clock).
+    pub capture_time_ns: u64,
+    /// Source address and port.
+    pub source: SocketAddrV4,
+    /// Destination address and port.
+    pub destination: SocketAddrV4,
+    /// The UDP payload.
+    pub payload: Vec<u8>,
+}
+
+/// What a capture held besides the datagrams returned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PcapStats {
+    /// Records (packets) read.
+    pub records: u64,
+    /// UDP datagrams returned.
+    pub udp_datagrams: u64,
+    /// Records of a link type this reader does not parse.
+    pub unsupported_link: u64,
+    /// Records that are not IPv4 (ARP, IPv6, ...).
+    pub not_ipv4: u64,
+    /// IPv4 packets that are not UDP.
+    pub not_udp: u64,
+    /// IPv4 fragments (skipped: no reassembly).
+    pub ipv4_fragments: u64,
+    /// Records whose link, IP or UDP header is cut short or inconsistent (including records
+    /// captured with a snap length shorter than the datagram).
+    pub malformed: u64,
+    /// UDP datagrams skipped by the destination-port filter.
+    pub filtered_out: u64,
+    /// Whether the file ended inside a record.
+    pub truncated: bool,
+}
+
+enum Source<R: Read> {
+    Pcap { reader: PcapReader<R>, link: DataLink, nanoseconds: bool },
+    PcapNg(PcapNgReader<R>),
+}
+
+/// Iterates the UDP datagrams of a capture, in file order.
+pub struct PcapUdpReader<R: Read> {
+    source: Source<R>,
+    file: PathBuf,
+    ports: Option<Vec<u16>>,
+    stats: PcapStats,
+    finished: bool,
+}
+
+impl PcapUdpReader<BufReader<File>> {
+    /// Opens a capture file (pcap or pcapng, told apart by the magic number).
+    ///
+    /// # Errors
+    /// [`PcapReadError::Io`] when the file cannot be opened; [`PcapReadError::NotACapture`]
+    /// when its header is not a capture header.
+    pub fn open(path: &Path) -> Result<Self, PcapReadError> {
+        let open =
+            || File::open(path).map_err(|source| PcapReadError::Io { file: path.to_path_buf(), source });
+        let mut magic = [0_u8; 4];
+        let mut probe = open()?;
+        let magic_len = probe
+            .read(&mut magic)
+            .map_err(|source| PcapReadError::Io { file: path.to_path_buf(), source })?;
+        let pcapng = magic_len == 4 && magic == [0x0a, 0x0d, 0x0d, 0x0a];
+        Self::from_reader(BufReader::new(open()?), path, pcapng)
+    }
+}
+
+impl<R: Read> PcapUdpReader<R> {
+    /// Reads a capture from any byte stream; `file` names it in errors, `pcapng` selects the
+    /// format.
+    ///
+    /// # Errors
+    /// [`PcapReadError::NotACapture`] when the stream does not start with a valid header.
+    pub fn from_reader(reader: R, file: &Path, pcapng: bool) -> Result<Self, PcapReadError> {
+        let not_a_capture = |error: PcapError| PcapReadError::NotACapture {
+            file: file.to_path_buf(),
+            reason: error.to_string(),
+        };
+        let source = if pcapng {
+            Source::PcapNg(PcapNgReader::new(reader).map_err(not_a_capture)?)
+        } else {
+            let reader = PcapReader::new(reader).map_err(not_a_capture)?;
+            let header = reader.header();
+            Source::Pcap {
+                link: header.datalink,
+                nanoseconds: header.ts_resolution == TsResolution::NanoSecond,
+                reader,
+            }
+        };
+        Ok(Self {
+            source,
+            file: file.to_path_buf(),
+            ports: None,
+            stats: PcapStats::default(),
+            finished: false,
+        })
+    }
+
+    /// Keeps only datagrams to these destination ports (others are counted in
+    /// [`PcapStats::filtered_out`]).
+    pub fn with_destination_ports(mut self, ports: &[u16]) -> Self {
+        self.ports = Some(ports.to_vec());
+        self
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> PcapStats {
+        self.stats
+    }
+
+    /// The next UDP datagram, or `None` at the end of the file (or of its complete records,
+    /// when it is truncated).
+    ///
+    /// # Errors
+    /// [`PcapReadError::Corrupt`] when a record in the middle of the file is invalid (an
+    /// impossible length, an I/O error other than end of file); reading stops there.
+    pub fn next_datagram(&mut self) -> Result<Option<UdpDatagram>, PcapReadError> {
+        while !self.finished {
+            let record = match self.next_record() {
+                Ok(Some(record)) => record,
+                Ok(None) => {
+                    self.finished = true;
+                    return Ok(None);
+                }
+                Err(error) => {
+                    self.finished = true;
+                    return Err(error);
+                }
+            };
+            self.stats.records += 1;
+            let (link, time_ns, frame) = record;
+            let Some(datagram) = self.parse(link, time_ns, &frame) else { continue };
+            if let Some(ports) = &self.ports
+                && !ports.contains(&datagram.destination.port())
+            {
+                self.stats.filtered_out += 1;
+                continue;
+            }
+            self.stats.udp_datagrams += 1;
+            return Ok(Some(datagram));
+        }
+        Ok(None)
+    }
+
+    /// Next record as (link type, capture time ns, frame bytes); `Ok(None)` at the end.
+    fn next_record(&mut self) -> Result<Option<(DataLink, u64, Vec<u8>)>, PcapReadError> {
+        let records = self.stats.records;
+        let file = &self.file;
+        let stats = &mut self.stats;
+        let mut fail = |error: PcapError| -> Result<Option<(DataLink, u64, Vec<u8>)>, PcapReadError> {
+            match error {
+                PcapError::IncompleteBuffer => {
+                    stats.truncated = true;
+                    Ok(None)
+                }
+                PcapError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    stats.truncated = true;
+                    Ok(None)
+                }
+                other => {
+                    Err(PcapReadError::Corrupt { file: file.clone(), records, reason: other.to_string() })
+                }
+            }
+        };
+        match &mut self.source {
+            Source::Pcap { reader, link, nanoseconds } => match reader.next_raw_packet() {
+                None => Ok(None),
+                Some(Err(error)) => fail(error),
+                Some(Ok(raw)) => {
+                    let fraction_ns =
+                        if *nanoseconds { u64::from(raw.ts_frac) } else { u64::from(raw.ts_frac) * 1000 };
+                    let time_ns = u64::from(raw.ts_sec) * 1_000_000_000 + fraction_ns;
+                    Ok(Some((*link, time_ns, raw.data.into_owned())))
+                }
+            },
+            Source::PcapNg(reader) => loop {
+                let (interface, time_ns, data) = match reader.next_block() {
+                    None => return Ok(None),
+                    Some(Err(error)) => return fail(error),
+                    Some(Ok(Block::EnhancedPacket(packet))) => (
+                        Some(packet.interface_id),
+                        u64::try_from(packet.timestamp.as_nanos()).unwrap_or(u64::MAX),
+                        packet.data.into_owned(),
+                    ),
+                    Some(Ok(Block::SimplePacket(packet))) => (Some(0), 0, packet.data.into_owned()),
+                    Some(Ok(_)) => continue,
+                };
+                let link = interface
+                    .and_then(|id| usize::try_from(id).ok())
+                    .and_then(|id| reader.interfaces().get(id))
+                    .map_or(DataLink::ETHERNET, |interface| interface.linktype);
+                return Ok(Some((link, time_ns, data)));
+            },
+        }
+    }
+
+    fn parse(&mut self, link: DataLink, capture_time_ns: u64, frame: &[u8]) -> Option<UdpDatagram> {
+        let stats = &mut self.stats;
+        let ip = match network_payload(link, frame) {
+            Network::Ipv4(ip) => ip,
+            Network::Other => {
+                stats.not_ipv4 += 1;
+                return None;
+            }
+            Network::UnsupportedLink => {
+                stats.unsupported_link += 1;
+                return None;
+            }
+            Network::Malformed => {
+                stats.malformed += 1;
+                return None;
+            }
+        };
+        match parse_ipv4_udp(ip) {
+            Transport::Udp { source, destination, payload } => {
+                Some(UdpDatagram { capture_time_ns, source, destination, payload: payload.to_vec() })
+            }
+            Transport::NotUdp => {
+                stats.not_udp += 1;
+                None
+            }
+            Transport::Fragment => {
+                stats.ipv4_fragments += 1;
+                None
+            }
+            Transport::Malformed => {
+                stats.malformed += 1;
+                None
+            }
+        }
+    }
+}
+
+impl<R: Read> Iterator for PcapUdpReader<R> {
+    type Item = Result<UdpDatagram, PcapReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_datagram().transpose()
+    }
+}
+
+enum Network<'a> {
+    Ipv4(&'a [u8]),
+    Other,
+    UnsupportedLink,
+    Malformed,
+}
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const VLAN_TAGS: [u16; 3] = [0x8100, 0x88a8, 0x9100];
+
+fn network_payload(link: DataLink, frame: &[u8]) -> Network<'_> {
+    let by_ethertype = |ethertype: Option<u16>, offset: usize| match ethertype {
+        None => Network::Malformed,
+        Some(ETHERTYPE_IPV4) => frame.get(offset..).map_or(Network::Malformed, Network::Ipv4),
+        Some(_) => Network::Other,
+    };
+    match link {
+        DataLink::ETHERNET => {
+            let mut offset = 12;
+            let mut ethertype = bytes::be_u16(frame, offset);
+            // 802.1Q / 802.1ad tags: 2-byte TPID (read as the ethertype) + 2-byte TCI.
+            while let Some(tag) = ethertype
+                && VLAN_TAGS.contains(&tag)
+            {
+                offset += 4;
+                ethertype = bytes::be_u16(frame, offset);
+            }
+            by_ethertype(ethertype, offset + 2)
+        }
+        DataLink::LINUX_SLL => by_ethertype(bytes::be_u16(frame, 14), 16),
+        DataLink::LINUX_SLL2 => by_ethertype(bytes::be_u16(frame, 0), 20),
+        DataLink::RAW | DataLink::IPV4 => match frame.first() {
+            Some(byte) if byte >> 4 == 4 => Network::Ipv4(frame),
+            Some(_) => Network::Other,
+            None => Network::Malformed,
+        },
+        DataLink::NULL | DataLink::LOOP => {
+            // 4-byte address family, host order (NULL) or network order (LOOP); AF_INET = 2.
+            match bytes::array::<4>(frame, 0) {
+                None => Network::Malformed,
+                Some(family) if u32::from_le_bytes(family) == 2 || u32::from_be_bytes(family) == 2 => {
+                    frame.get(4..).map_or(Network::Malformed, Network::Ipv4)
+                }
+                Some(_) => Network::Other,
+            }
+        }
+        _ => Network::UnsupportedLink,
+    }
+}
+
+enum Transport<'a> {
+    Udp { source: SocketAddrV4, destination: SocketAddrV4, payload: &'a [u8] },
+    NotUdp,
+    Fragment,
+    Malformed,
+}
+
+fn parse_ipv4_udp(ip: &[u8]) -> Transport<'_> {
+    let Some(&version_ihl) = ip.first() else { return Transport::Malformed };
+    let header_len = usize::from(version_ihl & 0x0f) * 4;
+    if version_ihl >> 4 != 4 || header_len < 20 || ip.len() < header_len {
+        return Transport::Malformed;
+    }
+    let (Some(total_len), Some(flags_fragment), Some(&protocol), Some(source), Some(destination)) = (
+        bytes::be_u16(ip, 2),
+        bytes::be_u16(ip, 6),
+        ip.get(9),
+        bytes::array::<4>(ip, 12),
+        bytes::array::<4>(ip, 16),
+    ) else {
+        return Transport::Malformed;
+    };
+    // Total length 0 appears in captures of TCP/UDP segmentation offload: use what was captured.
+    let total_len = if total_len == 0 { ip.len() } else { usize::from(total_len) };
+    if total_len < header_len || total_len > ip.len() {
+        return Transport::Malformed;
+    }
+    let more_fragments = flags_fragment & 0x2000 != 0;
+    let fragment_offset = flags_fragment & 0x1fff;
+    if more_fragments || fragment_offset != 0 {
+        return Transport::Fragment;
+    }
+    if protocol != 17 {
+        return Transport::NotUdp;
+    }
+    let Some(udp) = ip.get(header_len..total_len) else { return Transport::Malformed };
+    let (Some(source_port), Some(destination_port), Some(udp_len)) =
+        (bytes::be_u16(udp, 0), bytes::be_u16(udp, 2), bytes::be_u16(udp, 4))
+    else {
+        return Transport::Malformed;
+    };
+    let udp_len = usize::from(udp_len);
+    let Some(payload) = (udp_len >= 8).then(|| udp.get(8..udp_len)).flatten() else {
+        return Transport::Malformed;
+    };
+    Transport::Udp {
+        source: SocketAddrV4::new(Ipv4Addr::from(source), source_port),
+        destination: SocketAddrV4::new(Ipv4Addr::from(destination), destination_port),
+        payload,
+    }
+}
+
+/// Reads every UDP datagram of a capture into memory (optionally only those to `ports`).
+///
+/// # Errors
+/// As [`PcapUdpReader::open`] and [`PcapUdpReader::next_datagram`].
+pub fn read_udp_datagrams(
+    path: &Path,
+    ports: Option<&[u16]>,
+) -> Result<(Vec<UdpDatagram>, PcapStats), PcapReadError> {
+    let mut reader = PcapUdpReader::open(path)?;
+    if let Some(ports) = ports {
+        reader = reader.with_destination_ports(ports);
+    }
+    let mut datagrams = Vec::new();
+    while let Some(datagram) = reader.next_datagram()? {
+        datagrams.push(datagram);
+    }
+    Ok((datagrams, reader.stats()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn udp_frame(vlan: bool, fragment: bool, payload: &[u8]) -> Vec<u8> {
+        let mut frame = vec![0_u8; 12];
+        if vlan {
+            frame.extend([0x81, 0x00, 0x00, 0x05]);
+        }
+        frame.extend([0x08, 0x00]);
+        let total = 20 + 8 + payload.len();
+        let mut ip = vec![
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            0,
+            if fragment { 0x20 } else { 0 },
+            0,
+            64,
+            17,
+            0,
+            0,
+        ];
+        ip.extend([127, 0, 0, 1, 127, 0, 0, 1]);
+        frame.extend(ip);
+        let udp_len = 8 + payload.len();
+        frame.extend([0x1d, 0x4e, 0x1d, 0x4e, (udp_len >> 8) as u8, udp_len as u8, 0, 0]);
+        frame.extend(payload);
+        frame.extend([0, 0, 0, 0]); // Ethernet padding the IP length must trim.
+        frame
+    }
+
+    #[test]
+    fn ethernet_vlan_and_fragments() {
+        for vlan in [false, true] {
+            let frame = udp_frame(vlan, false, b"abc");
+            let Network::Ipv4(ip) = network_payload(DataLink::ETHERNET, &frame) else { panic!("not ipv4") };
+            let Transport::Udp { destination, payload, .. } = parse_ipv4_udp(ip) else { panic!("not udp") };
+            assert_eq!((destination.port(), payload), (7502, &b"abc"[..]));
+        }
+        let frame = udp_frame(false, true, b"abc");
+        let Network::Ipv4(ip) = network_payload(DataLink::ETHERNET, &frame) else { panic!("not ipv4") };
+        assert!(matches!(parse_ipv4_udp(ip), Transport::Fragment));
+        // Every prefix of a frame parses without panicking.
+        let frame = udp_frame(true, false, b"abcdef");
+        for end in 0..frame.len() {
+            if let Network::Ipv4(ip) = network_payload(DataLink::ETHERNET, &frame[..end]) {
+                let _ = parse_ipv4_udp(ip);
+            }
+        }
+    }
+}
