@@ -1,0 +1,148 @@
+//! The perception pipeline for one camera and one lidar: detector, lidar obstacles,
+//! camera–lidar fusion and tracker, run in sequence on one synchronised frame.
+//!
+//! The stages are the libraries' plain structs; this module only wires them and times each
+//! step (wall-clock reads live here, in the runtime, never inside a stage).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use pitsense_fusion::camera_lidar::CameraLidarFusion;
+use pitsense_fusion::tracker::Tracker;
+use pitsense_perception::camera::{YoloxDetector, onnx_runtime_environment};
+use pitsense_perception::lidar::{LidarOutput, LidarPipeline};
+use pitsense_types::{CameraCalibration, Detection2d, Detection3d, Image, PointCloud, Track};
+
+use crate::config::PitsenseConfig;
+
+/// Per-stage wall-clock latency of one frame, milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageLatencyMs {
+    /// Reading and decoding the frame's files.
+    pub read: f64,
+    /// Camera detector (letterbox, inference, NMS).
+    pub camera: f64,
+    /// Lidar obstacle pipeline.
+    pub lidar: f64,
+    /// Camera–lidar fusion.
+    pub fusion: f64,
+    /// Tracker update.
+    pub tracker: f64,
+}
+
+impl StageLatencyMs {
+    /// Stage names, in pipeline order, and their values.
+    pub fn named(&self) -> [(&'static str, f64); 5] {
+        [
+            ("read", self.read),
+            ("camera", self.camera),
+            ("lidar", self.lidar),
+            ("fusion", self.fusion),
+            ("tracker", self.tracker),
+        ]
+    }
+}
+
+/// Everything the pipeline produced for one frame.
+#[derive(Debug)]
+pub struct FrameOutput {
+    /// Camera detections, original pixels.
+    pub detections: Vec<Detection2d>,
+    /// Lidar pipeline output (obstacle boxes, kept points, counters).
+    pub lidar: LidarOutput,
+    /// Fused objects (lidar geometry, camera class where matched), lidar frame.
+    pub fused: Vec<Detection3d>,
+    /// Published tracks, lidar frame.
+    pub tracks: Vec<Track>,
+}
+
+/// The stages, built once at start-up.
+pub struct Pipeline {
+    detector: YoloxDetector,
+    lidar: LidarPipeline,
+    fusion: CameraLidarFusion,
+    tracker: Tracker,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").field("detector", &self.detector).finish_non_exhaustive()
+    }
+}
+
+/// Where ONNX Runtime's library is: the config's path, else `ORT_DYLIB_PATH`.
+///
+/// # Errors
+/// When neither is set.
+pub fn onnxruntime_library(config: &PitsenseConfig) -> anyhow::Result<PathBuf> {
+    if !config.models.onnxruntime_library.as_os_str().is_empty() {
+        return Ok(config.models.onnxruntime_library.clone());
+    }
+    match std::env::var_os("ORT_DYLIB_PATH") {
+        Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
+        _ => Err(anyhow!(
+            "ONNX Runtime library not configured: set ORT_DYLIB_PATH to libonnxruntime.so \
+             (`./x setup` installs it from the onnxruntime PyPI wheel) or models.onnxruntime_library"
+        )),
+    }
+}
+
+impl Pipeline {
+    /// Builds every stage: verifies the model (SHA-256), loads ONNX Runtime and the network,
+    /// validates the stage configs.
+    ///
+    /// # Errors
+    /// Start-up errors (missing or corrupt model, missing ONNX Runtime, invalid config); the
+    /// message names the file or key.
+    pub fn new(config: &PitsenseConfig, data_root: &Path) -> anyhow::Result<Self> {
+        let manifest = pitsense_models::builtin_manifest(&config.models.camera_detector)?;
+        let model = if config.models.camera_detector_file.as_os_str().is_empty() {
+            manifest.resolve(data_root)
+        } else {
+            manifest.resolve_file(&data_root.join(&config.models.camera_detector_file))
+        }
+        .with_context(|| {
+            format!(
+                "camera detector `{}` is not usable (data root `{}`; set --data-root or PITSENSE_DATA)",
+                manifest.model.name,
+                data_root.display()
+            )
+        })?;
+        let library = onnxruntime_library(config)?;
+        let environment = onnx_runtime_environment(&library)?;
+        let detector = YoloxDetector::new(&environment, model, config.camera.clone())?;
+        let lidar = LidarPipeline::new(config.lidar.clone())?;
+        let fusion = CameraLidarFusion::new(config.fusion.clone())?;
+        let tracker = Tracker::new(config.tracker.clone())?;
+        Ok(Self { detector, lidar, fusion, tracker })
+    }
+
+    /// Runs all stages on one frame and times them (`latency.read` is left to the caller).
+    ///
+    /// # Errors
+    /// When the detector fails on this image; the tracker then was not updated.
+    pub fn process(
+        &mut self,
+        cloud: &PointCloud,
+        image: &Image,
+        calibration: &CameraCalibration,
+        latency: &mut StageLatencyMs,
+    ) -> anyhow::Result<FrameOutput> {
+        let start = Instant::now();
+        let detections = self.detector.detect(image)?;
+        let after_camera = Instant::now();
+        let lidar = self.lidar.process(cloud);
+        let after_lidar = Instant::now();
+        let fused = self.fusion.fuse(&lidar.objects, &detections, calibration).objects;
+        let after_fusion = Instant::now();
+        let tracks = self.tracker.update(cloud.header.stamp_ns, &fused);
+        let end = Instant::now();
+        let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
+        latency.camera = ms(start, after_camera);
+        latency.lidar = ms(after_camera, after_lidar);
+        latency.fusion = ms(after_lidar, after_fusion);
+        latency.tracker = ms(after_fusion, end);
+        Ok(FrameOutput { detections, lidar, fused, tracks })
+    }
+}

@@ -1,0 +1,274 @@
+//! `pitsense replay`: runs the whole pipeline over a recorded KITTI-layout dataset.
+//!
+//! A frame whose files are missing or corrupt is reported (file and reason), skipped and
+//! counted; the replay goes on. Start-up problems (model, ONNX Runtime, config, output folder)
+//! stop it before the first frame.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use pitsense_imaging::decode_image;
+use pitsense_perception::kitti::{read_calib, read_velodyne_bin};
+use pitsense_types::{FrameId, Header, Image, PointCloud};
+use tracing::warn;
+
+use crate::config::PitsenseConfig;
+use crate::dataset::{KittiFrame, list_frames};
+use crate::objects_jsonl::FrameRecord;
+use crate::pipeline::{Pipeline, StageLatencyMs};
+use crate::rrd::ReplayRecording;
+
+/// What `replay` needs.
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    /// Dataset folder in KITTI object layout.
+    pub dataset: PathBuf,
+    /// Output folder (created).
+    pub out_dir: PathBuf,
+    /// Data root, where model files are found.
+    pub data_root: PathBuf,
+    /// Validated configuration.
+    pub config: PitsenseConfig,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// One skipped frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedFrame {
+    /// Frame name.
+    pub frame: String,
+    /// The error, naming the file and the reason.
+    pub reason: String,
+}
+
+/// The replay's result, printed as the terminal summary.
+#[derive(Clone, Debug, Default)]
+pub struct ReplaySummary {
+    /// Frames listed in the dataset.
+    pub frames_total: usize,
+    /// Frames run through the pipeline.
+    pub frames_processed: usize,
+    /// Frames skipped, with reasons, in order.
+    pub skipped: Vec<SkippedFrame>,
+    /// Published objects per processed frame.
+    pub objects_per_frame: Vec<usize>,
+    /// Camera detections per processed frame.
+    pub detections_per_frame: Vec<usize>,
+    /// Per-stage latencies of each processed frame.
+    pub latencies: Vec<StageLatencyMs>,
+    /// Path of `objects.jsonl`.
+    pub objects_path: PathBuf,
+    /// Path of the Rerun recording, when written.
+    pub rrd_path: Option<PathBuf>,
+}
+
+/// Nearest-rank percentile of `values` (sorted in place), `q` in `0..=1`.
+pub fn percentile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    values.get(rank - 1).copied().unwrap_or(f64::NAN)
+}
+
+impl ReplaySummary {
+    /// Renders the terminal summary: frames, skipped frames with reasons, objects per frame,
+    /// per-stage latency p50/p99 (ms).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mean = |values: &[usize]| {
+            if values.is_empty() { 0.0 } else { values.iter().sum::<usize>() as f64 / values.len() as f64 }
+        };
+        out.push_str(&format!(
+            "frames: {} listed, {} processed, {} skipped\n",
+            self.frames_total,
+            self.frames_processed,
+            self.skipped.len()
+        ));
+        for skipped in &self.skipped {
+            out.push_str(&format!("  skipped {}: {}\n", skipped.frame, skipped.reason));
+        }
+        out.push_str(&format!(
+            "objects per frame: mean {:.1}, max {}; camera detections per frame: mean {:.1}\n",
+            mean(&self.objects_per_frame),
+            self.objects_per_frame.iter().max().copied().unwrap_or(0),
+            mean(&self.detections_per_frame)
+        ));
+        if !self.latencies.is_empty() {
+            out.push_str("latency ms      p50      p99\n");
+            let mut totals: Vec<f64> = Vec::new();
+            for (index, (name, _)) in StageLatencyMs::default().named().iter().enumerate() {
+                let mut values: Vec<f64> =
+                    self.latencies.iter().map(|l| l.named().get(index).map_or(0.0, |(_, v)| *v)).collect();
+                out.push_str(&format!(
+                    "  {name:<10} {:>8.2} {:>8.2}\n",
+                    percentile(&mut values, 0.5),
+                    percentile(&mut values, 0.99)
+                ));
+            }
+            for latency in &self.latencies {
+                totals.push(latency.named().iter().map(|(_, v)| v).sum());
+            }
+            out.push_str(&format!(
+                "  {:<10} {:>8.2} {:>8.2}\n",
+                "total",
+                percentile(&mut totals.clone(), 0.5),
+                percentile(&mut totals, 0.99)
+            ));
+        }
+        out.push_str(&format!("objects: {}\n", self.objects_path.display()));
+        if let Some(rrd) = &self.rrd_path {
+            out.push_str(&format!(
+                "rerun recording: {} (open it with `rerun {}`)\n",
+                rrd.display(),
+                rrd.display()
+            ));
+        }
+        out
+    }
+}
+
+/// One frame read from disk and decoded.
+struct LoadedFrame {
+    cloud: PointCloud,
+    image: Image,
+    image_bytes: Vec<u8>,
+    calibration: pitsense_types::CameraCalibration,
+}
+
+fn load_frame(frame: &KittiFrame, seq: u64, config: &PitsenseConfig) -> anyhow::Result<LoadedFrame> {
+    let stamp_ns = seq.saturating_mul(config.replay.frame_period_ms).saturating_mul(1_000_000);
+    let lidar_header = Header { stamp_ns, frame: FrameId::Lidar(config.replay.lidar_id), seq };
+    let cloud = read_velodyne_bin(&frame.velodyne, lidar_header)?;
+    let image_bytes = std::fs::read(&frame.image)
+        .with_context(|| format!("image `{}`: cannot read", frame.image.display()))?;
+    let camera_header = Header { stamp_ns, frame: FrameId::ImagePixels(config.replay.camera_id), seq };
+    let image = decode_image(
+        &image_bytes,
+        &frame.image.display().to_string(),
+        camera_header,
+        config.replay.camera_id,
+    )?;
+    let calibration = read_calib(&frame.calib)?
+        .camera_calibration(image.width_px, image.height_px)
+        .with_context(|| format!("calibration `{}`", frame.calib.display()))?;
+    Ok(LoadedFrame { cloud, image, image_bytes, calibration })
+}
+
+/// Runs the replay and returns its summary.
+///
+/// # Errors
+/// Start-up errors only: dataset not in KITTI layout, model or ONNX Runtime unusable, output
+/// folder not writable. Per-frame errors are in the summary.
+pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
+    let frames = list_frames(&options.dataset)?;
+    let mut pipeline = Pipeline::new(&options.config, &options.data_root)?;
+    std::fs::create_dir_all(&options.out_dir)
+        .with_context(|| format!("cannot create output folder `{}`", options.out_dir.display()))?;
+    let objects_path = options.out_dir.join("objects.jsonl");
+    let objects_file = std::fs::File::create(&objects_path)
+        .with_context(|| format!("cannot create `{}`", objects_path.display()))?;
+    let mut objects_writer = std::io::BufWriter::new(objects_file);
+    let rrd_path = options.config.replay.write_rrd.then(|| options.out_dir.join("replay.rrd"));
+    let recording = rrd_path
+        .as_deref()
+        .map(|path| ReplayRecording::create(path, options.config.replay.rrd_point_stride))
+        .transpose()?;
+
+    let progress =
+        if options.progress { ProgressBar::new(frames.len() as u64) } else { ProgressBar::hidden() };
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} frames {elapsed} eta {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut summary = ReplaySummary {
+        frames_total: frames.len(),
+        objects_path: objects_path.clone(),
+        rrd_path: rrd_path.clone(),
+        ..ReplaySummary::default()
+    };
+    let mut skip_reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, frame) in frames.iter().enumerate() {
+        progress.inc(1);
+        progress.set_message(frame.name.clone());
+        let seq = index as u64;
+        let read_start = Instant::now();
+        let loaded = match load_frame(frame, seq, &options.config) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                let reason = format!("{error:#}");
+                progress.suspend(|| warn!(frame = %frame.name, "skipping frame: {reason}"));
+                *skip_reasons.entry("unreadable input".into()).or_default() += 1;
+                summary.skipped.push(SkippedFrame { frame: frame.name.clone(), reason });
+                continue;
+            }
+        };
+        let mut latency =
+            StageLatencyMs { read: read_start.elapsed().as_secs_f64() * 1e3, ..Default::default() };
+        let output = match pipeline.process(&loaded.cloud, &loaded.image, &loaded.calibration, &mut latency) {
+            Ok(output) => output,
+            Err(error) => {
+                let reason = format!("{error:#}");
+                progress.suspend(|| warn!(frame = %frame.name, "skipping frame: {reason}"));
+                summary.skipped.push(SkippedFrame { frame: frame.name.clone(), reason });
+                continue;
+            }
+        };
+        let record = FrameRecord::new(&frame.name, seq, loaded.cloud.header.stamp_ns, &output.tracks);
+        serde_json::to_writer(&mut objects_writer, &record)
+            .with_context(|| format!("cannot write `{}`", objects_path.display()))?;
+        objects_writer
+            .write_all(b"\n")
+            .with_context(|| format!("cannot write `{}`", objects_path.display()))?;
+        if let Some(recording) = &recording {
+            recording.log_frame(
+                seq,
+                &loaded.cloud.points,
+                &output.lidar.obstacle_points,
+                &loaded.image_bytes,
+                &output.detections,
+                &output.tracks,
+            )?;
+        }
+        summary.frames_processed += 1;
+        summary.objects_per_frame.push(output.tracks.len());
+        summary.detections_per_frame.push(output.detections.len());
+        summary.latencies.push(latency);
+    }
+    progress.finish_and_clear();
+    objects_writer.flush().with_context(|| format!("cannot write `{}`", objects_path.display()))?;
+    if let Some(recording) = recording {
+        recording.finish()?;
+    }
+    Ok(summary)
+}
+
+/// The default data root: `PITSENSE_DATA`, else `../shared/data` (relative to the working
+/// directory, i.e. beside the repository when run from its root).
+pub fn default_data_root() -> PathBuf {
+    std::env::var_os("PITSENSE_DATA")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from)
+}
+
+/// Checks that the data root exists, with a message that says how to point at one.
+///
+/// # Errors
+/// When `data_root` is not a directory.
+pub fn check_data_root(data_root: &Path) -> anyhow::Result<()> {
+    if data_root.is_dir() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "data root `{}` does not exist: pass --data-root DIR or set PITSENSE_DATA to the folder \
+             holding models/ and kitti/ (the shared data, ../shared/data from the repository root)",
+            data_root.display()
+        )
+    }
+}

@@ -1,0 +1,183 @@
+//! End-to-end tests of `pitsense replay` on the real KITTI frames of the shared data.
+//!
+//! They run the built binary with a real ONNX Runtime (`ORT_DYLIB_PATH`, set by `./x test`)
+//! and read the Rerun recording back with the independent `rerun` CLI of the `rerun-sdk`
+//! PyPI package (`PITSENSE_RERUN`, also set by `./x test`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test/bench code: a failure should panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data_root() -> PathBuf {
+    std::env::var_os("PITSENSE_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+}
+
+fn kitti() -> PathBuf {
+    data_root().join("kitti/object/training")
+}
+
+fn require_onnxruntime() {
+    assert!(
+        std::env::var_os("ORT_DYLIB_PATH").is_some(),
+        "ORT_DYLIB_PATH is not set: run the tests with `./x test`, which installs ONNX Runtime"
+    );
+}
+
+fn replay(dataset: &Path, out: &Path, extra: &[&str]) -> Output {
+    require_onnxruntime();
+    Command::new(env!("CARGO_BIN_EXE_pitsense"))
+        .arg("replay")
+        .arg(dataset)
+        .arg("--out")
+        .arg(out)
+        .arg("--data-root")
+        .arg(data_root())
+        .arg("--quiet")
+        .args(extra)
+        .output()
+        .expect("the pitsense binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn replay_is_deterministic_and_finds_the_pedestrian_of_000000() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (first, second) = (scratch.path().join("a"), scratch.path().join("b"));
+    for out in [&first, &second] {
+        let output = replay(&kitti(), out, &["--config", "/dev/null"]);
+        assert!(output.status.success(), "replay failed: {}", text(&output.stderr));
+    }
+    let objects = std::fs::read(first.join("objects.jsonl")).unwrap();
+    assert_eq!(objects, std::fs::read(second.join("objects.jsonl")).unwrap(), "objects.jsonl differs");
+
+    let lines: Vec<serde_json::Value> =
+        text(&objects).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "one line per frame");
+    assert_eq!(lines[0]["frame"], "000000");
+    // Label of 000000: Pedestrian, bottom centre at rect-camera (1.84, 1.47, 8.41), height
+    // 1.89 m. Through (R0_rect · Tr_velo_to_cam)⁻¹ of the frame's calib (numpy) its centre is at
+    // (8.736, -1.868, -0.655) in the velodyne frame. YOLOX sees a person there (0.81).
+    let people: Vec<&serde_json::Value> =
+        lines[0]["objects"].as_array().unwrap().iter().filter(|object| object["class"] == "person").collect();
+    assert_eq!(people.len(), 1, "{}", lines[0]);
+    let person = people[0];
+    assert_eq!(person["source"], "fused");
+    let center = person["center_m"].as_array().unwrap();
+    let (x, y) = (center[0].as_f64().unwrap(), center[1].as_f64().unwrap());
+    assert!((x - 8.736).hypot(y + 1.868) < 1.0, "person at ({x}, {y})");
+    assert!((person["score"].as_f64().unwrap() - 0.81).abs() < 0.02);
+}
+
+#[test]
+fn the_recording_reads_back_in_rerun_with_the_expected_entities() {
+    let Some(rerun) = std::env::var_os("PITSENSE_RERUN") else {
+        panic!("PITSENSE_RERUN is not set: run the tests with `./x test`, which installs rerun-sdk");
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let output = replay(&kitti(), scratch.path(), &[]);
+    assert!(output.status.success(), "replay failed: {}", text(&output.stderr));
+    let rrd = scratch.path().join("replay.rrd");
+    let verify = Command::new(&rerun).args(["rrd", "verify"]).arg(&rrd).output().unwrap();
+    assert!(verify.status.success(), "rerun rrd verify: {}{}", text(&verify.stdout), text(&verify.stderr));
+    let print = Command::new(&rerun).args(["rrd", "print"]).arg(&rrd).output().unwrap();
+    assert!(print.status.success(), "rerun rrd print: {}", text(&print.stderr));
+    let listing = text(&print.stdout);
+    for (entity, column) in [
+        ("/world/lidar/points", "Points3D:positions"),
+        ("/world/lidar/obstacles", "Points3D:positions"),
+        ("/world/tracks", "Boxes3D:labels"),
+        ("/camera/image", "EncodedImage:blob"),
+        ("/camera/image/detections", "Boxes2D:labels"),
+    ] {
+        let found =
+            listing.lines().any(|line| line.contains(&format!("- {entity} -")) && line.contains(column));
+        assert!(found, "entity {entity} with {column} missing from the recording:\n{listing}");
+    }
+    // Three frames on the `frame` timeline: three chunks of camera images at least.
+    let images = listing.lines().filter(|line| line.contains("- /camera/image -")).count();
+    assert!(images >= 1, "{listing}");
+}
+
+/// Links (or writes) one file of a synthetic dataset.
+fn place(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(from, to).unwrap();
+}
+
+#[test]
+fn bad_frames_are_reported_skipped_and_counted() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dataset = scratch.path().join("dataset");
+    let real = kitti();
+    // 000000: intact. 000001: .bin of 1,001 bytes. 000002: no image. 000003: calib without
+    // P2. 000004: PNG cut after 100 bytes.
+    for name in ["000000", "000001", "000002", "000003", "000004"] {
+        place(&real.join("velodyne/000000.bin"), &dataset.join(format!("velodyne/{name}.bin")));
+        place(&real.join("image_2/000000.png"), &dataset.join(format!("image_2/{name}.png")));
+        place(&real.join("calib/000000.txt"), &dataset.join(format!("calib/{name}.txt")));
+    }
+    let bin = dataset.join("velodyne/000001.bin");
+    std::fs::remove_file(&bin).unwrap();
+    std::fs::write(&bin, vec![0u8; 1001]).unwrap();
+    std::fs::remove_file(dataset.join("image_2/000002.png")).unwrap();
+    let calib = dataset.join("calib/000003.txt");
+    let calib_text = std::fs::read_to_string(real.join("calib/000000.txt")).unwrap();
+    std::fs::remove_file(&calib).unwrap();
+    std::fs::write(
+        &calib,
+        calib_text.lines().filter(|l| !l.starts_with("P2:")).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let png = dataset.join("image_2/000004.png");
+    let png_bytes = std::fs::read(real.join("image_2/000000.png")).unwrap();
+    std::fs::remove_file(&png).unwrap();
+    std::fs::write(&png, &png_bytes[..100]).unwrap();
+
+    let out = scratch.path().join("out");
+    let output = replay(&dataset, &out, &[]);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "replay must go on past bad frames: {stderr}");
+    assert!(stdout.contains("frames: 5 listed, 1 processed, 4 skipped"), "{stdout}");
+    for (frame, file, reason) in [
+        ("000001", "velodyne/000001.bin", "1001"),
+        ("000002", "image_2/000002.png", "No such file"),
+        ("000003", "calib/000003.txt", "P2"),
+        ("000004", "image_2/000004.png", "decode"),
+    ] {
+        let line = stdout
+            .lines()
+            .find(|line| line.contains(&format!("skipped {frame}:")))
+            .unwrap_or_else(|| panic!("no skip line for {frame}: {stdout}"));
+        assert!(line.contains(file) && line.contains(reason), "{line}");
+    }
+    let objects = std::fs::read_to_string(out.join("objects.jsonl")).unwrap();
+    assert_eq!(objects.lines().count(), 1);
+}
+
+#[test]
+fn a_missing_model_is_a_start_up_error() {
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config.toml");
+    std::fs::write(&config, "[models]\ncamera_detector_file = \"models/yolox_nano/missing.onnx\"\n").unwrap();
+    let output = replay(&kitti(), &scratch.path().join("out"), &["--config", config.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("models/yolox_nano/missing.onnx") && stderr.contains("No such file"), "{stderr}");
+    assert!(!scratch.path().join("out/objects.jsonl").exists(), "no frame may run without the model");
+}
+
+#[test]
+fn a_bad_config_key_is_named() {
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config.toml");
+    std::fs::write(&config, "[camera]\nscore_threshold = 2.0\n").unwrap();
+    let output = replay(&kitti(), &scratch.path().join("out"), &["--config", config.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("camera.score_threshold"), "{}", text(&output.stderr));
+}
