@@ -9,3 +9,4 @@ pub mod objects_jsonl;
 pub mod pipeline;
 pub mod replay;
 pub mod rrd;
+pub mod tracking;

@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pitsense_perception::drivers::inspect::{InspectOptions, inspect_ouster_pcap, inspect_velodyne_pcap};
+use pitsense_perception::drivers::velodyne::{VelodyneDecoderConfig, VelodyneModel};
 use pitsense_runtime::config::{DEFAULT_CONFIG_TOML, PitsenseConfig};
 use pitsense_runtime::replay::{ReplayOptions, check_data_root, default_data_root, run_replay};
+use pitsense_runtime::tracking::{TrackOptions, classes, run_eval, run_track};
+use pitsense_sim::kitti_tracking::MatchMode;
 use tracing_subscriber::EnvFilter;
 
 /// pitsense: perception runtime for autonomous open-pit mining trucks.
@@ -36,10 +40,83 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run the tracker on PointRCNN 3D detections (AB3DMOT's KITTI tracking files) and write
+    /// KITTI tracking results, DIR/<class>/data/<seq>.txt.
+    Track {
+        /// Folder with <Car|Pedestrian|Cyclist>/<seq>.txt detection files.
+        #[arg(long)]
+        detections: PathBuf,
+        /// Seqmap file (`seq empty first_frame frame_count`).
+        #[arg(long)]
+        seqmap: PathBuf,
+        /// Folder with the sequences' calibration files; default: `calib` beside the
+        /// detections folder.
+        #[arg(long)]
+        calib: Option<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// car, pedestrian, cyclist or all.
+        #[arg(long, default_value = "all")]
+        class: String,
+        /// Configuration file (TOML, `[tracker]` section); the built-in default when absent.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Score KITTI tracking results: CLEAR MOT, sAMOTA/AMOTA/AMOTP and HOTA; prints a table
+    /// and writes JSON beside the results.
+    EvalTracking {
+        /// Results folder (`<class>/data/<seq>.txt` as `track` writes, or `<seq>.txt`).
+        #[arg(long)]
+        results: PathBuf,
+        /// Ground-truth label folder (`<seq>.txt`).
+        #[arg(long)]
+        labels: PathBuf,
+        /// Seqmap file.
+        #[arg(long)]
+        seqmap: PathBuf,
+        /// car, pedestrian, cyclist or all.
+        #[arg(long, default_value = "all")]
+        class: String,
+        /// Match by 3D IoU at this threshold (0.25, 0.5, 0.7) [default: 0.25].
+        #[arg(long, conflicts_with = "iou_2d")]
+        iou_3d: Option<f64>,
+        /// Match by 2D IoU at this threshold (0.5).
+        #[arg(long)]
+        iou_2d: Option<f64>,
+    },
+    /// Lidar capture tools.
+    Lidar {
+        #[command(subcommand)]
+        command: LidarCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LidarCommand {
+    /// Check a capture: sensor, profile, frames, packets (lost/malformed), points per frame;
+    /// with --digest the MD5 of each decoded field per frame, as the Ouster SDK's digest file.
+    Inspect {
+        /// Capture file (pcap or pcapng).
+        #[arg(long)]
+        pcap: PathBuf,
+        /// Ouster sensor metadata JSON.
+        #[arg(long, required_unless_present = "velodyne")]
+        meta: Option<PathBuf>,
+        /// Decode as a Velodyne capture of this model instead: vlp16, vlp32c, hdl32e, hdl64e.
+        #[arg(long, conflicts_with = "meta")]
+        velodyne: Option<String>,
+        /// Velodyne rotation cut azimuth, degrees.
+        #[arg(long, default_value_t = 0.0)]
+        cut_azimuth_deg: f64,
+        /// Print per-frame field digests.
+        #[arg(long)]
+        digest: bool,
     },
 }
 
@@ -83,6 +160,79 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let summary = run_replay(&options).context("replay failed to start")?;
             print!("{}", summary.render());
+            Ok(())
+        }
+        Command::Track { detections, seqmap, calib, out, class, config } => {
+            let config = PitsenseConfig::load(config.as_deref())?;
+            let calib = calib.unwrap_or_else(|| detections.join("../calib"));
+            let options = TrackOptions {
+                detections,
+                seqmap,
+                calib,
+                out: out.clone(),
+                classes: classes(&class)?,
+                tracker: config.tracker,
+            };
+            let start = std::time::Instant::now();
+            let frames = run_track(&options)?;
+            let seconds = start.elapsed().as_secs_f64();
+            for (class, count) in &frames {
+                println!("{class}: {count} frames -> {}", out.join(class).join("data").display());
+            }
+            let total: u64 = frames.values().sum();
+            println!(
+                "{total} frames in {seconds:.2} s ({:.0} frames/s, file I/O included)",
+                total as f64 / seconds
+            );
+            Ok(())
+        }
+        Command::EvalTracking { results, labels, seqmap, class, iou_3d, iou_2d } => {
+            let mode = match (iou_3d, iou_2d) {
+                (_, Some(min_overlap)) => MatchMode::Iou2d { min_overlap },
+                (min_overlap, None) => MatchMode::Iou3d { min_overlap: min_overlap.unwrap_or(0.25) },
+            };
+            let mut reports = Vec::new();
+            for class in classes(&class)? {
+                let report = run_eval(&results, &labels, &seqmap, class, mode)?;
+                println!("{report}");
+                reports.push(report);
+            }
+            let json_path =
+                results.join(format!("eval_{}.json", mode.to_string().replace([' ', '=', '.'], "_")));
+            std::fs::write(&json_path, serde_json::to_string_pretty(&reports)?)
+                .with_context(|| format!("cannot write `{}`", json_path.display()))?;
+            println!("written: {}", json_path.display());
+            Ok(())
+        }
+        Command::Lidar {
+            command: LidarCommand::Inspect { pcap, meta, velodyne, cut_azimuth_deg, digest },
+        } => {
+            let options = InspectOptions { digest, ..InspectOptions::default() };
+            let report = match (meta, velodyne) {
+                (Some(meta), _) => inspect_ouster_pcap(&pcap, &meta, &options)?,
+                (None, Some(model)) => {
+                    let model = match model.to_ascii_lowercase().as_str() {
+                        "vlp16" => VelodyneModel::Vlp16,
+                        "vlp32c" => VelodyneModel::Vlp32c,
+                        "hdl32e" => VelodyneModel::Hdl32e,
+                        "hdl64e" => VelodyneModel::Hdl64e,
+                        other => anyhow::bail!(
+                            "--velodyne: unknown model `{other}` (vlp16, vlp32c, hdl32e, hdl64e)"
+                        ),
+                    };
+                    inspect_velodyne_pcap(
+                        &pcap,
+                        VelodyneDecoderConfig::new(model),
+                        cut_azimuth_deg,
+                        &options,
+                    )?
+                }
+                (None, None) => anyhow::bail!("give --meta (Ouster) or --velodyne MODEL"),
+            };
+            print!("{report}");
+            for line in report.digest_lines() {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Config { command: ConfigCommand::Default } => {

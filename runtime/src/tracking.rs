@@ -1,0 +1,247 @@
+//! `pitsense track` and `pitsense eval-tracking`: the tracker on public 3D detections
+//! (AB3DMOT's PointRCNN files for KITTI tracking) and its scoring by the KITTI tracking
+//! evaluation of `pitsense-sim`.
+//!
+//! Boxes arrive in KITTI's rectified camera frame (x right, y down, z forward, bottom centre,
+//! `rot_y` about y). They are turned into the tracker's x-forward / y-left / z-up convention with
+//! `OrientedBox::from_kitti_rect_camera` (X = z, Y = −x, Z = −y + h/2, yaw = −rot_y − π/2) and
+//! back for the result files. Frames are 0.1 s apart (KITTI's 10 Hz).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use nalgebra::{Matrix3x4, Point3, Vector4};
+use pitsense_fusion::geometry::OrientedBox;
+use pitsense_fusion::tracker::{Tracker, TrackerConfig};
+use pitsense_sim::kitti_tracking::{
+    EvalReport, ImageBox, KittiBox3d, MatchMode, PointRcnnDetection, SeqmapEntry, Sequence, TrackingClass,
+    TrackingObject, evaluate, read_pointrcnn_detections, read_seqmap, read_sequence_set, write_tracking_file,
+};
+use pitsense_types::{Detection3d, FrameId, Header, ObjectSource, Track};
+use tracing::warn;
+
+/// KITTI tracking's frame period, ns (10 Hz).
+const FRAME_PERIOD_NS: u64 = 100_000_000;
+
+/// KITTI image size used to clip projected boxes (the tracking images are 1242 × 375 px; some
+/// sequences are a few pixels smaller, which changes nothing at the evaluator's 25 px filter).
+const IMAGE_SIZE_PX: (f64, f64) = (1242.0, 375.0);
+
+/// Logistic function mapping PointRCNN's unbounded scores (about −1..16) into `0..1`, the
+/// tracker's score range; monotonic, so the evaluator's threshold sweep is unchanged.
+pub fn score_probability(raw_score: f64) -> f64 {
+    1.0 / (1.0 + (-raw_score).exp())
+}
+
+/// The classes selected by `--class`.
+pub fn classes(selection: &str) -> anyhow::Result<Vec<TrackingClass>> {
+    match selection.to_ascii_lowercase().as_str() {
+        "all" => Ok(vec![TrackingClass::Car, TrackingClass::Pedestrian, TrackingClass::Cyclist]),
+        other => {
+            Ok(vec![other.parse::<TrackingClass>().map_err(|error| anyhow::anyhow!("--class: {error}"))?])
+        }
+    }
+}
+
+/// One detection converted for the tracker, with what the result file needs back.
+fn detection_in_tracker_frame(
+    detection: &PointRcnnDetection,
+    class: TrackingClass,
+    stamp_ns: u64,
+    seq: u64,
+) -> Detection3d {
+    let kitti = &detection.box_3d;
+    let oriented = OrientedBox::from_kitti_rect_camera(
+        kitti.h_m,
+        kitti.w_m,
+        kitti.l_m,
+        [kitti.x_m, kitti.y_m, kitti.z_m],
+        kitti.rot_y_rad,
+    );
+    Detection3d {
+        header: Header { stamp_ns, frame: FrameId::Camera(2), seq },
+        center_m: oriented.center_m,
+        size_m: oriented.size_m,
+        yaw_rad: oriented.yaw_rad,
+        class_label: class.name().to_owned(),
+        score: score_probability(detection.score) as f32,
+        source: ObjectSource::Lidar,
+    }
+}
+
+/// Projects a KITTI box (rect camera) with `P2` and returns its image rectangle clipped to
+/// the image, or `None` when the box is not in front of the camera.
+pub fn project_kitti_box(p2: &Matrix3x4<f64>, kitti: &KittiBox3d) -> Option<ImageBox> {
+    let (sin, cos) = kitti.rot_y_rad.sin_cos();
+    let (mut min_u, mut min_v, mut max_u, mut max_v) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for (dx, dz) in [(1.0, 1.0), (1.0, -1.0), (-1.0, -1.0), (-1.0, 1.0)] {
+        let (x, z) = (dx * kitti.l_m / 2.0, dz * kitti.w_m / 2.0);
+        for dy in [0.0, -kitti.h_m] {
+            // Rotation about the camera y axis by rot_y (KITTI devkit `computeBox3D`).
+            let corner =
+                Point3::new(kitti.x_m + cos * x + sin * z, kitti.y_m + dy, kitti.z_m - sin * x + cos * z);
+            let image = p2 * Vector4::new(corner.x, corner.y, corner.z, 1.0);
+            if image.z <= 0.1 {
+                return None;
+            }
+            let (u, v) = (image.x / image.z, image.y / image.z);
+            (min_u, min_v, max_u, max_v) = (min_u.min(u), min_v.min(v), max_u.max(u), max_v.max(v));
+        }
+    }
+    let clipped = ImageBox {
+        x1_px: min_u.clamp(0.0, IMAGE_SIZE_PX.0 - 1.0),
+        y1_px: min_v.clamp(0.0, IMAGE_SIZE_PX.1 - 1.0),
+        x2_px: max_u.clamp(0.0, IMAGE_SIZE_PX.0 - 1.0),
+        y2_px: max_v.clamp(0.0, IMAGE_SIZE_PX.1 - 1.0),
+    };
+    (clipped.x2_px > clipped.x1_px && clipped.y2_px > clipped.y1_px).then_some(clipped)
+}
+
+/// Result line for one published track. Updated tracks keep their detection's 2D box and
+/// observation angle (as AB3DMOT); coasting ones get the projection of their 3D box.
+fn result_object(
+    track: &Track,
+    frame: u32,
+    class: TrackingClass,
+    detection: Option<&PointRcnnDetection>,
+    p2: &Matrix3x4<f64>,
+) -> Option<TrackingObject> {
+    let oriented = OrientedBox {
+        center_m: track.state.center_m,
+        size_m: track.state.size_m,
+        yaw_rad: track.state.yaw_rad,
+    };
+    let ([h_m, w_m, l_m], [x_m, y_m, z_m], rot_y_rad) = oriented.to_kitti_rect_camera();
+    let box_3d = KittiBox3d { h_m, w_m, l_m, x_m, y_m, z_m, rot_y_rad };
+    let (box_2d, alpha_rad) = match detection {
+        Some(detection) => (detection.box_2d, detection.alpha_rad),
+        None => (
+            project_kitti_box(p2, &box_3d)?,
+            pitsense_fusion::kalman::normalize_angle_rad(rot_y_rad - x_m.atan2(z_m)),
+        ),
+    };
+    Some(TrackingObject {
+        frame,
+        track_id: i64::try_from(track.track_id).ok()?,
+        object_type: class.kitti_type().to_owned(),
+        truncated: 0,
+        occluded: 0,
+        alpha_rad,
+        box_2d,
+        box_3d,
+        score: Some(f64::from(track.score)),
+    })
+}
+
+/// Runs the tracker over one sequence of detections of one class.
+pub fn track_sequence(
+    detections: &BTreeMap<u32, Vec<PointRcnnDetection>>,
+    entry: &SeqmapEntry,
+    class: TrackingClass,
+    config: &TrackerConfig,
+    p2: &Matrix3x4<f64>,
+) -> anyhow::Result<Sequence> {
+    let mut tracker = Tracker::new(config.clone())?;
+    let mut objects = Vec::new();
+    let empty = Vec::new();
+    let last_frame = entry.first_frame.saturating_add(entry.frame_count);
+    for frame in entry.first_frame..last_frame {
+        let frame_detections = detections.get(&frame).unwrap_or(&empty);
+        let stamp_ns = u64::from(frame) * FRAME_PERIOD_NS;
+        let boxes: Vec<Detection3d> = frame_detections
+            .iter()
+            .map(|detection| detection_in_tracker_frame(detection, class, stamp_ns, u64::from(frame)))
+            .collect();
+        let tracks = tracker.update(stamp_ns, &boxes);
+        let updated: BTreeMap<u64, usize> = tracker.last_detection_indices().iter().copied().collect();
+        for track in &tracks {
+            let detection = updated.get(&track.track_id).and_then(|&index| frame_detections.get(index));
+            if let Some(object) = result_object(track, frame, class, detection, p2) {
+                objects.push(object);
+            }
+        }
+    }
+    Ok(Sequence::from_objects(objects))
+}
+
+/// What `pitsense track` needs.
+#[derive(Clone, Debug)]
+pub struct TrackOptions {
+    /// Folder with `<Class>/<seq>.txt` PointRCNN detection files.
+    pub detections: PathBuf,
+    /// Seqmap file.
+    pub seqmap: PathBuf,
+    /// Folder with `<seq>.txt` calibration files (for projecting coasting tracks).
+    pub calib: PathBuf,
+    /// Output folder: `<class>/data/<seq>.txt`.
+    pub out: PathBuf,
+    /// Classes to run.
+    pub classes: Vec<TrackingClass>,
+    /// Tracker configuration.
+    pub tracker: TrackerConfig,
+}
+
+/// Runs `pitsense track`; returns the number of frames processed per class.
+///
+/// # Errors
+/// Unreadable seqmap, detection or calibration files, or an unwritable output folder.
+/// Malformed detection lines are reported (file and line) and skipped.
+pub fn run_track(options: &TrackOptions) -> anyhow::Result<BTreeMap<String, u64>> {
+    let seqmap = read_seqmap(&options.seqmap)?;
+    for warning in &seqmap.warnings {
+        warn!("{warning}");
+    }
+    let mut frames = BTreeMap::new();
+    for &class in &options.classes {
+        let out_dir = options.out.join(class.name()).join("data");
+        std::fs::create_dir_all(&out_dir)
+            .with_context(|| format!("cannot create `{}`", out_dir.display()))?;
+        let mut class_frames = 0;
+        for entry in &seqmap.data {
+            let path = options.detections.join(class.kitti_type()).join(format!("{}.txt", entry.name));
+            let parsed = read_pointrcnn_detections(&path)?;
+            for warning in &parsed.warnings {
+                warn!("skipped detection: {warning}");
+            }
+            let calib_path = options.calib.join(format!("{}.txt", entry.name));
+            let calib = pitsense_perception::kitti::read_calib(&calib_path)?;
+            let sequence = track_sequence(&parsed.data, entry, class, &options.tracker, &calib.p2)?;
+            write_tracking_file(&out_dir.join(format!("{}.txt", entry.name)), &sequence)?;
+            class_frames += u64::from(entry.frame_count);
+        }
+        frames.insert(class.name().to_owned(), class_frames);
+    }
+    Ok(frames)
+}
+
+/// Where a class's result files are: `<results>/<class>/data/` when it exists (the layout
+/// `pitsense track` writes), else `<results>/` itself.
+pub fn results_dir(results: &Path, class: TrackingClass) -> PathBuf {
+    let nested = results.join(class.name()).join("data");
+    if nested.is_dir() { nested } else { results.to_owned() }
+}
+
+/// Runs `pitsense eval-tracking` for one class; returns the report.
+///
+/// # Errors
+/// Unreadable files, a results folder missing a sequence, no ground truth for the class.
+pub fn run_eval(
+    results: &Path,
+    labels: &Path,
+    seqmap: &Path,
+    class: TrackingClass,
+    mode: MatchMode,
+) -> anyhow::Result<EvalReport> {
+    let seqmap = read_seqmap(seqmap)?;
+    let gt = read_sequence_set(labels, &seqmap.data)?;
+    let results_folder = results_dir(results, class);
+    let tracked = read_sequence_set(&results_folder, &seqmap.data)?;
+    for warning in gt.warnings.iter().chain(&tracked.warnings) {
+        warn!("skipped line: {warning}");
+    }
+    if seqmap.data.is_empty() {
+        bail!("seqmap lists no sequence");
+    }
+    Ok(evaluate(&gt.data, &tracked.data, class, mode)?)
+}
