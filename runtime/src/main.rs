@@ -197,8 +197,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{report}");
                 reports.push(report);
             }
-            let json_path =
-                results.join(format!("eval_{}.json", mode.to_string().replace([' ', '=', '.'], "_")));
+            let slug = match mode {
+                MatchMode::Iou3d { min_overlap } => format!("iou3d_{min_overlap}"),
+                MatchMode::Iou2d { min_overlap } => format!("iou2d_{min_overlap}"),
+            };
+            let json_path = results.join(format!("eval_{slug}.json"));
             std::fs::write(&json_path, serde_json::to_string_pretty(&reports)?)
                 .with_context(|| format!("cannot write `{}`", json_path.display()))?;
             println!("written: {}", json_path.display());

@@ -34,6 +34,12 @@ pub fn score_probability(raw_score: f64) -> f64 {
     1.0 / (1.0 + (-raw_score).exp())
 }
 
+/// Inverse of [`score_probability`], clamped to finite values.
+pub fn score_logit(probability: f64) -> f64 {
+    let p = probability.clamp(1e-9, 1.0 - 1e-9);
+    (p / (1.0 - p)).ln()
+}
+
 /// The classes selected by `--class`.
 pub fn classes(selection: &str) -> anyhow::Result<Vec<TrackingClass>> {
     match selection.to_ascii_lowercase().as_str() {
@@ -130,7 +136,9 @@ fn result_object(
         alpha_rad,
         box_2d,
         box_3d,
-        score: Some(f64::from(track.score)),
+        // The detector's own score scale, as AB3DMOT writes it: the evaluator averages scores
+        // over a track, so a saturating mapping would reorder tracks.
+        score: Some(detection.map_or_else(|| score_logit(f64::from(track.score)), |d| d.score)),
     })
 }
 
