@@ -6,8 +6,10 @@
 //! - [`kitti`] reads KITTI velodyne scans, calibration and label files (the test and replay
 //!   format): bytes in, [`pitsense_types::PointCloud`] / [`pitsense_types::Detection3d`] out.
 //! - [`lidar`] turns one [`pitsense_types::PointCloud`] (lidar frame) into obstacle boxes
-//!   ([`pitsense_types::Detection3d`], class `unknown`, source `Lidar`): range filter, slope-aware
-//!   ground removal, grid clustering and L-shape box fitting. Synchronous, no I/O, no clock.
+//!   ([`pitsense_types::Detection3d`], class `unknown`, source `Lidar`): range filter, optional
+//!   deskew from ego motion, optional dust filter and voxel downsampling, slope-aware ground
+//!   removal (concentric-zone local planes), grid clustering, L-shape box fitting with height
+//!   above ground; oversized clusters are flagged, never dropped. Synchronous, no I/O, no clock.
 //! - [`drivers`] decodes lidar sensor packets (Ouster with its metadata JSON, Velodyne
 //!   VLP-16/VLP-32C/HDL-32E/HDL-64E) from pcap replay or a live UDP socket into range images and
 //!   [`pitsense_types::PointCloud`]s, reads nuScenes and PCD point files, and builds the

@@ -1,5 +1,6 @@
-//! The lidar pipeline on seeded synthetic scenes (a haul ramp with objects on it) and on bad
-//! input: truncated scans, calibration without `P2`, NaN points, empty clouds.
+//! The lidar pipeline on seeded synthetic scenes (a haul ramp with objects on it, a load hanging
+//! over it, oversized objects) and on bad input: truncated scans, calibration without `P2`, NaN
+//! points, empty clouds.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failing test should panic.
 
@@ -72,7 +73,10 @@ const BOXES: [SceneBox; 4] = [
     SceneBox { x: -20.0, y: 3.0, length: 4.2, width: 1.8, height: 1.5, yaw: 1.2, points: 300 },
 ];
 
-/// Ground points tagged with intensity 0, box `k` points with intensity `k + 1`.
+/// Intensity that tags ground points (bright enough that the dust filter leaves them alone).
+const GROUND_TAG: f32 = 0.5;
+
+/// Ground points tagged with intensity [`GROUND_TAG`], box `k` points with intensity `k + 1`.
 fn ramp_scene(seed: u64, ground_z: fn(f64, f64) -> f64) -> PointCloud {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let noise = Normal::new(0.0, 0.02).unwrap();
@@ -87,7 +91,7 @@ fn ramp_scene(seed: u64, ground_z: fn(f64, f64) -> f64) -> PointCloud {
             continue;
         }
         let z = ground_z(x, y) + noise.sample(&mut rng);
-        points.push(PointXyzi { x_m: x as f32, y_m: y as f32, z_m: z as f32, intensity: 0.0 });
+        points.push(PointXyzi { x_m: x as f32, y_m: y as f32, z_m: z as f32, intensity: GROUND_TAG });
     }
     // Boxes: the side faces that look towards the sensor (the sensor sees no roof from 1.73 m).
     for (index, b) in BOXES.iter().enumerate() {
@@ -133,10 +137,10 @@ fn crest_with_cross_fall_stays_ground_and_boxes_on_it_are_found() {
     check_ramp_scene(&ramp_scene(77, crest_ground_z));
 }
 
-/// Fraction of the scene's ground points (intensity 0) that the pipeline labels ground.
+/// Fraction of the scene's ground points (tagged [`GROUND_TAG`]) that the pipeline labels ground.
 fn ground_ratio(cloud: &PointCloud, output: &pitsense_perception::lidar::LidarOutput) -> f64 {
-    let ground_in = cloud.points.iter().filter(|p| p.intensity == 0.0).count();
-    let ground_missed = output.obstacle_points.iter().filter(|p| p.intensity == 0.0).count();
+    let ground_in = cloud.points.iter().filter(|p| p.intensity == GROUND_TAG).count();
+    let ground_missed = output.obstacle_points.iter().filter(|p| p.intensity == GROUND_TAG).count();
     println!("ramp points labelled ground: {ground_missed} of {ground_in} kept as obstacles");
     1.0 - ground_missed as f64 / ground_in as f64
 }
@@ -168,7 +172,6 @@ fn check_ramp_scene(cloud: &PointCloud) {
         let found = output
             .objects
             .iter()
-            .chain(&output.oversized_objects)
             .min_by(|p, q| {
                 let d = |o: &pitsense_types::Detection3d| (o.center_m.x - b.x).hypot(o.center_m.y - b.y);
                 d(p).total_cmp(&d(q))
@@ -206,7 +209,18 @@ fn check_ramp_scene(cloud: &PointCloud) {
         assert_eq!(found.header, header());
         assert!(found.yaw_rad > -FRAC_PI_2 && found.yaw_rad <= FRAC_PI_2);
     }
-    assert_eq!(output.objects.len() + output.oversized_objects.len(), BOXES.len(), "{:#?}", output.objects);
+    assert_eq!(output.objects.len(), BOXES.len(), "{:#?}", output.objects);
+    assert_eq!(output.object_info.len(), output.objects.len());
+    assert!(output.object_info.iter().all(|info| !info.oversized), "{:?}", output.object_info);
+    // Every box stands on the ramp: its lowest kept point is just above the ground threshold
+    // (0.2 m), give or take the grade across its footprint.
+    for (object, info) in output.objects.iter().zip(&output.object_info) {
+        println!(
+            "box at ({:.1}, {:.1}): height above ground {:.2} m",
+            object.center_m.x, object.center_m.y, info.height_above_ground_m
+        );
+        assert!(info.height_above_ground_m.abs() < 0.5, "{info:?}");
+    }
     // Sorted by horizontal range.
     let ranges: Vec<f64> = output.objects.iter().map(|o| o.center_m.x.hypot(o.center_m.y)).collect();
     assert!(ranges.windows(2).all(|w| w[0] <= w[1]), "{ranges:?}");
@@ -226,10 +240,22 @@ fn same_seed_same_scene_same_output() {
 fn oversized_clusters_are_reported_not_dropped() {
     let config = LidarConfig { cluster_max_points: 400, ..LidarConfig::default() };
     let output = LidarPipeline::new(config).unwrap().process(&ramp_scene(1, valley_ground_z));
-    // The car ahead (about 410 points kept) and the haul truck (about 1400) exceed 400 points.
+    // The car ahead (about 410 points kept) and the haul truck (about 1400) exceed 400 points:
+    // they stay in `objects`, flagged.
     assert_eq!(output.stats.oversized_clusters, 2, "{:?}", output.stats);
-    assert_eq!(output.oversized_objects.len(), 2);
-    assert_eq!(output.objects.len(), 2);
+    assert_eq!(output.stats.clusters, 2, "{:?}", output.stats);
+    assert_eq!(output.objects.len(), 4);
+    let flagged: Vec<usize> =
+        output.object_info.iter().filter(|i| i.oversized).map(|i| i.point_count).collect();
+    assert_eq!(flagged.len(), 2);
+    assert!(flagged.iter().all(|&count| count > 400), "{flagged:?}");
+
+    // A length limit flags the haul truck (9 m) and nothing shorter.
+    let config = LidarConfig { cluster_max_length_m: 8.0, ..LidarConfig::default() };
+    let output = LidarPipeline::new(config).unwrap().process(&ramp_scene(1, valley_ground_z));
+    assert_eq!(output.stats.oversized_clusters, 1, "{:?}", output.stats);
+    let (truck, info) = output.objects.iter().zip(&output.object_info).find(|(_, i)| i.oversized).unwrap();
+    assert!((truck.center_m.x - 40.0).abs() < 1.0 && truck.size_m.x > 8.0, "{truck:?} {info:?}");
 }
 
 #[test]
@@ -263,9 +289,7 @@ fn non_finite_points_are_dropped_and_counted() {
 fn empty_cloud_gives_empty_output() {
     let mut pipeline = LidarPipeline::new(LidarConfig::default()).unwrap();
     let output = pipeline.process(&PointCloud { header: header(), points: Vec::new() });
-    assert!(
-        output.objects.is_empty() && output.oversized_objects.is_empty() && output.obstacle_points.is_empty()
-    );
+    assert!(output.objects.is_empty() && output.object_info.is_empty() && output.obstacle_points.is_empty());
     assert_eq!(output.stats, Default::default());
 }
 
@@ -328,4 +352,110 @@ fn calib_without_p2_is_an_error_naming_the_key() {
     let message = err.to_string();
     assert!(matches!(err, KittiError::CalibMissingKey { key: "P2", .. }), "{message}");
     assert!(message.contains("calib-no-p2.txt") && message.contains("`P2`"), "{message}");
+}
+
+#[test]
+fn height_above_ground_of_a_standing_and_a_hanging_box_on_the_ramp() {
+    // The 10 % ramp ahead of the valley scene; a 2 m cube standing on it at x = 14 m and a load
+    // hanging with its bottom 2.5 m above the ramp at x = 25 m (ground there: 1.7 m above the
+    // flat part).
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let mut points = Vec::new();
+    while points.len() < 40_000 {
+        let azimuth = rng.random_range(-PI..PI);
+        let range = 3.0 * (60.0_f64 / 3.0).powf(rng.random::<f64>());
+        let (x, y) = (range * azimuth.cos(), range * azimuth.sin());
+        let z = valley_ground_z(x, y);
+        points.push(PointXyzi { x_m: x as f32, y_m: y as f32, z_m: z as f32, intensity: GROUND_TAG });
+    }
+    // (x of the face seen from the lidar, y centre, bottom above ground, height)
+    let objects = [(14.0, 3.0, 0.0, 2.0), (25.0, -4.0, 2.5, 0.8)];
+    for &(x, y, clearance, height) in &objects {
+        let bottom = valley_ground_z(x, y) + clearance;
+        for _ in 0..400 {
+            let (dy, dz) = (rng.random_range(-1.0..1.0), rng.random_range(0.0..height));
+            points.push(PointXyzi {
+                x_m: x as f32,
+                y_m: (y + dy) as f32,
+                z_m: (bottom + dz) as f32,
+                intensity: 0.7,
+            });
+        }
+    }
+    let output =
+        LidarPipeline::new(LidarConfig::default()).unwrap().process(&PointCloud { header: header(), points });
+    assert_eq!(output.objects.len(), 2, "{:?}", output.objects);
+    for ((object, info), (x, _, clearance, _)) in output.objects.iter().zip(&output.object_info).zip(objects)
+    {
+        println!(
+            "object at x {:.2} m: bottom z {:.2} m, height above ground {:.3} m (true clearance {clearance} m)",
+            object.center_m.x,
+            object.center_m.z - object.size_m.z / 2.0,
+            info.height_above_ground_m
+        );
+        assert!((object.center_m.x - x).abs() < 0.1);
+        // The lowest 0.2 m of a standing object are within the ground threshold.
+        let expected = if clearance > 0.0 { clearance } else { 0.2 };
+        assert!((info.height_above_ground_m - expected).abs() < 0.1, "{info:?}");
+    }
+}
+
+#[test]
+fn random_bit_patterns_never_panic_and_every_point_is_counted() {
+    // Every step on: random f32 bit patterns (NaN, infinities, subnormals, 1e38, negative
+    // intensities) mixed with plausible points, with an ego state and per-point channels of
+    // random values too.
+    let mut config = LidarConfig::default();
+    config.dust.enabled = true;
+    config.voxel.enabled = true;
+    let mut pipeline = LidarPipeline::new(config).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(4242);
+    let ego = pitsense_types::EgoState {
+        header: header(),
+        site_from_truck: pitsense_types::nalgebra::Isometry3::identity(),
+        speed_mps: 12.0,
+        yaw_rate_radps: -0.3,
+        accel_mps2: 0.0,
+    };
+    for round in 0..20 {
+        let count = rng.random_range(0..5000);
+        let points: Vec<PointXyzi> = (0..count)
+            .map(|_| {
+                let mut value = |plausible: f32| {
+                    if rng.random_bool(0.5) {
+                        f32::from_bits(rng.random())
+                    } else {
+                        rng.random_range(-plausible..plausible)
+                    }
+                };
+                PointXyzi { x_m: value(60.0), y_m: value(60.0), z_m: value(5.0), intensity: value(1.0) }
+            })
+            .collect();
+        let times: Vec<f32> = (0..count).map(|_| f32::from_bits(rng.random())).collect();
+        let echoes: Vec<f32> = (0..count).map(|_| f32::from_bits(rng.random())).collect();
+        let cloud = PointCloud { header: header(), points };
+        let frame = pitsense_perception::lidar::LidarFrame {
+            ego: Some(&ego),
+            time_offset_s: (round % 2 == 0).then_some(times.as_slice()),
+            farther_echo_m: Some(&echoes),
+            ..pitsense_perception::lidar::LidarFrame::new(&cloud)
+        };
+        let output = pipeline.process_frame(&frame);
+        let s = output.stats;
+        assert_eq!(
+            s.non_finite
+                + s.out_of_range
+                + s.in_ego_box
+                + s.ground_points
+                + s.dust_points
+                + s.obstacle_points,
+            count,
+            "{s:?}"
+        );
+        assert!(output.obstacle_points.iter().all(PointXyzi::is_finite));
+        for (object, info) in output.objects.iter().zip(&output.object_info) {
+            assert!(object.center_m.iter().chain(object.size_m.iter()).all(|v| v.is_finite()), "{object:?}");
+            assert!(object.yaw_rad.is_finite() && info.height_above_ground_m.is_finite(), "{info:?}");
+        }
+    }
 }

@@ -6,15 +6,15 @@
 //! 8-connected, are joined with a union-find whose root is always the smaller compact index, so
 //! labels depend only on the order of the points, never on hashing.
 
-use pitsense_types::PointXyzi;
+use pitsense_types::{ConfigError, PointXyzi};
 
 use super::config::LidarConfig;
 
 const EMPTY: u32 = u32::MAX;
 
-/// The clusterer; reuses its grid and buffers between frames.
+/// The clusterer (module documentation); reuses its grid and buffers between frames.
 #[derive(Clone, Debug)]
-pub(crate) struct GridClusterer {
+pub struct GridClusterer {
     cell_size_m: f32,
     half_extent_m: f32,
     side_cells: usize,
@@ -36,9 +36,17 @@ pub(crate) struct GridClusterer {
 }
 
 impl GridClusterer {
-    /// Allocates the grid; `config` must have passed [`LidarConfig::validate`] (which bounds the
-    /// grid's size).
-    pub(crate) fn new(config: &LidarConfig) -> Self {
+    /// Validates `config` (which bounds the grid's size) and allocates the grid.
+    ///
+    /// # Errors
+    /// The [`ConfigError`] of [`LidarConfig::validate`].
+    pub fn new(config: &LidarConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self::new_validated(config))
+    }
+
+    /// Allocates the grid; `config` must have passed [`LidarConfig::validate`].
+    pub(crate) fn new_validated(config: &LidarConfig) -> Self {
         let side_cells = config.cluster_grid_side_cells();
         Self {
             cell_size_m: config.cluster_cell_size_m as f32,
@@ -82,8 +90,8 @@ impl GridClusterer {
     }
 
     /// Clusters `points` (finite, lidar frame); returns the number of clusters. Clusters are
-    /// numbered in the order of their first point; read them with [`Self::cluster`].
-    pub(crate) fn cluster(&mut self, points: &[PointXyzi]) -> usize {
+    /// numbered in the order of their first point; read them with [`Self::cluster_members`].
+    pub fn cluster(&mut self, points: &[PointXyzi]) -> usize {
         self.occupied.clear();
         self.cell_of_point.clear();
         for p in points {
@@ -167,7 +175,7 @@ impl GridClusterer {
 
     /// Indices (into the slice given to [`Self::cluster`]) of the points of cluster `index`,
     /// ascending; empty for an index out of range.
-    pub(crate) fn cluster_members(&self, index: usize) -> &[u32] {
+    pub fn cluster_members(&self, index: usize) -> &[u32] {
         let (Some(&start), Some(&end)) = (self.cluster_start.get(index), self.cluster_start.get(index + 1))
         else {
             return &[];
@@ -188,7 +196,7 @@ mod tests {
     #[test]
     fn touching_cells_join_and_gaps_split() {
         let config = LidarConfig { cluster_cell_size_m: 0.5, ..LidarConfig::default() };
-        let mut clusterer = GridClusterer::new(&config);
+        let mut clusterer = GridClusterer::new(&config).unwrap();
         let points = [
             point(10.1, 0.1),
             point(20.0, 20.0),

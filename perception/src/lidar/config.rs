@@ -1,6 +1,6 @@
 //! Configuration of the lidar obstacle pipeline (`[lidar]` table of the runtime config).
 
-use std::f64::consts::FRAC_PI_2;
+use std::f64::consts::{FRAC_PI_2, PI};
 
 use pitsense_types::ConfigError;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,108 @@ pub struct GroundZoneConfig {
     pub rings: u32,
     /// Number of sectors (angular divisions, equal angle, from -π).
     pub sectors: u32,
+}
+
+/// Direction in which the lidar's beam sweeps, seen from above (its z axis pointing at the
+/// viewer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationDirection {
+    /// Azimuth decreases with time (Velodyne; their manuals count azimuth clockwise).
+    Clockwise,
+    /// Azimuth increases with time.
+    CounterClockwise,
+}
+
+/// Motion compensation (deskew) of a rotation, `[lidar.deskew]`; see [`mod@super::deskew`].
+///
+/// Convention: the cloud's `header.stamp_ns` is the time of the rotation's **last** point, the
+/// moment the beam comes back to `cut_azimuth_rad`; points are moved into the lidar frame at that
+/// time. Without per-point times a point's time follows from its azimuth: a point
+/// `Δφ ∈ [0, 2π)` past the cut in the direction of rotation was measured
+/// `(1 − Δφ / 2π) · rotation_period_s` before the stamp.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeskewConfig {
+    /// Whether [`super::LidarPipeline::process_frame`] deskews when it is given an ego state.
+    pub enabled: bool,
+    /// Duration of one rotation, seconds (0.1 for 10 Hz).
+    pub rotation_period_s: f64,
+    /// Direction of the beam's sweep, seen from above.
+    pub rotation_direction: RotationDirection,
+    /// Azimuth of the cut between rotations (first and last point), radians counter-clockwise
+    /// from the lidar's x axis in `[-π, π]` (π: behind the sensor). The Velodyne rotation
+    /// assembler's `cut_azimuth_deg` (clockwise from forward) is `-cut_azimuth_rad` in degrees.
+    pub cut_azimuth_rad: f64,
+    /// Position `(x, y)` of the lidar origin in the ego frame (rear-axle centre, x forward, y
+    /// left), metres: the lever arm through which the yaw rate moves the sensor sideways. The
+    /// lidar's axes are taken parallel to the ego axes.
+    pub lidar_position_in_ego_m: [f64; 2],
+}
+
+impl Default for DeskewConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            rotation_period_s: 0.1,
+            rotation_direction: RotationDirection::Clockwise,
+            cut_azimuth_rad: PI,
+            lidar_position_in_ego_m: [0.0, 0.0],
+        }
+    }
+}
+
+/// Dust filter, `[lidar.dust]`; see [`super::dust`].
+///
+/// A non-ground point is dust when its intensity is at most `max_intensity` and either fewer
+/// than `min_neighbours` other non-ground points lie within `neighbour_radius_m` of it, or (when
+/// the sensor reports multiple echoes) the same laser firing also returned at least
+/// `echo_min_separation_m` farther away.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DustConfig {
+    /// Whether the dust filter runs.
+    pub enabled: bool,
+    /// Points with a higher intensity are never dust (sensor scale: KITTI reflectance 0..1,
+    /// the Velodyne driver's reflectivity / 255).
+    pub max_intensity: f32,
+    /// Radius of the neighbour count, metres; should exceed the sensor's spacing between
+    /// neighbouring returns of one surface at `max_range_m` (KITTI HDL-64E: 0.18° apart on a
+    /// ring, 0.25 m at 80 m).
+    pub neighbour_radius_m: f64,
+    /// A low-intensity point with fewer neighbours than this within the radius is dust.
+    pub min_neighbours: usize,
+    /// Multi-echo: a low-intensity return followed, on the same firing, by another return at
+    /// least this much farther is dust (the beam went through it), metres.
+    pub echo_min_separation_m: f32,
+}
+
+impl Default for DustConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_intensity: 0.1,
+            neighbour_radius_m: 0.3,
+            min_neighbours: 3,
+            echo_min_separation_m: 1.0,
+        }
+    }
+}
+
+/// Voxel downsampling before clustering, `[lidar.voxel]`; see [`super::voxel`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoxelConfig {
+    /// Whether clustering and boxes use voxel centroids instead of the obstacle points.
+    pub enabled: bool,
+    /// Edge of the cubic voxels, metres.
+    pub leaf_size_m: f64,
+}
+
+impl Default for VoxelConfig {
+    fn default() -> Self {
+        Self { enabled: false, leaf_size_m: 0.1 }
+    }
 }
 
 /// Parameters of [`super::LidarPipeline`]. Defaults suit a Velodyne HDL-64E 1.73 m above flat
@@ -82,9 +184,11 @@ pub struct LidarConfig {
     pub cluster_cell_size_m: f64,
     /// Clusters with fewer points are dropped (their points stay in `obstacle_points`).
     pub cluster_min_points: usize,
-    /// Clusters with more points are reported in `oversized_objects` (walls, berms, merged
-    /// groups), not in `objects`.
+    /// Clusters with more points are flagged oversized (walls, berms, merged groups): still
+    /// reported in `objects`, with [`super::LidarObjectInfo::oversized`] set.
     pub cluster_max_points: usize,
+    /// Clusters whose box is longer than this are flagged oversized too, metres.
+    pub cluster_max_length_m: f64,
     /// Score given to every lidar object, `0..=1`.
     pub cluster_score: f32,
     /// Coarse step of the L-shape heading search over `[0, π/2)`, radians; a second pass
@@ -93,6 +197,12 @@ pub struct LidarConfig {
     /// The heading search uses at most this many points of a cluster (an even subsample); the
     /// box extents always use all points.
     pub lshape_max_points: usize,
+    /// Motion compensation, used when an ego state is given.
+    pub deskew: DeskewConfig,
+    /// Dust filter on the non-ground points.
+    pub dust: DustConfig,
+    /// Voxel downsampling before clustering.
+    pub voxel: VoxelConfig,
 }
 
 impl Default for LidarConfig {
@@ -121,9 +231,13 @@ impl Default for LidarConfig {
             cluster_cell_size_m: 0.25,
             cluster_min_points: 5,
             cluster_max_points: 20_000,
+            cluster_max_length_m: 20.0,
             cluster_score: 0.5,
             lshape_angle_step_rad: 0.05,
             lshape_max_points: 200,
+            deskew: DeskewConfig::default(),
+            dust: DustConfig::default(),
+            voxel: VoxelConfig::default(),
         }
     }
 }
@@ -202,9 +316,27 @@ impl LidarConfig {
             self.cluster_min_points,
             10_000_000,
         )?;
+        ConfigError::check_range("lidar.cluster_max_length_m", self.cluster_max_length_m, 0.1, 1000.0)?;
         ConfigError::check_range("lidar.cluster_score", f64::from(self.cluster_score), 0.0, 1.0)?;
         ConfigError::check_range("lidar.lshape_angle_step_rad", self.lshape_angle_step_rad, 0.001, 0.3)?;
         check_count("lidar.lshape_max_points", self.lshape_max_points, 8, 1_000_000)?;
+        let deskew = &self.deskew;
+        ConfigError::check_range("lidar.deskew.rotation_period_s", deskew.rotation_period_s, 0.01, 1.0)?;
+        ConfigError::check_range("lidar.deskew.cut_azimuth_rad", deskew.cut_azimuth_rad, -PI, PI)?;
+        for value in deskew.lidar_position_in_ego_m {
+            ConfigError::check_range("lidar.deskew.lidar_position_in_ego_m", value, -100.0, 100.0)?;
+        }
+        let dust = &self.dust;
+        ConfigError::check_range("lidar.dust.max_intensity", f64::from(dust.max_intensity), 0.0, 1.0e6)?;
+        ConfigError::check_range("lidar.dust.neighbour_radius_m", dust.neighbour_radius_m, 0.02, 2.0)?;
+        check_count("lidar.dust.min_neighbours", dust.min_neighbours, 1, 1000)?;
+        ConfigError::check_range(
+            "lidar.dust.echo_min_separation_m",
+            f64::from(dust.echo_min_separation_m),
+            0.05,
+            1000.0,
+        )?;
+        ConfigError::check_range("lidar.voxel.leaf_size_m", self.voxel.leaf_size_m, 0.01, 5.0)?;
         Ok(())
     }
 
@@ -282,6 +414,13 @@ mod tests {
         let ego: File =
             toml::from_str("[lidar]\nego_box = { min_m = [-1, -1, -1], max_m = [1, 1, 1] }\n").unwrap();
         ego.lidar.validate().unwrap();
+        // Sub-tables take any subset too.
+        let dust: File = toml::from_str("[lidar.dust]\nmin_neighbours = 5\n").unwrap();
+        assert_eq!(dust.lidar.dust, DustConfig { min_neighbours: 5, ..DustConfig::default() });
+        let deskew: File =
+            toml::from_str("[lidar.deskew]\nrotation_direction = \"counter_clockwise\"\n").unwrap();
+        assert_eq!(deskew.lidar.deskew.rotation_direction, RotationDirection::CounterClockwise);
+        assert!(toml::from_str::<File>("[lidar.voxel]\nleaf_m = 0.1\n").is_err());
     }
 
     #[test]
@@ -305,5 +444,21 @@ mod tests {
 
         let config = LidarConfig { cluster_score: f32::NAN, ..LidarConfig::default() };
         assert_eq!(config.validate().unwrap_err().key, "lidar.cluster_score");
+
+        let mut config = LidarConfig::default();
+        config.deskew.rotation_period_s = 0.0;
+        assert_eq!(config.validate().unwrap_err().key, "lidar.deskew.rotation_period_s");
+        let mut config = LidarConfig::default();
+        config.deskew.lidar_position_in_ego_m = [0.0, f64::INFINITY];
+        assert_eq!(config.validate().unwrap_err().key, "lidar.deskew.lidar_position_in_ego_m");
+        let mut config = LidarConfig::default();
+        config.dust.neighbour_radius_m = 0.0;
+        assert_eq!(config.validate().unwrap_err().key, "lidar.dust.neighbour_radius_m");
+        let mut config = LidarConfig::default();
+        config.dust.min_neighbours = 0;
+        assert_eq!(config.validate().unwrap_err().key, "lidar.dust.min_neighbours");
+        let mut config = LidarConfig::default();
+        config.voxel.leaf_size_m = f64::NAN;
+        assert_eq!(config.validate().unwrap_err().key, "lidar.voxel.leaf_size_m");
     }
 }

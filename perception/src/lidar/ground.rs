@@ -28,7 +28,7 @@
 use std::f32::consts::PI as PI_F32;
 
 use nalgebra::{Matrix3, SymmetricEigen, Vector3};
-use pitsense_types::PointXyzi;
+use pitsense_types::{ConfigError, PointXyzi};
 
 use super::config::LidarConfig;
 
@@ -38,9 +38,29 @@ struct Zone {
     inner_m: f32,
     outer_m: f32,
     ring_width_m: f32,
+    /// `1 / ring_width_m`.
+    rings_per_m: f32,
+    /// `sectors / 2π`.
+    sectors_per_rad: f32,
     rings: u32,
     sectors: u32,
     first_bin: usize,
+}
+
+/// The bin of a point: zone by horizontal range (clamped to the first and last zone), ring
+/// within the zone, sector by azimuth from -π.
+#[inline]
+fn bin_of(zones: &[Zone], p: &PointXyzi) -> u32 {
+    let range_m = (p.x_m * p.x_m + p.y_m * p.y_m).sqrt();
+    // Zones are sorted by radius: the zone is the number of outer radii at or below the range.
+    let index = zones.iter().filter(|z| range_m >= z.outer_m).count();
+    let Some(zone) = zones.get(index).or(zones.last()) else {
+        return 0;
+    };
+    // Float-to-int casts saturate: negative values (inside the first zone) give ring 0.
+    let ring = (((range_m - zone.inner_m) * zone.rings_per_m) as u32).min(zone.rings - 1);
+    let sector = (((fast_atan2(p.y_m, p.x_m) + PI_F32) * zone.sectors_per_rad) as u32).min(zone.sectors - 1);
+    (zone.first_bin + (ring * zone.sectors + sector) as usize) as u32
 }
 
 /// A plane `normal · p + offset = 0` with an upward unit normal, and the x-y point it was
@@ -76,29 +96,36 @@ impl GroundPlane {
     }
 }
 
-/// Sums for a least-squares plane through points, relative to a local origin.
+/// Sums for a least-squares plane through points, relative to a local origin: the count, the
+/// coordinate sums and the six distinct second moments.
 #[derive(Clone, Copy, Debug)]
 struct PlaneAccumulator {
     origin: [f64; 3],
     count: usize,
-    sum: Vector3<f64>,
-    sum_sq: Matrix3<f64>,
+    sum: [f64; 3],
+    /// xx, xy, xz, yy, yz, zz.
+    moments: [f64; 6],
 }
 
 impl PlaneAccumulator {
     fn new(origin: [f64; 3]) -> Self {
-        Self { origin, count: 0, sum: Vector3::zeros(), sum_sq: Matrix3::zeros() }
+        Self { origin, count: 0, sum: [0.0; 3], moments: [0.0; 6] }
     }
 
     fn add(&mut self, p: &PointXyzi) {
-        let v = Vector3::new(
-            f64::from(p.x_m) - self.origin[0],
-            f64::from(p.y_m) - self.origin[1],
-            f64::from(p.z_m) - self.origin[2],
-        );
+        let x = f64::from(p.x_m) - self.origin[0];
+        let y = f64::from(p.y_m) - self.origin[1];
+        let z = f64::from(p.z_m) - self.origin[2];
         self.count += 1;
-        self.sum += v;
-        self.sum_sq += v * v.transpose();
+        self.sum[0] += x;
+        self.sum[1] += y;
+        self.sum[2] += z;
+        self.moments[0] += x * x;
+        self.moments[1] += x * y;
+        self.moments[2] += x * z;
+        self.moments[3] += y * y;
+        self.moments[4] += y * z;
+        self.moments[5] += z * z;
     }
 
     /// PCA plane: normal = eigenvector of the smallest eigenvalue of the covariance, pointing
@@ -108,8 +135,10 @@ impl PlaneAccumulator {
             return None;
         }
         let n = self.count as f64;
-        let mean = self.sum / n;
-        let covariance = self.sum_sq / n - mean * mean.transpose();
+        let mean = Vector3::new(self.sum[0] / n, self.sum[1] / n, self.sum[2] / n);
+        let [xx, xy, xz, yy, yz, zz] = self.moments.map(|m| m / n);
+        let second = Matrix3::new(xx, xy, xz, xy, yy, yz, xz, yz, zz);
+        let covariance = second - mean * mean.transpose();
         let eigen = SymmetricEigen::new(covariance);
         let smallest = eigen.eigenvalues.imin();
         let mut normal: Vector3<f64> = eigen.eigenvectors.column(smallest).into_owned();
@@ -162,10 +191,10 @@ struct Params {
     max_grade_change: f64,
 }
 
-/// The ground segmenter; owns all its buffers so that a frame allocates nothing once the
-/// buffers have grown to the largest cloud seen.
+/// The ground segmenter (module documentation); owns all its buffers so that a frame allocates
+/// nothing once the buffers have grown to the largest cloud seen.
 #[derive(Clone, Debug)]
-pub(crate) struct GroundSegmenter {
+pub struct GroundSegmenter {
     params: Params,
     zones: Vec<Zone>,
     bin_count: usize,
@@ -181,43 +210,63 @@ pub(crate) struct GroundSegmenter {
 }
 
 /// Fast `atan2`, absolute error about 2e-6 rad (an 11th-order odd minimax polynomial of `atan`
-/// on `[0, 1]`, after octant reduction); used only to choose a sector.
-fn fast_atan2(y: f32, x: f32) -> f32 {
+/// on `[0, 1]`, after octant reduction); chooses a point's sector here and its time in
+/// [`super::deskew`].
+#[inline]
+pub(crate) fn fast_atan2(y: f32, x: f32) -> f32 {
     let (ax, ay) = (x.abs(), y.abs());
     let largest = ax.max(ay);
-    if largest == 0.0 {
-        return 0.0;
-    }
+    // 0/0 at the origin gives NaN, which the final selection maps to 0.
     let a = ax.min(ay) / largest;
     let s = a * a;
-    let mut r = a
+    let r = a
         * (0.999_977_26
             + s * (-0.332_623_47
                 + s * (0.193_543_46 + s * (-0.116_432_87 + s * (0.052_653_32 - s * 0.011_721_2)))));
-    if ay > ax {
-        r = PI_F32 / 2.0 - r;
-    }
-    if x < 0.0 {
-        r = PI_F32 - r;
-    }
-    if y < 0.0 { -r } else { r }
+    // Octant reduction undone with selections rather than branches: the signs of a scan's
+    // coordinates are unpredictable, and mispredicted branches dominated this function.
+    let r = select(ay > ax, PI_F32 / 2.0 - r, r);
+    let r = select(x < 0.0, PI_F32 - r, r);
+    let r = select(y < 0.0, -r, r);
+    select(largest > 0.0, r, 0.0)
+}
+
+/// `if condition { a } else { b }` on floats, written as a bit mask so that it compiles to
+/// `and`/`andnot`/`or` instead of a branch.
+#[inline]
+fn select(condition: bool, a: f32, b: f32) -> f32 {
+    let mask = 0_u32.wrapping_sub(u32::from(condition));
+    f32::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
 }
 
 impl GroundSegmenter {
+    /// Validates `config` and builds its zone layout.
+    ///
+    /// # Errors
+    /// The [`ConfigError`] of [`LidarConfig::validate`].
+    pub fn new(config: &LidarConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self::new_validated(config))
+    }
+
     /// Builds the zone layout; `config` must have passed [`LidarConfig::validate`].
-    pub(crate) fn new(config: &LidarConfig) -> Self {
+    pub(crate) fn new_validated(config: &LidarConfig) -> Self {
         let mut zones = Vec::with_capacity(config.ground_zones.len());
         let mut inner_m = config.min_range_m as f32;
         let mut first_bin = 0;
         for zone in &config.ground_zones {
             let outer_m = zone.outer_radius_m as f32;
             let rings = zone.rings.max(1);
+            let ring_width_m = (outer_m - inner_m) / rings as f32;
+            let sectors = zone.sectors.max(1);
             zones.push(Zone {
                 inner_m,
                 outer_m,
-                ring_width_m: (outer_m - inner_m) / rings as f32,
+                ring_width_m,
+                rings_per_m: 1.0 / ring_width_m,
+                sectors_per_rad: sectors as f32 / (2.0 * PI_F32),
                 rings,
-                sectors: zone.sectors.max(1),
+                sectors,
                 first_bin,
             });
             first_bin += rings as usize * zone.sectors.max(1) as usize;
@@ -247,23 +296,20 @@ impl GroundSegmenter {
         }
     }
 
-    /// The bin of a point: zone by horizontal range (clamped to the first and last zone), ring
-    /// within the zone, sector by azimuth from -π.
-    fn bin_of(&self, p: &PointXyzi) -> u32 {
-        let range_m = (p.x_m * p.x_m + p.y_m * p.y_m).sqrt();
-        let Some(zone) = self.zones.iter().find(|z| range_m < z.outer_m).or(self.zones.last()) else {
-            return 0;
-        };
-        // Float-to-int casts saturate: negative values (inside the first zone) give ring 0.
-        let ring = (((range_m - zone.inner_m) / zone.ring_width_m) as u32).min(zone.rings - 1);
-        let fraction = (fast_atan2(p.y_m, p.x_m) + PI_F32) / (2.0 * PI_F32);
-        let sector = ((fraction * zone.sectors as f32) as u32).min(zone.sectors - 1);
-        (zone.first_bin + (ring * zone.sectors + sector) as usize) as u32
+    /// Height of the ground under `(x_m, y_m)` (lidar frame, metres): the plane of that point's
+    /// bin from the last [`Self::segment`] (fitted, or carried out from the bin inside it);
+    /// before any segmentation, the horizontal plane `sensor_height_m` below the lidar.
+    pub fn ground_height_at(&self, x_m: f64, y_m: f64) -> f64 {
+        let probe = PointXyzi { x_m: x_m as f32, y_m: y_m as f32, z_m: 0.0, intensity: 0.0 };
+        match self.bin_planes.get(bin_of(&self.zones, &probe) as usize) {
+            Some(plane) => plane.height_at(x_m, y_m),
+            None => -self.params.sensor_height_m,
+        }
     }
 
     /// Labels each point of `points` (finite, in the lidar frame) as ground (`true`) or not,
     /// writing `is_ground` (resized to `points.len()`).
-    pub(crate) fn segment(&mut self, points: &[PointXyzi], is_ground: &mut Vec<bool>) -> GroundStats {
+    pub fn segment(&mut self, points: &[PointXyzi], is_ground: &mut Vec<bool>) -> GroundStats {
         is_ground.clear();
         is_ground.resize(points.len(), false);
         let mut stats = GroundStats::default();
@@ -273,10 +319,10 @@ impl GroundSegmenter {
 
         // Counting sort of point indices by bin (stable: ascending point index within a bin).
         self.bin_of_point.clear();
+        let zones = &self.zones;
+        self.bin_of_point.extend(points.iter().map(|p| bin_of(zones, p)));
         self.bin_start.iter_mut().for_each(|c| *c = 0);
-        for p in points {
-            let bin = self.bin_of(p);
-            self.bin_of_point.push(bin);
+        for &bin in &self.bin_of_point {
             if let Some(count) = self.bin_start.get_mut(bin as usize + 1) {
                 *count += 1;
             }
@@ -377,8 +423,12 @@ fn fit_bin(
     };
     let lowest_allowed = -allowance_m(center_xy[0], center_xy[1]);
     residuals.clear();
+    // The reference plane as z = a·x + b·y + c (its normal's z is positive).
+    let inverse_nz = 1.0 / reference.normal.z;
+    let (a, b, c) =
+        (-reference.normal.x * inverse_nz, -reference.normal.y * inverse_nz, -reference.offset * inverse_nz);
     for (index, p) in points.iter().enumerate() {
-        let height = f64::from(p.z_m) - reference.height_at(f64::from(p.x_m), f64::from(p.y_m));
+        let height = f64::from(p.z_m) - (a * f64::from(p.x_m) + b * f64::from(p.y_m) + c);
         if height >= lowest_allowed {
             residuals.push((height as f32, index as u32));
         }

@@ -57,30 +57,84 @@ fn extents(points: &[[f64; 2]], cos: f64, sin: f64) -> Extents {
     e
 }
 
-/// The closeness criterion (Zhang et al. 2017, Algorithm 4) of heading `theta_rad`.
-fn closeness_score(points: &[[f64; 2]], theta_rad: f64) -> f64 {
-    let (sin, cos) = theta_rad.sin_cos();
-    let e = extents(points, cos, sin);
-    let mut score = 0.0;
-    for [x, y] in points {
-        let c1 = cos * x + sin * y;
-        let c2 = -sin * x + cos * y;
-        let d1 = (e.c1_max - c1).min(c1 - e.c1_min);
-        let d2 = (e.c2_max - c2).min(c2 - e.c2_min);
-        score += 1.0 / d1.min(d2).max(CLOSENESS_FLOOR_M);
-    }
-    score
+/// Lanes of the heading search's inner loops: partial minima, maxima and sums are kept per lane
+/// (in a fixed order, so results do not depend on the machine) and the compiler vectorises them.
+const LANES: usize = 8;
+
+/// The search points (centred on the cluster mean) as separate `f32` coordinate arrays, and
+/// the projection buffers of one candidate heading.
+#[derive(Clone, Debug, Default)]
+struct SearchBuffers {
+    xs: Vec<f32>,
+    ys: Vec<f32>,
+    c1: Vec<f32>,
+    c2: Vec<f32>,
 }
 
-/// Best heading in `[0, π/2)`: a coarse scan at `step_rad`, then a scan at `step_rad / 5` over
-/// ± one coarse step around the coarse best. Ties keep the smaller angle (deterministic).
-fn best_heading(search_points: &[[f64; 2]], step_rad: f64) -> f64 {
-    let coarse_steps = ((FRAC_PI_2 / step_rad).ceil() as usize).max(1);
-    let coarse_step = FRAC_PI_2 / coarse_steps as f64;
-    let mut best = (f64::NEG_INFINITY, 0.0);
-    for index in 0..coarse_steps {
-        let theta = index as f64 * coarse_step;
-        let score = closeness_score(search_points, theta);
+impl SearchBuffers {
+    /// The closeness criterion (Zhang et al. 2017, Algorithm 4) of the heading whose
+    /// `(cos, sin)` is given, in `f32` (the points are centred, so the projections keep
+    /// sub-millimetre precision).
+    fn closeness_score(&mut self, cos: f32, sin: f32) -> f32 {
+        let count = self.xs.len();
+        self.c1.resize(count, 0.0);
+        self.c2.resize(count, 0.0);
+        for (((x, y), c1), c2) in self.xs.iter().zip(&self.ys).zip(self.c1.iter_mut()).zip(self.c2.iter_mut())
+        {
+            *c1 = cos * x + sin * y;
+            *c2 = cos * y - sin * x;
+        }
+        let (c1_min, c1_max) = lane_extent(&self.c1);
+        let (c2_min, c2_max) = lane_extent(&self.c2);
+        let floor = CLOSENESS_FLOOR_M as f32;
+        let score = |c1: f32, c2: f32| {
+            let d1 = (c1_max - c1).min(c1 - c1_min);
+            let d2 = (c2_max - c2).min(c2 - c2_min);
+            1.0 / d1.min(d2).max(floor)
+        };
+        let mut lanes = [0.0_f32; LANES];
+        let chunks1 = self.c1.chunks_exact(LANES);
+        let chunks2 = self.c2.chunks_exact(LANES);
+        let (rest1, rest2) = (chunks1.remainder(), chunks2.remainder());
+        for (a, b) in chunks1.zip(chunks2) {
+            for lane in 0..LANES {
+                lanes[lane] += score(a[lane], b[lane]);
+            }
+        }
+        for (lane, (&a, &b)) in rest1.iter().zip(rest2).enumerate() {
+            lanes[lane] += score(a, b);
+        }
+        lanes.iter().sum()
+    }
+}
+
+/// Smallest and largest value of `values` (`(+inf, -inf)` when empty), by lanes.
+fn lane_extent(values: &[f32]) -> (f32, f32) {
+    let mut low = [f32::INFINITY; LANES];
+    let mut high = [f32::NEG_INFINITY; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for lane in 0..LANES {
+            low[lane] = low[lane].min(chunk[lane]);
+            high[lane] = high[lane].max(chunk[lane]);
+        }
+    }
+    for (lane, &v) in rest.iter().enumerate() {
+        low[lane] = low[lane].min(v);
+        high[lane] = high[lane].max(v);
+    }
+    (low.iter().fold(f32::INFINITY, |a, &b| a.min(b)), high.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)))
+}
+
+/// Best heading in `[0, π/2)`: a coarse scan of the headings whose `(θ, cos θ, sin θ)` are in
+/// `coarse`, then a scan at a fifth of the coarse step over ± one coarse step around the coarse
+/// best. Ties keep the first heading scanned (deterministic).
+fn best_heading(buffers: &mut SearchBuffers, coarse: &[(f64, f32, f32)]) -> f64 {
+    let coarse_step = FRAC_PI_2 / coarse.len().max(1) as f64;
+    let mut best = (f32::NEG_INFINITY, 0.0);
+    for &(theta, cos, sin) in coarse {
+        let score = buffers.closeness_score(cos, sin);
         if score > best.0 {
             best = (score, theta);
         }
@@ -92,7 +146,8 @@ fn best_heading(search_points: &[[f64; 2]], step_rad: f64) -> f64 {
             continue;
         }
         let theta = center + f64::from(index) * fine_step;
-        let score = closeness_score(search_points, theta);
+        let (sin, cos) = theta.sin_cos();
+        let score = buffers.closeness_score(cos as f32, sin as f32);
         if score > best.0 {
             best = (score, theta);
         }
@@ -103,21 +158,35 @@ fn best_heading(search_points: &[[f64; 2]], step_rad: f64) -> f64 {
 /// Fits rectangles with the closeness criterion; holds reusable buffers.
 #[derive(Clone, Debug)]
 pub struct RectangleFitter {
-    step_rad: f64,
+    /// `(θ, cos θ, sin θ)` of the coarse headings.
+    coarse: Vec<(f64, f32, f32)>,
     max_search_points: usize,
     centred: Vec<[f64; 2]>,
-    sampled: Vec<[f64; 2]>,
+    search: SearchBuffers,
 }
 
 impl RectangleFitter {
     /// A fitter whose coarse heading step is `step_rad` and whose heading search uses at most
     /// `max_search_points` points of a cluster (every k-th, in input order).
     pub fn new(step_rad: f64, max_search_points: usize) -> Self {
+        let coarse_steps = if step_rad.is_finite() && step_rad > 0.0 {
+            ((FRAC_PI_2 / step_rad).ceil() as usize).clamp(1, 100_000)
+        } else {
+            1
+        };
+        let coarse_step = FRAC_PI_2 / coarse_steps as f64;
+        let coarse = (0..coarse_steps)
+            .map(|index| {
+                let theta = index as f64 * coarse_step;
+                let (sin, cos) = theta.sin_cos();
+                (theta, cos as f32, sin as f32)
+            })
+            .collect();
         Self {
-            step_rad,
+            coarse,
             max_search_points: max_search_points.max(1),
             centred: Vec::new(),
-            sampled: Vec::new(),
+            search: SearchBuffers::default(),
         }
     }
 
@@ -141,14 +210,14 @@ impl RectangleFitter {
         }
         self.centred.clear();
         self.centred.extend(points.iter().map(|[x, y]| [x - mean_x, y - mean_y]));
-        let stride = count.div_ceil(self.max_search_points);
-        let theta = if stride <= 1 {
-            best_heading(&self.centred, self.step_rad)
-        } else {
-            self.sampled.clear();
-            self.sampled.extend(self.centred.iter().step_by(stride).copied());
-            best_heading(&self.sampled, self.step_rad)
-        };
+        let stride = count.div_ceil(self.max_search_points).max(1);
+        self.search.xs.clear();
+        self.search.ys.clear();
+        for [x, y] in self.centred.iter().step_by(stride) {
+            self.search.xs.push(*x as f32);
+            self.search.ys.push(*y as f32);
+        }
+        let theta = best_heading(&mut self.search, &self.coarse);
         let (sin, cos) = theta.sin_cos();
         let e = extents(&self.centred, cos, sin);
         let (c1, c2) = ((e.c1_min + e.c1_max) / 2.0, (e.c2_min + e.c2_max) / 2.0);
