@@ -180,94 +180,66 @@ impl CameraCalibration {
 mod tests {
     use super::*;
 
-    /// KITTI object 000000's calibration (values from its calib file).
+    /// KITTI object 000000's `P2`, `R0_rect` and `Tr_velo_to_cam`, row-major, from its calib file.
+    const P2: [f64; 12] = [
+        7.070493e2,
+        0.0,
+        6.040814e2,
+        4.575831e1,
+        0.0,
+        7.070493e2,
+        1.805066e2,
+        -3.454157e-1,
+        0.0,
+        0.0,
+        1.0,
+        4.981016e-3,
+    ];
+    const R0_RECT: [f64; 9] = [
+        9.999128e-1,
+        1.009263e-2,
+        -8.511932e-3,
+        -1.012729e-2,
+        9.999406e-1,
+        -4.037671e-3,
+        8.470675e-3,
+        4.123522e-3,
+        9.999556e-1,
+    ];
+    const TR_VELO_TO_CAM: [f64; 12] = [
+        6.927964e-3,
+        -9.999722e-1,
+        -2.757829e-3,
+        -2.457729e-2,
+        -1.162982e-3,
+        2.749836e-3,
+        -9.999955e-1,
+        -6.127237e-2,
+        9.999753e-1,
+        6.931141e-3,
+        -1.143899e-3,
+        -3.321029e-1,
+    ];
+
+    fn matrices() -> (Matrix3x4<f64>, Matrix3<f64>, Matrix3x4<f64>) {
+        (
+            Matrix3x4::from_row_slice(&P2),
+            Matrix3::from_row_slice(&R0_RECT),
+            Matrix3x4::from_row_slice(&TR_VELO_TO_CAM),
+        )
+    }
+
     fn kitti_000000() -> CameraCalibration {
-        let p2 = Matrix3x4::new(
-            7.070493e2,
-            0.0,
-            6.040814e2,
-            4.575831e1,
-            0.0,
-            7.070493e2,
-            1.805066e2,
-            -3.454157e-1,
-            0.0,
-            0.0,
-            1.0,
-            4.981016e-3,
-        );
-        let r0 = Matrix3::new(
-            9.999128e-1,
-            1.009263e-2,
-            -8.511932e-3,
-            -1.012729e-2,
-            9.999406e-1,
-            -4.037671e-3,
-            8.470675e-3,
-            4.123522e-3,
-            9.999556e-1,
-        );
-        let tr = Matrix3x4::new(
-            6.927964e-3,
-            -9.999722e-1,
-            -2.757829e-3,
-            -2.457729e-2,
-            -1.162982e-3,
-            2.749836e-3,
-            -9.999955e-1,
-            -6.127237e-2,
-            9.999753e-1,
-            6.931141e-3,
-            -1.143899e-3,
-            -3.321029e-1,
-        );
+        let (p2, r0, tr) = matrices();
         CameraCalibration::from_kitti(2, &p2, &r0, &tr, 1224, 370).unwrap()
     }
 
     #[test]
     fn decomposition_reproduces_the_kitti_projection_chain() {
         let calib = kitti_000000();
-        // Hand computation of P2 · R0 · Tr · x for x = (10, 1, -1) in the velodyne frame.
-        let p2 = Matrix3x4::new(
-            7.070493e2,
-            0.0,
-            6.040814e2,
-            4.575831e1,
-            0.0,
-            7.070493e2,
-            1.805066e2,
-            -3.454157e-1,
-            0.0,
-            0.0,
-            1.0,
-            4.981016e-3,
-        );
+        // P2 · R0 · Tr · x for x = (10, 1, -1) in the velodyne frame, straight from the matrices.
+        let (p2, r0, tr) = matrices();
         let x = nalgebra::Vector4::new(10.0, 1.0, -1.0, 1.0);
-        let tr = Matrix3x4::new(
-            6.927964e-3,
-            -9.999722e-1,
-            -2.757829e-3,
-            -2.457729e-2,
-            -1.162982e-3,
-            2.749836e-3,
-            -9.999955e-1,
-            -6.127237e-2,
-            9.999753e-1,
-            6.931141e-3,
-            -1.143899e-3,
-            -3.321029e-1,
-        );
-        let r0 = Matrix3::new(
-            9.999128e-1,
-            1.009263e-2,
-            -8.511932e-3,
-            -1.012729e-2,
-            9.999406e-1,
-            -4.037671e-3,
-            8.470675e-3,
-            4.123522e-3,
-            9.999556e-1,
-        );
         let rect = r0 * (tr * x);
         let uvw = p2 * nalgebra::Vector4::new(rect.x, rect.y, rect.z, 1.0);
         let expected = (uvw.x / uvw.z, uvw.y / uvw.z);
