@@ -90,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: LidarCommand,
     },
+    /// V2X tools.
+    V2x {
+        #[command(subcommand)]
+        command: V2xCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -117,6 +122,24 @@ enum LidarCommand {
         /// Print per-frame field digests.
         #[arg(long)]
         digest: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum V2xCommand {
+    /// Decode SAE J2735 / J3224 messages: raw UPER (one or many MessageFrames), hex text, or
+    /// an IEEE 1609.2 envelope. One JSON object per message on stdout (SI units, degrees,
+    /// radians); the envelope and any trailing bytes are reported on stderr.
+    Decode {
+        /// Capture file.
+        #[arg(required_unless_present = "hex")]
+        file: Option<PathBuf>,
+        /// Hex text instead of a file.
+        #[arg(long, conflicts_with = "file")]
+        hex: Option<String>,
+        /// Output format (json: one object per line).
+        #[arg(long, default_value = "json", value_parser = ["json"])]
+        format: String,
     },
 }
 
@@ -235,6 +258,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{report}");
             for line in report.digest_lines() {
                 println!("{line}");
+            }
+            Ok(())
+        }
+        Command::V2x { command: V2xCommand::Decode { file, hex, format: _ } } => {
+            let bytes = match (file, hex) {
+                (Some(file), _) => {
+                    std::fs::read(&file).with_context(|| format!("cannot read `{}`", file.display()))?
+                }
+                (None, Some(hex)) => hex.into_bytes(),
+                (None, None) => anyhow::bail!("give a FILE or --hex HEX"),
+            };
+            let capture = pitsense_v2x::decode_capture(&bytes, &pitsense_v2x::DecodeConfig::default())?;
+            if let Some(envelope) = &capture.envelope {
+                eprintln!("envelope: {}", serde_json::to_string(envelope)?);
+            }
+            let mut stdout = std::io::stdout().lock();
+            for message in &capture.messages {
+                let written = serde_json::to_writer(&mut stdout, message)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| std::io::Write::write_all(&mut stdout, b"\n"));
+                match written {
+                    // A closed pipe (`| head`) ends the listing quietly.
+                    Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                    result => result.context("cannot write to stdout")?,
+                }
+            }
+            if let Some(trailing) = &capture.trailing {
+                eprintln!("trailing bytes: {}", serde_json::to_string(trailing)?);
             }
             Ok(())
         }

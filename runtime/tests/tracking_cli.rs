@@ -146,3 +146,22 @@ fn lidar_inspect_prints_the_ouster_sdk_digests() {
         assert!(stdout.contains(&format!("scans[0] {field} {expected}")), "{field}: {stdout}");
     }
 }
+
+#[test]
+fn v2x_decode_prints_one_json_line_per_message() {
+    let j2735 = data_root().join("v2x/j2735/asn1_codec");
+    let output =
+        pitsense(&[Path::new("v2x"), Path::new("decode"), &j2735.join("j2735.MessageFrame.128.bsms.uper")]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let lines: Vec<serde_json::Value> =
+        text(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 128);
+    // First BSM of the .xer: lat 411642143, long -1048434120 (1e-7 degrees), secMark 59299.
+    assert_eq!(lines[0]["message_type"], "BSM");
+    assert_eq!(lines[0]["sec_mark_ms"], 59299);
+    assert!((lines[0]["lat_deg"].as_f64().unwrap() - 41.1642143).abs() < 1e-9);
+    assert!((lines[0]["lon_deg"].as_f64().unwrap() + 104.843412).abs() < 1e-9);
+    let garbage = pitsense(&[Path::new("v2x"), Path::new("decode"), Path::new("--hex"), Path::new("zz")]);
+    assert!(!garbage.status.success());
+    assert!(!text(&garbage.stderr).contains("panicked"), "{}", text(&garbage.stderr));
+}
