@@ -10,3 +10,31 @@ pub mod pipeline;
 pub mod replay;
 pub mod rrd;
 pub mod tracking;
+
+/// Renders an error and its causes as one line, `outer: cause: root`, leaving out a cause whose
+/// text the line already holds (library errors often print their source in their own message,
+/// which anyhow's `{:#}` would then repeat).
+pub fn error_chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if text.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repeated_causes_are_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let error = anyhow::Error::new(io).context("model `m.onnx`: No such file").context("detector");
+        assert_eq!(super::error_chain_text(&error), "detector: model `m.onnx`: No such file");
+    }
+}

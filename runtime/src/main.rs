@@ -162,10 +162,28 @@ fn main() -> std::process::ExitCode {
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", pitsense_runtime::error_chain_text(&error));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Writes to stdout. When the reader went away (`| head`) the listing ends quietly with exit
+/// status 0 instead of a panic.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut stdout, text.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+    {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(error) => Err(anyhow::Error::new(error).context("cannot write to stdout")),
+    }
+}
+
+/// [`write_stdout`] followed by a newline.
+fn write_line(text: &str) -> anyhow::Result<()> {
+    write_stdout(&format!("{text}\n"))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -182,7 +200,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
             let summary = run_replay(&options).context("replay failed to start")?;
-            print!("{}", summary.render());
+            write_stdout(&summary.render())?;
+            if summary.frames_processed == 0 {
+                anyhow::bail!("no frame of `{}` could be processed", options.dataset.display());
+            }
             Ok(())
         }
         Command::Track { detections, seqmap, calib, out, class, config } => {
@@ -200,13 +221,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let frames = run_track(&options)?;
             let seconds = start.elapsed().as_secs_f64();
             for (class, count) in &frames {
-                println!("{class}: {count} frames -> {}", out.join(class).join("data").display());
+                write_line(&format!(
+                    "{class}: {count} frames -> {}",
+                    out.join(class).join("data").display()
+                ))?;
             }
             let total: u64 = frames.values().sum();
-            println!(
+            write_line(&format!(
                 "{total} frames in {seconds:.2} s ({:.0} frames/s, file I/O included)",
                 total as f64 / seconds
-            );
+            ))?;
             Ok(())
         }
         Command::EvalTracking { results, labels, seqmap, class, iou_3d, iou_2d } => {
@@ -217,7 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut reports = Vec::new();
             for class in classes(&class)? {
                 let report = run_eval(&results, &labels, &seqmap, class, mode)?;
-                println!("{report}");
+                write_stdout(&format!("{report}\n"))?;
                 reports.push(report);
             }
             let slug = match mode {
@@ -227,7 +251,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let json_path = results.join(format!("eval_{slug}.json"));
             std::fs::write(&json_path, serde_json::to_string_pretty(&reports)?)
                 .with_context(|| format!("cannot write `{}`", json_path.display()))?;
-            println!("written: {}", json_path.display());
+            write_line(&format!("written: {}", json_path.display()))?;
             Ok(())
         }
         Command::Lidar {
@@ -255,9 +279,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 (None, None) => anyhow::bail!("give --meta (Ouster) or --velodyne MODEL"),
             };
-            print!("{report}");
+            write_stdout(&format!("{report}"))?;
             for line in report.digest_lines() {
-                println!("{line}");
+                write_line(&line)?;
             }
             Ok(())
         }
@@ -266,23 +290,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (Some(file), _) => {
                     std::fs::read(&file).with_context(|| format!("cannot read `{}`", file.display()))?
                 }
-                (None, Some(hex)) => hex.into_bytes(),
+                (None, Some(hex)) => {
+                    if let Some((position, character)) =
+                        hex.char_indices().find(|(_, c)| !c.is_ascii_hexdigit() && !c.is_ascii_whitespace())
+                    {
+                        anyhow::bail!("--hex: `{character}` at character {position} is not a hex digit");
+                    }
+                    hex.into_bytes()
+                }
                 (None, None) => anyhow::bail!("give a FILE or --hex HEX"),
             };
             let capture = pitsense_v2x::decode_capture(&bytes, &pitsense_v2x::DecodeConfig::default())?;
             if let Some(envelope) = &capture.envelope {
                 eprintln!("envelope: {}", serde_json::to_string(envelope)?);
             }
-            let mut stdout = std::io::stdout().lock();
             for message in &capture.messages {
-                let written = serde_json::to_writer(&mut stdout, message)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| std::io::Write::write_all(&mut stdout, b"\n"));
-                match written {
-                    // A closed pipe (`| head`) ends the listing quietly.
-                    Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-                    result => result.context("cannot write to stdout")?,
-                }
+                write_stdout(&format!("{}\n", serde_json::to_string(message)?))?;
             }
             if let Some(trailing) = &capture.trailing {
                 eprintln!("trailing bytes: {}", serde_json::to_string(trailing)?);
@@ -290,12 +313,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config { command: ConfigCommand::Default } => {
-            print!("{DEFAULT_CONFIG_TOML}");
+            write_stdout(DEFAULT_CONFIG_TOML)?;
             Ok(())
         }
         Command::Config { command: ConfigCommand::Check { file } } => {
             PitsenseConfig::load(Some(&file))?;
-            println!("{}: ok", file.display());
+            write_line(&format!("{}: ok", file.display()))?;
             Ok(())
         }
     }

@@ -202,7 +202,7 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
         let loaded = match load_frame(frame, seq, &options.config) {
             Ok(loaded) => loaded,
             Err(error) => {
-                let reason = format!("{error:#}");
+                let reason = crate::error_chain_text(&error);
                 progress.suspend(|| warn!(frame = %frame.name, "skipping frame: {reason}"));
                 *skip_reasons.entry("unreadable input".into()).or_default() += 1;
                 summary.skipped.push(SkippedFrame { frame: frame.name.clone(), reason });
@@ -214,7 +214,7 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
         let output = match pipeline.process(&loaded.cloud, &loaded.image, &loaded.calibration, &mut latency) {
             Ok(output) => output,
             Err(error) => {
-                let reason = format!("{error:#}");
+                let reason = crate::error_chain_text(&error);
                 progress.suspend(|| warn!(frame = %frame.name, "skipping frame: {reason}"));
                 summary.skipped.push(SkippedFrame { frame: frame.name.clone(), reason });
                 continue;

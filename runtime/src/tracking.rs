@@ -142,18 +142,32 @@ fn result_object(
     })
 }
 
-/// Runs the tracker over one sequence of detections of one class.
+/// Runs the tracker over one sequence of detections of one class; returns the result
+/// sequence and the number of frames run.
 pub fn track_sequence(
     detections: &BTreeMap<u32, Vec<PointRcnnDetection>>,
     entry: &SeqmapEntry,
     class: TrackingClass,
     config: &TrackerConfig,
     p2: &Matrix3x4<f64>,
-) -> anyhow::Result<Sequence> {
+) -> anyhow::Result<(Sequence, u32)> {
     let mut tracker = Tracker::new(config.clone())?;
     let mut objects = Vec::new();
     let empty = Vec::new();
-    let last_frame = entry.first_frame.saturating_add(entry.frame_count);
+    // No track outlives its last update by more than `max_age_frames` (at most 1000, checked
+    // by the config), so frames past the last detection plus that margin publish nothing: a
+    // seqmap count far beyond the data (a typo) must not run for hours.
+    const MAX_AGE_BOUND_FRAMES: u32 = 1001;
+    let seqmap_end = entry.first_frame.saturating_add(entry.frame_count);
+    let data_end = detections.keys().next_back().map_or(entry.first_frame, |&last| last.saturating_add(1));
+    let last_frame = seqmap_end.min(data_end.saturating_add(MAX_AGE_BOUND_FRAMES));
+    if let Some(&beyond) = detections.keys().find(|&&frame| frame >= seqmap_end || frame < entry.first_frame)
+    {
+        warn!(
+            "sequence {}: detections at frame {beyond} lie outside the seqmap's frames {}..{seqmap_end}; ignored",
+            entry.name, entry.first_frame
+        );
+    }
     for frame in entry.first_frame..last_frame {
         let frame_detections = detections.get(&frame).unwrap_or(&empty);
         let stamp_ns = u64::from(frame) * FRAME_PERIOD_NS;
@@ -170,7 +184,7 @@ pub fn track_sequence(
             }
         }
     }
-    Ok(Sequence::from_objects(objects))
+    Ok((Sequence::from_objects(objects), last_frame.saturating_sub(entry.first_frame)))
 }
 
 /// What `pitsense track` needs.
@@ -214,9 +228,10 @@ pub fn run_track(options: &TrackOptions) -> anyhow::Result<BTreeMap<String, u64>
             }
             let calib_path = options.calib.join(format!("{}.txt", entry.name));
             let calib = pitsense_perception::kitti::read_calib(&calib_path)?;
-            let sequence = track_sequence(&parsed.data, entry, class, &options.tracker, &calib.p2)?;
+            let (sequence, frames_run) =
+                track_sequence(&parsed.data, entry, class, &options.tracker, &calib.p2)?;
             write_tracking_file(&out_dir.join(format!("{}.txt", entry.name)), &sequence)?;
-            class_frames += u64::from(entry.frame_count);
+            class_frames += u64::from(frames_run);
         }
         frames.insert(class.name().to_owned(), class_frames);
     }
@@ -242,6 +257,9 @@ pub fn run_eval(
     mode: MatchMode,
 ) -> anyhow::Result<EvalReport> {
     let seqmap = read_seqmap(seqmap)?;
+    for warning in &seqmap.warnings {
+        warn!("skipped seqmap line: {warning}");
+    }
     let gt = read_sequence_set(labels, &seqmap.data)?;
     let results_folder = results_dir(results, class);
     let tracked = read_sequence_set(&results_folder, &seqmap.data)?;
