@@ -154,8 +154,15 @@ impl PitsenseConfig {
     /// # Errors
     /// The first invalid key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.models.camera_detector.is_empty() {
-            return Err(ConfigError::new("models.camera_detector", "must name a built-in model manifest"));
+        if pitsense_models::builtin_manifest(&self.models.camera_detector).is_err() {
+            return Err(ConfigError::new(
+                "models.camera_detector",
+                format!(
+                    "`{}` is not a built-in model manifest (known: {})",
+                    self.models.camera_detector,
+                    pitsense_models::builtin_names().join(", ")
+                ),
+            ));
         }
         self.camera.validate()?;
         self.lidar.validate()?;
@@ -217,5 +224,9 @@ mod tests {
         let error =
             PitsenseConfig::parse("[replay]\nframe_period_ms = 0\n", "t.toml").unwrap_err().to_string();
         assert!(error.contains("replay.frame_period_ms"), "{error}");
+        let error = PitsenseConfig::parse("[models]\ncamera_detector = \"nope\"\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("models.camera_detector") && error.contains("yolox_nano"), "{error}");
     }
 }
