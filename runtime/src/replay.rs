@@ -231,7 +231,7 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
                 seq,
                 &loaded.cloud.points,
                 &output.lidar.obstacle_points,
-                &loaded.image_bytes,
+                loaded.image_bytes,
                 &output.detections,
                 &output.tracks,
             )?;
