@@ -37,8 +37,10 @@
 //! [`receiver::ReceiverError`].
 
 pub mod config;
+pub mod csae;
 pub mod decode;
 pub mod error;
+pub mod etsi;
 pub mod fuzzing;
 pub mod geodesy;
 pub mod ieee1609dot2;
