@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::kalman::{
     BoxMeasurement, InnovationCholesky, KalmanError, MeasurementCovariance, StateCovariance, StateVector,
-    YAW, box_update, check_finite, check_positive, innovation_covariance, is_symmetric_positive_definite,
-    measurement_noise, normalize_angle_rad, symmetrize,
+    YAW, box_update, check_finite, check_noise, check_positive, innovation_covariance,
+    is_symmetric_positive_definite, measurement_noise, normalize_angle_rad, symmetrize,
 };
 
 /// Index of the speed along the heading, m/s.
@@ -148,13 +148,29 @@ impl CtrvKalmanFilter {
         measurement: &BoxMeasurement,
         config: &CtrvKalmanConfig,
     ) -> Result<Self, KalmanError> {
+        Self::from_measurement_with_noise(measurement, &config.measurement_noise(), config)
+    }
+
+    /// Starts a filter at a box measurement whose own noise `initial_noise` (7×7) is the box's
+    /// initial covariance (a V2X object); as
+    /// [`crate::kalman::CvKalmanFilter::from_measurement_with_noise`].
+    ///
+    /// # Errors
+    /// [`KalmanError::NonFiniteMeasurement`] if a component of the measurement or the noise is
+    /// not finite.
+    pub fn from_measurement_with_noise(
+        measurement: &BoxMeasurement,
+        initial_noise: &MeasurementCovariance,
+        config: &CtrvKalmanConfig,
+    ) -> Result<Self, KalmanError> {
         check_finite(measurement)?;
+        check_noise(initial_noise)?;
         let mut state = StateVector::zeros();
         state.fixed_rows_mut::<7>(0).copy_from(measurement);
         state[YAW] = normalize_angle_rad(state[YAW]);
         let measurement_noise = config.measurement_noise();
         let mut covariance = StateCovariance::zeros();
-        covariance.fixed_view_mut::<7, 7>(0, 0).copy_from(&measurement_noise);
+        covariance.fixed_view_mut::<7, 7>(0, 0).copy_from(initial_noise);
         covariance[(SPEED, SPEED)] = config.init_speed_std_mps.powi(2);
         covariance[(YAW_RATE, YAW_RATE)] = config.init_yaw_rate_std_radps.powi(2);
         covariance[(VERTICAL_SPEED, VERTICAL_SPEED)] = config.init_vertical_speed_std_mps.powi(2);
@@ -214,6 +230,19 @@ impl CtrvKalmanFilter {
     /// the filter is unchanged then.
     pub fn update(&mut self, measurement: &BoxMeasurement) -> Result<(), KalmanError> {
         box_update(&mut self.state, &mut self.covariance, &self.measurement_noise, measurement)
+    }
+
+    /// Corrects with a box measurement that carries its own noise `R` (7×7), instead of the
+    /// configured one (a V2X object).
+    ///
+    /// # Errors
+    /// As [`crate::kalman::box_update`]; the filter is unchanged then.
+    pub fn update_with_noise(
+        &mut self,
+        measurement: &BoxMeasurement,
+        noise: &MeasurementCovariance,
+    ) -> Result<(), KalmanError> {
+        box_update(&mut self.state, &mut self.covariance, noise, measurement)
     }
 
     /// The Cholesky factor of the innovation covariance `S = H P Hᵀ + R` at the current

@@ -276,13 +276,30 @@ impl CvKalmanFilter {
         measurement: &BoxMeasurement,
         config: &CvKalmanConfig,
     ) -> Result<Self, KalmanError> {
+        Self::from_measurement_with_noise(measurement, &config.measurement_noise(), config)
+    }
+
+    /// Starts a filter at a box measurement whose own noise `initial_noise` (7×7, units of
+    /// [`BoxMeasurement`] squared) is the box's initial covariance — a V2X object with the
+    /// accuracy its message gave; later updates use the configured `R` unless given another
+    /// ([`CvKalmanFilter::update_with_noise`]).
+    ///
+    /// # Errors
+    /// [`KalmanError::NonFiniteMeasurement`] if a component of the measurement or the noise is
+    /// not finite.
+    pub fn from_measurement_with_noise(
+        measurement: &BoxMeasurement,
+        initial_noise: &MeasurementCovariance,
+        config: &CvKalmanConfig,
+    ) -> Result<Self, KalmanError> {
         check_finite(measurement)?;
+        check_noise(initial_noise)?;
         let mut state = StateVector::zeros();
         state.fixed_rows_mut::<7>(0).copy_from(measurement);
         state[YAW] = normalize_angle_rad(state[YAW]);
         let measurement_noise = config.measurement_noise();
         let mut covariance = StateCovariance::zeros();
-        covariance.fixed_view_mut::<7, 7>(0, 0).copy_from(&measurement_noise);
+        covariance.fixed_view_mut::<7, 7>(0, 0).copy_from(initial_noise);
         let velocity_variance = config.init_velocity_std_mps.powi(2);
         for index in 7..10 {
             covariance[(index, index)] = velocity_variance;
@@ -347,6 +364,19 @@ impl CvKalmanFilter {
         box_update(&mut self.state, &mut self.covariance, &self.measurement_noise, measurement)
     }
 
+    /// Corrects with a box measurement that carries its own noise `R` (7×7), instead of the
+    /// configured one (a V2X object).
+    ///
+    /// # Errors
+    /// As [`box_update`]; the filter is unchanged then.
+    pub fn update_with_noise(
+        &mut self,
+        measurement: &BoxMeasurement,
+        noise: &MeasurementCovariance,
+    ) -> Result<(), KalmanError> {
+        box_update(&mut self.state, &mut self.covariance, noise, measurement)
+    }
+
     /// The Cholesky factor of the innovation covariance `S = H P Hᵀ + R` at the current
     /// (predicted) state, for [`mahalanobis_sq`]; `None` if `S` is not positive definite.
     pub fn innovation_cholesky(&self) -> Option<InnovationCholesky> {
@@ -377,6 +407,16 @@ impl CvKalmanFilter {
     /// The 6×6 covariance of `(x, y, z, vx, vy, vz)`: m², m²/s, m²/s².
     pub fn position_velocity_covariance(&self) -> Matrix6<f64> {
         Matrix6::from_fn(|row, col| self.covariance[(POSITION_VELOCITY[row], POSITION_VELOCITY[col])])
+    }
+}
+
+/// Checks a measurement noise: finite and symmetric positive definite.
+pub(crate) fn check_noise(noise: &MeasurementCovariance) -> Result<(), KalmanError> {
+    let symmetric = (noise - noise.transpose()).abs().max() <= 1e-9 * noise.abs().max().max(1.0);
+    if noise.iter().all(|v| v.is_finite()) && symmetric && noise.cholesky().is_some() {
+        Ok(())
+    } else {
+        Err(KalmanError::InnovationNotPositiveDefinite)
     }
 }
 

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::ctrv::{CtrvKalmanConfig, CtrvKalmanFilter};
 use crate::geometry::OrientedBox;
 use crate::kalman::{
-    BoxMeasurement, CvKalmanConfig, CvKalmanFilter, InnovationCholesky, KalmanError, StateVector,
+    BoxMeasurement, CvKalmanConfig, CvKalmanFilter, InnovationCholesky, KalmanError, MeasurementCovariance,
+    StateVector,
 };
 
 /// Which motion model a class's tracks use (TOML `motion_model = "cv"` or `"ctrv"`).
@@ -50,6 +51,42 @@ impl MotionFilter {
             MotionModel::Cv => Self::Cv(CvKalmanFilter::from_measurement(measurement, cv)?),
             MotionModel::Ctrv => Self::Ctrv(CtrvKalmanFilter::from_measurement(measurement, ctrv)?),
         })
+    }
+
+    /// Starts a filter of the given model at a box measurement with its own noise (7×7, the
+    /// box's initial covariance; a V2X object with the accuracy its message gave).
+    ///
+    /// # Errors
+    /// [`KalmanError::NonFiniteMeasurement`] if a component is not finite;
+    /// [`KalmanError::InnovationNotPositiveDefinite`] if the noise is not positive definite.
+    pub fn new_with_noise(
+        model: MotionModel,
+        measurement: &BoxMeasurement,
+        noise: &MeasurementCovariance,
+        cv: &CvKalmanConfig,
+        ctrv: &CtrvKalmanConfig,
+    ) -> Result<Self, KalmanError> {
+        Ok(match model {
+            MotionModel::Cv => Self::Cv(CvKalmanFilter::from_measurement_with_noise(measurement, noise, cv)?),
+            MotionModel::Ctrv => {
+                Self::Ctrv(CtrvKalmanFilter::from_measurement_with_noise(measurement, noise, ctrv)?)
+            }
+        })
+    }
+
+    /// Corrects with a box measurement that carries its own noise `R` (7×7).
+    ///
+    /// # Errors
+    /// [`KalmanError`]; the filter is unchanged then.
+    pub fn update_with_noise(
+        &mut self,
+        measurement: &BoxMeasurement,
+        noise: &MeasurementCovariance,
+    ) -> Result<(), KalmanError> {
+        match self {
+            Self::Cv(filter) => filter.update_with_noise(measurement, noise),
+            Self::Ctrv(filter) => filter.update_with_noise(measurement, noise),
+        }
     }
 
     /// Predicts `dt_s` seconds ahead; a non-positive or non-finite `dt_s` changes nothing.
@@ -106,6 +143,11 @@ impl MotionFilter {
             Self::Cv(filter) => filter.track_state(),
             Self::Ctrv(filter) => filter.track_state(),
         }
+    }
+
+    /// The 3×3 covariance of the box centre `(x, y, z)`, m².
+    pub fn position_covariance(&self) -> pitsense_types::nalgebra::Matrix3<f64> {
+        self.position_velocity_covariance().fixed_view::<3, 3>(0, 0).into_owned()
     }
 
     /// The 6×6 covariance of `(x, y, z, vx, vy, vz)`: m², m²/s, m²/s².

@@ -24,6 +24,12 @@
 //!    last matched detection's score times `score_decay_per_missed_frame` per missed frame, so
 //!    that score thresholds (sAMOTA's sweep, a planner's filter) rank coasting tracks lower.
 //!
+//! 6. **V2X** ([`Tracker::update_with_ego_and_v2x`]): after the sensor detections, V2X objects
+//!    (with the accuracy their messages gave) are associated with every track by the
+//!    Mahalanobis distance of the centre (Hungarian, [`V2xFusionConfig`] gates) and fused with
+//!    the message's noise, as a sequential update; an unmatched one starts a track. A track
+//!    only V2X updated in a frame is published with source `v2x`.
+//!
 //! Parameters are per class ([`TrackerConfig::classes`]); the built-in car, pedestrian and
 //! cyclist tables are AB3DMOT's for PointRCNN on KITTI.
 //!
@@ -42,16 +48,20 @@ mod config;
 use std::collections::BTreeMap;
 
 pub use config::{
-    ClassGating, ClassTrackerConfig, DEFAULT_CLASS, EgoOutputFrame, TrackerConfig, built_in_classes,
+    ClassGating, ClassTrackerConfig, DEFAULT_CLASS, EgoOutputFrame, TrackerConfig, V2xFusionConfig,
+    built_in_classes,
 };
 use pitsense_types::nalgebra::{Isometry3, Matrix3, Matrix6, Point3, Vector3};
 use pitsense_types::{
-    ConfigError, Detection3d, EgoState, FrameId, Header, ObjectSource, Track, UNKNOWN_CLASS,
+    ConfigError, Detection3d, EgoState, FrameId, Header, ObjectMeasurement, ObjectSource, Track,
+    UNKNOWN_CLASS,
 };
 
-use crate::association::AssociationMetric;
+use crate::association::{AssociationMethod, AssociationMetric};
 use crate::geometry::{OrientedBox, box_overlap};
-use crate::kalman::{BoxMeasurement, InnovationCholesky, mahalanobis_sq, measurement_from_detection};
+use crate::kalman::{
+    BoxMeasurement, InnovationCholesky, MeasurementCovariance, mahalanobis_sq, measurement_from_detection,
+};
 use crate::motion::MotionFilter;
 
 /// What the last [`Tracker::update`] did, for logging and metrics.
@@ -71,6 +81,13 @@ pub struct UpdateReport {
     pub rejected_frame: usize,
     /// Whether the stamp was not after the previous one, so the step was a zero-time prediction.
     pub stamp_not_increasing: bool,
+    /// V2X objects that updated a track.
+    pub v2x_matched: usize,
+    /// Tracks started by a V2X object (objects seen only through V2X).
+    pub v2x_born: usize,
+    /// V2X objects ignored: another frame than site or ego, a non-finite value, or a noise that
+    /// is not positive definite.
+    pub v2x_rejected: usize,
 }
 
 /// One track's private state.
@@ -211,7 +228,7 @@ impl Tracker {
     /// at the previous stamp, and the clock does not go back. Detections with a non-finite
     /// value or a negative size are ignored ([`UpdateReport::rejected_invalid`]).
     pub fn update(&mut self, stamp_ns: u64, detections: &[Detection3d]) -> Vec<Track> {
-        self.step(stamp_ns, detections, None)
+        self.step(stamp_ns, detections, &[], None)
     }
 
     /// Runs one frame with ego motion: as [`Tracker::update`], but tracks are kept in the site
@@ -231,15 +248,46 @@ impl Tracker {
         ego: &EgoState,
         truck_from_sensor: &Isometry3<f64>,
     ) -> Vec<Track> {
-        self.step(stamp_ns, detections, Some(ego.site_from_truck * truck_from_sensor))
+        self.step(stamp_ns, detections, &[], Some((ego.site_from_truck, *truck_from_sensor)))
     }
 
+    /// Runs one frame with ego motion and V2X objects: as [`Tracker::update_with_ego`], then the
+    /// V2X objects (`v2x`, each with its own accuracy, frame [`FrameId::Site`] or
+    /// [`FrameId::Ego`], valid at `stamp_ns` after the caller's latency compensation) are
+    /// associated with every track — those the detections just updated and those they did not,
+    /// new ones included — by the Mahalanobis distance of the centre, gated by
+    /// [`crate::tracker::V2xFusionConfig`], and fused with the message's noise. A V2X object that
+    /// matches no track starts one (`birth = true`, score at least the class's `birth_score`).
+    ///
+    /// A track updated only by V2X in a frame is published with source
+    /// [`ObjectSource::V2x`]: the object is seen only through V2X (for example in the truck's
+    /// blind zone). One updated by a sensor detection keeps that detection's source.
+    ///
+    /// In [`Tracker::last_detection_indices`], V2X object `j` has index
+    /// `detections.len() + j`. V2X objects in another frame, with a non-finite value or a
+    /// covariance that is not positive definite count in
+    /// [`UpdateReport::v2x_rejected`].
+    pub fn update_with_ego_and_v2x(
+        &mut self,
+        stamp_ns: u64,
+        detections: &[Detection3d],
+        v2x: &[ObjectMeasurement],
+        ego: &EgoState,
+        truck_from_sensor: &Isometry3<f64>,
+    ) -> Vec<Track> {
+        self.step(stamp_ns, detections, v2x, Some((ego.site_from_truck, *truck_from_sensor)))
+    }
+
+    /// One frame; `poses` is `(site_from_truck, truck_from_sensor)` with ego motion.
     fn step(
         &mut self,
         stamp_ns: u64,
         detections: &[Detection3d],
-        site_from_sensor: Option<Isometry3<f64>>,
+        v2x: &[ObjectMeasurement],
+        poses: Option<(Isometry3<f64>, Isometry3<f64>)>,
     ) -> Vec<Track> {
+        let site_from_sensor =
+            poses.map(|(site_from_truck, truck_from_sensor)| site_from_truck * truck_from_sensor);
         self.frame_count += 1;
         let mut report = UpdateReport::default();
 
@@ -308,17 +356,6 @@ impl Tracker {
             }
             report.matched += 1;
         }
-        for (track, updated) in self.tracks.iter_mut().zip(&track_updated) {
-            if !updated {
-                track.frames_since_update = track.frames_since_update.saturating_add(1);
-            }
-        }
-
-        let before = self.tracks.len();
-        let classes = &self.classes;
-        self.tracks.retain(|track| track.frames_since_update <= classes[track.class_index].1.max_age_frames);
-        report.deleted += before - self.tracks.len();
-
         for (input, used) in self.inputs.iter().zip(&detection_used) {
             let Some(detection) = detections.get(input.index) else {
                 continue;
@@ -349,13 +386,147 @@ impl Tracker {
             track.class_index = class_index(&self.classes, self.default_class, &track.label);
             self.last_detections.push((track.track_id, input.index));
             self.tracks.push(track);
+            track_updated.push(true);
             self.next_track_id += 1;
             report.born += 1;
         }
 
+        if let (Some((site_from_truck, _)), false) = (poses, v2x.is_empty()) {
+            self.fuse_v2x(v2x, detections.len(), &site_from_truck, &mut track_updated, &mut report);
+        }
+
+        for (track, updated) in self.tracks.iter_mut().zip(&track_updated) {
+            if !updated {
+                track.frames_since_update = track.frames_since_update.saturating_add(1);
+            }
+        }
+        let before = self.tracks.len();
+        let classes = &self.classes;
+        self.tracks.retain(|track| track.frames_since_update <= classes[track.class_index].1.max_age_frames);
+        report.deleted += before - self.tracks.len();
+
         self.last_detections.sort_unstable();
         self.report = report;
         self.publish()
+    }
+
+    /// The V2X stage of [`Tracker::update_with_ego_and_v2x`]: gate, associate (Hungarian on
+    /// `1 − d²/gate`), update with the message noise, start tracks for the rest.
+    /// `track_updated` flags the tracks the sensor detections updated this frame (one per
+    /// track); V2X updates and births set it too.
+    fn fuse_v2x(
+        &mut self,
+        v2x: &[ObjectMeasurement],
+        index_offset: usize,
+        site_from_truck: &Isometry3<f64>,
+        track_updated: &mut Vec<bool>,
+        report: &mut UpdateReport,
+    ) {
+        let fusion = self.config.v2x.clone();
+        let inputs: Vec<V2xInput> = v2x
+            .iter()
+            .enumerate()
+            .filter_map(|(index, object)| {
+                let input = v2x_input(object, index_offset + index, site_from_truck);
+                if input.is_none() {
+                    report.v2x_rejected += 1;
+                }
+                input
+            })
+            .collect();
+        let gating = self.config.class_gating;
+        let labels_compatible = |track_label: &str, object_label: &str| match gating {
+            ClassGating::None => true,
+            ClassGating::SameLabel => track_label == object_label,
+            ClassGating::UnknownMatchesAny => {
+                track_label == object_label || track_label == UNKNOWN_CLASS || object_label == UNKNOWN_CLASS
+            }
+        };
+        let pairs = AssociationMethod::Hungarian.assign(self.tracks.len(), inputs.len(), |row, col| {
+            let (track, input) = (self.tracks.get(row)?, inputs.get(col)?);
+            if !labels_compatible(&track.label, &input.label) {
+                return None;
+            }
+            let state = track.filter.state();
+            let offset = Vector3::new(
+                input.measurement[0] - state[0],
+                input.measurement[1] - state[1],
+                input.measurement[2] - state[2],
+            );
+            let within_distance = offset.norm() <= fusion.max_distance_m;
+            if !within_distance {
+                return None;
+            }
+            let innovation = track.filter.position_covariance() + input.noise.fixed_view::<3, 3>(0, 0);
+            let distance_sq = innovation.cholesky()?.solve(&offset).dot(&offset);
+            let within_gate = distance_sq <= fusion.gate_chi2;
+            within_gate.then(|| 1.0 - distance_sq / fusion.gate_chi2)
+        });
+        let mut used = vec![false; inputs.len()];
+        for (row, col) in pairs {
+            let (Some(track), Some(input)) = (self.tracks.get_mut(row), inputs.get(col)) else {
+                continue;
+            };
+            if track.filter.update_with_noise(&input.measurement, &input.noise).is_err() {
+                continue;
+            }
+            used[col] = true;
+            report.v2x_matched += 1;
+            self.last_detections.push((track.track_id, input.index));
+            if let Some(updated) = track_updated.get_mut(row) {
+                if !*updated {
+                    // Only V2X saw it this frame.
+                    track.hits = track.hits.saturating_add(1);
+                    track.frames_since_update = 0;
+                    track.last_score = input.score;
+                    track.source = ObjectSource::V2x;
+                }
+                *updated = true;
+            }
+            if vote(track, &input.label) {
+                track.class_index = class_index(&self.classes, self.default_class, &track.label);
+            }
+        }
+        if !fusion.birth {
+            return;
+        }
+        for (input, used) in inputs.iter().zip(&used) {
+            let input_class = class_index(&self.classes, self.default_class, &input.label);
+            let class = &self.classes[input_class].1;
+            if *used || f64::from(input.score) < class.birth_score {
+                continue;
+            }
+            let Ok(filter) = MotionFilter::new_with_noise(
+                class.motion_model,
+                &input.measurement,
+                &input.noise,
+                &class.cv,
+                &class.ctrv,
+            ) else {
+                report.v2x_rejected += 1;
+                continue;
+            };
+            let mut track = TrackEntry {
+                track_id: self.next_track_id,
+                filter,
+                class_votes: BTreeMap::new(),
+                label: UNKNOWN_CLASS.to_owned(),
+                class_index: self.default_class,
+                last_score: input.score,
+                source: ObjectSource::V2x,
+                age_frames: 0,
+                hits: 1,
+                frames_since_update: 0,
+                confirmed_by_score: f64::from(input.score) > class.confirm_score,
+            };
+            vote(&mut track, &input.label);
+            track.class_index = class_index(&self.classes, self.default_class, &track.label);
+            self.last_detections.push((track.track_id, input.index));
+            self.tracks.push(track);
+            track_updated.push(true);
+            self.next_track_id += 1;
+            report.v2x_born += 1;
+        }
     }
 
     /// Fills `self.inputs` with the valid detections of the tracker's frame, moved into the site
@@ -510,17 +681,19 @@ impl Tracker {
 
     /// The tracks to publish this frame, sorted by `track_id`.
     fn publish(&self) -> Vec<Track> {
-        let (Some(stamp_ns), Some(sensor_frame)) = (self.clock_stamp_ns, self.sensor_frame) else {
+        let Some(stamp_ns) = self.clock_stamp_ns else {
             return Vec::new();
         };
-        let sensor_from_site = match (self.site_from_sensor, self.config.ego_output_frame) {
-            (Some(site_from_sensor), EgoOutputFrame::Sensor) => Some(site_from_sensor.inverse()),
-            _ => None,
-        };
-        let frame = if self.site_mode == Some(true) && sensor_from_site.is_none() {
-            FrameId::Site
-        } else {
-            sensor_frame
+        // Before any sensor detection (V2X objects only) the sensor frame is unknown: tracks are
+        // then published in the site frame whatever `ego_output_frame` says.
+        let (frame, sensor_from_site) = match (self.sensor_frame, self.site_from_sensor) {
+            (Some(sensor_frame), Some(site_from_sensor)) => match self.config.ego_output_frame {
+                EgoOutputFrame::Sensor => (sensor_frame, Some(site_from_sensor.inverse())),
+                EgoOutputFrame::Site => (FrameId::Site, None),
+            },
+            (Some(sensor_frame), None) => (sensor_frame, None),
+            (None, Some(_)) => (FrameId::Site, None),
+            (None, None) => return Vec::new(),
         };
         let header = Header { stamp_ns, frame, seq: self.frame_count - 1 };
         let mut published: Vec<Track> = self
@@ -607,6 +780,59 @@ fn rotate_yaw(rotation: &Matrix3<f64>, yaw_rad: f64) -> f64 {
 }
 
 /// A box measurement `(x, y, z, yaw, l, w, h)` moved by `target_from_source`.
+/// A V2X object as the tracker uses it: box in the site frame and its 7×7 noise.
+#[derive(Clone, Debug)]
+struct V2xInput {
+    /// Index in [`Tracker::last_detection_indices`] (offset by the detections' count).
+    index: usize,
+    measurement: BoxMeasurement,
+    noise: MeasurementCovariance,
+    label: String,
+    score: f32,
+}
+
+/// One-sigma heading error used when a V2X object has no heading, radians: large enough that
+/// the heading carries no weight (the box update's π flip keeps the innovation within ±π/2).
+const UNKNOWN_YAW_STD_RAD: f64 = 10.0;
+
+/// Reads a V2X object into the site frame; `None` when it is in another frame, has a
+/// non-finite value or a noise that is not positive definite.
+fn v2x_input(object: &ObjectMeasurement, index: usize, site_from_truck: &Isometry3<f64>) -> Option<V2xInput> {
+    let detection = &object.detection;
+    if !is_valid(detection) {
+        return None;
+    }
+    let mut measurement = measurement_from_detection(detection);
+    let mut position_covariance = object.position_covariance_m2;
+    match detection.header.frame {
+        FrameId::Site => {}
+        FrameId::Ego => {
+            measurement = transform_measurement(site_from_truck, &measurement);
+            let rotation = site_from_truck.rotation.to_rotation_matrix();
+            position_covariance = rotation.matrix() * position_covariance * rotation.matrix().transpose();
+        }
+        _ => return None,
+    }
+    let yaw_std_rad = object.yaw_std_rad.unwrap_or(UNKNOWN_YAW_STD_RAD);
+    let mut noise = MeasurementCovariance::zeros();
+    noise
+        .fixed_view_mut::<3, 3>(0, 0)
+        .copy_from(&((position_covariance + position_covariance.transpose()) * 0.5));
+    noise[(3, 3)] = yaw_std_rad * yaw_std_rad;
+    let size_variance = object.size_std_m * object.size_std_m;
+    for index in 4..7 {
+        noise[(index, index)] = size_variance;
+    }
+    let usable = noise.iter().all(|v| v.is_finite()) && noise.cholesky().is_some();
+    usable.then(|| V2xInput {
+        index,
+        measurement,
+        noise,
+        label: detection.class_label.to_ascii_lowercase(),
+        score: detection.score,
+    })
+}
+
 fn transform_measurement(
     target_from_source: &Isometry3<f64>,
     measurement: &BoxMeasurement,

@@ -91,6 +91,11 @@ pub struct PitsenseConfig {
     pub tracker: TrackerConfig,
     /// Dataset replay.
     pub replay: ReplayConfig,
+    /// V2X input (`pitsense-v2x`'s `[v2x]` table: site origin, decoder, measurements,
+    /// plausibility gates, receiver); absent: no V2X. `v2x/config/v2x.example.toml` documents
+    /// every key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v2x: Option<pitsense_v2x::config::V2xConfig>,
 }
 
 /// Why the configuration cannot be used.
@@ -168,6 +173,9 @@ impl PitsenseConfig {
         self.lidar.validate()?;
         self.fusion.validate()?;
         self.tracker.validate()?;
+        if let Some(v2x) = &self.v2x {
+            v2x.validate()?;
+        }
         self.replay.validate()
     }
 }
@@ -228,5 +236,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("models.camera_detector") && error.contains("yolox_nano"), "{error}");
+    }
+
+    #[test]
+    fn the_v2x_section_is_the_v2x_stages_example() {
+        let example = include_str!("../../v2x/config/v2x.example.toml");
+        let mut text = String::new();
+        for line in example.lines() {
+            // The example's tables are top-level; under pitsense.toml they sit below [v2x].
+            match line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+                Some(table) if table.starts_with('[') => text.push_str(&format!("[[v2x.{}\n", &table[1..])),
+                Some(table) => text.push_str(&format!("[v2x.{table}]\n")),
+                None => text.push_str(&format!("{line}\n")),
+            }
+        }
+        let config = PitsenseConfig::parse(&text, "v2x example").unwrap();
+        let v2x = config.v2x.unwrap();
+        assert_eq!(v2x.site_origin.lat_deg, -24.27);
+        assert_eq!(v2x.receiver.queue_capacity, 256);
+        let error =
+            PitsenseConfig::parse("[v2x.site_origin]\nlat_deg = 95.0\nlon_deg = 0.0\nheight_m = 0.0\n", "t")
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("lat"), "{error}");
     }
 }

@@ -1,4 +1,4 @@
-//! The pitsense runtime: wires the stages (`perception`, `fusion`) into a pipeline and runs
+//! The pitsense runtime: wires the stages (`perception`, `fusion`, `v2x`) into a pipeline and runs
 //! it over recorded datasets (`pitsense replay`), writing the fused object list
 //! (`objects.jsonl`) and a Rerun recording. The `pitsense` binary is a thin CLI over this
 //! library.
@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod replay;
 pub mod rrd;
 pub mod tracking;
+pub mod v2x_fusion;
 
 /// Renders an error and its causes as one line, `outer: cause: root`, leaving out a cause whose
 /// text the line already holds (library errors often print their source in their own message,

@@ -12,7 +12,10 @@ use pitsense_fusion::camera_lidar::CameraLidarFusion;
 use pitsense_fusion::tracker::Tracker;
 use pitsense_perception::camera::{YoloxDetector, onnx_runtime_environment};
 use pitsense_perception::lidar::{LidarOutput, LidarPipeline};
-use pitsense_types::{CameraCalibration, Detection2d, Detection3d, Image, PointCloud, Track};
+use pitsense_types::nalgebra::Isometry3;
+use pitsense_types::{
+    CameraCalibration, Detection2d, Detection3d, EgoState, Image, ObjectMeasurement, PointCloud, Track,
+};
 
 use crate::config::PitsenseConfig;
 
@@ -53,8 +56,41 @@ pub struct FrameOutput {
     pub lidar: LidarOutput,
     /// Fused objects (lidar geometry, camera class where matched), lidar frame.
     pub fused: Vec<Detection3d>,
-    /// Published tracks, lidar frame.
+    /// Published tracks: lidar frame, or the site frame with an [`EgoContext`] (the header
+    /// says which).
     pub tracks: Vec<Track>,
+}
+
+/// What the pipeline needs to work in the site frame: the truck's pose at the frame's time,
+/// the lidar extrinsics, and the V2X objects valid at that time.
+#[derive(Clone, Copy, Debug)]
+pub struct EgoContext<'a> {
+    /// The truck's pose (GNSS/INS) at the frame's stamp.
+    pub ego: &'a EgoState,
+    /// Pose of the lidar in the truck frame (extrinsics).
+    pub truck_from_lidar: &'a Isometry3<f64>,
+    /// V2X objects latency-compensated to the frame's stamp.
+    pub v2x_objects: &'a [ObjectMeasurement],
+}
+
+/// One tracker step: with an [`EgoContext`], tracks in the site frame with the V2X objects
+/// fused; without, tracks in the lidar frame from the sensor detections only.
+pub fn track_frame(
+    tracker: &mut Tracker,
+    stamp_ns: u64,
+    detections: &[Detection3d],
+    ego: Option<&EgoContext<'_>>,
+) -> Vec<Track> {
+    match ego {
+        Some(context) => tracker.update_with_ego_and_v2x(
+            stamp_ns,
+            detections,
+            context.v2x_objects,
+            context.ego,
+            context.truck_from_lidar,
+        ),
+        None => tracker.update(stamp_ns, detections),
+    }
 }
 
 /// The stages, built once at start-up.
@@ -129,6 +165,36 @@ impl Pipeline {
         calibration: &CameraCalibration,
         latency: &mut StageLatencyMs,
     ) -> anyhow::Result<FrameOutput> {
+        self.process_frame(cloud, image, calibration, None, latency)
+    }
+
+    /// As [`Pipeline::process`], with the truck's pose and V2X objects: the tracker keeps its
+    /// tracks in the site frame ([`Tracker::update_with_ego_and_v2x`]), the lidar boxes placed
+    /// with `ego.site_from_truck · truck_from_lidar`, and fuses the V2X objects (see
+    /// [`crate::v2x_fusion::V2xFusion::objects_at`]) after the sensor detections. Objects seen
+    /// only through V2X come out with source `v2x`.
+    ///
+    /// # Errors
+    /// As [`Pipeline::process`].
+    pub fn process_with_ego(
+        &mut self,
+        cloud: &PointCloud,
+        image: &Image,
+        calibration: &CameraCalibration,
+        ego: &EgoContext<'_>,
+        latency: &mut StageLatencyMs,
+    ) -> anyhow::Result<FrameOutput> {
+        self.process_frame(cloud, image, calibration, Some(ego), latency)
+    }
+
+    fn process_frame(
+        &mut self,
+        cloud: &PointCloud,
+        image: &Image,
+        calibration: &CameraCalibration,
+        ego: Option<&EgoContext<'_>>,
+        latency: &mut StageLatencyMs,
+    ) -> anyhow::Result<FrameOutput> {
         let start = Instant::now();
         let detections = self.detector.detect(image)?;
         let after_camera = Instant::now();
@@ -136,7 +202,7 @@ impl Pipeline {
         let after_lidar = Instant::now();
         let fused = self.fusion.fuse(&lidar.objects, &detections, calibration).objects;
         let after_fusion = Instant::now();
-        let tracks = self.tracker.update(cloud.header.stamp_ns, &fused);
+        let tracks = track_frame(&mut self.tracker, cloud.header.stamp_ns, &fused, ego);
         let end = Instant::now();
         let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
         latency.camera = ms(start, after_camera);

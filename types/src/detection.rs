@@ -1,4 +1,4 @@
-use nalgebra::{Point3, Vector3};
+use nalgebra::{Matrix3, Point3, Vector3};
 use serde::{Deserialize, Serialize};
 
 use crate::Header;
@@ -109,6 +109,28 @@ impl Detection3d {
         }
         corners
     }
+}
+
+/// A 3D object measurement that carries its own uncertainty: what a road-side unit or another
+/// vehicle reports over V2X (J3224 SDSM, ETSI CPM, CSAE RSM/SSM objects; J2735 BSM/PSM
+/// senders), whose accuracy comes with the message instead of from a sensor model.
+///
+/// The tracker fuses it with its own noise (`R` built from these fields) instead of a class's
+/// configured measurement noise, and associates it by the Mahalanobis distance of its centre.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObjectMeasurement {
+    /// The object's box: header stamp = time of validity (after latency compensation), frame
+    /// normally [`crate::FrameId::Site`]; `yaw_rad` is meaningful only when
+    /// `yaw_std_rad` is `Some`.
+    pub detection: Detection3d,
+    /// Covariance of `detection.center_m`, m², in the detection's frame; symmetric positive
+    /// definite.
+    pub position_covariance_m2: Matrix3<f64>,
+    /// One-sigma heading error, radians; `None` when the sender gave no heading (the box's yaw
+    /// then carries no information and is not fused).
+    pub yaw_std_rad: Option<f64>,
+    /// One-sigma error of each box dimension, metres.
+    pub size_std_m: f64,
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ mod track;
 
 pub use calibration::{CalibrationError, CameraCalibration, CameraIntrinsics};
 pub use config::ConfigError;
-pub use detection::{BoxPx, Detection2d, Detection3d, ObjectSource, UNKNOWN_CLASS};
+pub use detection::{BoxPx, Detection2d, Detection3d, ObjectMeasurement, ObjectSource, UNKNOWN_CLASS};
 pub use ego::EgoState;
 pub use header::{FrameId, Header, SensorId};
 pub use image::{Image, ImageError, PixelFormat};

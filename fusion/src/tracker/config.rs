@@ -67,6 +67,48 @@ pub struct TrackerConfig {
     /// Per-class parameters by lower-case label; must contain `default`.
     #[serde(deserialize_with = "deserialize_classes")]
     pub classes: BTreeMap<String, ClassTrackerConfig>,
+    /// How V2X objects ([`pitsense_types::ObjectMeasurement`]) are fused, TOML table
+    /// `[tracker.v2x]`.
+    pub v2x: V2xFusionConfig,
+}
+
+/// Fusion of V2X objects into the tracks, TOML table `[tracker.v2x]`.
+///
+/// V2X objects come with their own accuracy, often metres, so they are associated by the
+/// Mahalanobis distance of their centre, `d² = νᵀ (P + R)⁻¹ ν` with `P` the track's centre
+/// covariance and `R` the message's (3 degrees of freedom), after the sensor detections of the
+/// same frame have updated the tracks (sequential updates of independent measurements,
+/// Bar-Shalom, Li & Kirubarajan 2001, §3.4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct V2xFusionConfig {
+    /// Gate on the squared Mahalanobis distance of the centre, in `(0, 1e4]`. Default 11.34
+    /// (χ²₃ 99 %).
+    pub gate_chi2: f64,
+    /// Gate on the centre distance, metres, in `(0, 1000]`, whatever the covariances say.
+    /// Default 10.
+    pub max_distance_m: f64,
+    /// Whether a V2X object no track matches starts a track (an object only V2X sees, in the
+    /// truck's blind zone; published with source `v2x`). Default true.
+    pub birth: bool,
+}
+
+impl Default for V2xFusionConfig {
+    fn default() -> Self {
+        Self { gate_chi2: 11.34, max_distance_m: 10.0, birth: true }
+    }
+}
+
+impl V2xFusionConfig {
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming `tracker.v2x.<key>` and the accepted range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check_range("tracker.v2x.gate_chi2", self.gate_chi2, 1e-6, 1e4)?;
+        ConfigError::check_range("tracker.v2x.max_distance_m", self.max_distance_m, 1e-6, 1000.0)?;
+        Ok(())
+    }
 }
 
 impl Default for TrackerConfig {
@@ -75,6 +117,7 @@ impl Default for TrackerConfig {
             ego_output_frame: EgoOutputFrame::Site,
             class_gating: ClassGating::UnknownMatchesAny,
             classes: built_in_classes(),
+            v2x: V2xFusionConfig::default(),
         }
     }
 }
@@ -93,6 +136,7 @@ impl TrackerConfig {
     /// `default` table is missing, `tracker.classes.<label>` for a label that is not lower case,
     /// `tracker.classes.<label>.<key>` (including `.cv.*` and `.ctrv.*`) for a bad value.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.v2x.validate()?;
         if !self.classes.contains_key(DEFAULT_CLASS) {
             return Err(ConfigError::new("tracker.classes", "needs a `default` table"));
         }
