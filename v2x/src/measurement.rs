@@ -157,6 +157,8 @@ pub enum MessageKind {
     Psm,
     /// An SDSM: an object the sender (an RSU or a vehicle) detected.
     Sdsm,
+    /// An ETSI CPM: an object the sender (an RSU or a vehicle) perceived.
+    Cpm,
 }
 
 /// Where the message time came from.

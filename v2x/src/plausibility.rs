@@ -307,7 +307,7 @@ impl PlausibilityGate {
     ) -> Result<(), RejectReason> {
         let center = measurement_center_at_message_time(measurement);
         match measurement.key.kind {
-            MessageKind::Sdsm => {
+            MessageKind::Sdsm | MessageKind::Cpm => {
                 let range_to_sender = (center - measurement.sender_in_site_m).xy().norm();
                 match self.areas.get(&measurement.key.station_id) {
                     Some(area) => {
