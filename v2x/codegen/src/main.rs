@@ -145,11 +145,53 @@ fn generate(set: &Set, data_root: &Path) -> Result<String, String> {
     out.push_str("// Do not edit: change the generator or the ASN.1 source and regenerate.\n//\n");
     out.push_str(set.notice);
     out.push('\n');
-    out.push_str(&result.generated);
+    out.push_str(&plain_docs(&result.generated));
     if !out.ends_with('\n') {
         out.push('\n');
     }
     Ok(out)
+}
+
+/// Makes the ASN.1 comments that rasn-compiler turns into `#[doc = "..."]` attributes plain
+/// rustdoc text: leading spaces, tabs and `*` margins are removed (an indented line would be a
+/// Markdown code block, which rustdoc compiles as a doctest) and code fences become `text`
+/// fences.
+fn plain_docs(generated: &str) -> String {
+    let mut out = String::with_capacity(generated.len());
+    let mut in_fence = false;
+    for line in generated.lines() {
+        let trimmed = line.trim_start();
+        match trimmed.strip_prefix("#[doc = \"") {
+            Some(rest) => {
+                let indent = &line[..line.len() - trimmed.len()];
+                let mut text = rest;
+                loop {
+                    // Javadoc-style `*` margins go too: what follows them is often indented.
+                    let next = text.trim_start_matches([' ', '*']);
+                    match next.strip_prefix("\\t") {
+                        Some(after_tab) => text = after_tab,
+                        None => {
+                            text = next;
+                            break;
+                        }
+                    }
+                }
+                let mut text = text.to_owned();
+                if text.contains("```") {
+                    in_fence = !in_fence;
+                    if in_fence {
+                        text = text.replacen("```", "```text", 1);
+                    }
+                }
+                out.push_str(indent);
+                out.push_str("#[doc = \"");
+                out.push_str(&text);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn main() -> ExitCode {

@@ -122,17 +122,17 @@ pub mod def_acceleration {
             Self { long, lat, vert, yaw }
         }
     }
-    #[doc = " Units are 0.01 m/s^2 "]
-    #[doc = " the value 2000 shall be used for values greater than 2000 "]
-    #[doc = " the value -2000 shall be used for values less than -2000 "]
-    #[doc = " a value of 2001 shall be used for Unavailable"]
+    #[doc = "Units are 0.01 m/s^2 "]
+    #[doc = "the value 2000 shall be used for values greater than 2000 "]
+    #[doc = "the value -2000 shall be used for values less than -2000 "]
+    #[doc = "a value of 2001 shall be used for Unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("-127..=127"))]
     pub struct VerticalAcceleration(pub i8);
-    #[doc = " Units of 0.02 G steps over -2.52 to +2.54 G"]
-    #[doc = " The value +127 shall be used for ranges >= 2.54 G"]
-    #[doc = " The value -126 shall be used for ranges <= 2.52 G"]
-    #[doc = " The value -127 shall be used for unavailable"]
+    #[doc = "Units of 0.02 G steps over -2.52 to +2.54 G"]
+    #[doc = "The value +127 shall be used for ranges >= 2.54 G"]
+    #[doc = "The value -126 shall be used for ranges <= 2.52 G"]
+    #[doc = "The value -127 shall be used for unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("-32767..=32767"))]
     pub struct YawRate(pub i16);
@@ -143,14 +143,14 @@ pub mod def_motion {
     use core::borrow::Borrow;
     use rasn::prelude::*;
     use std::sync::LazyLock;
-    #[doc = " Units of 0.0125 degrees "]
-    #[doc = " A range of 0 to 359.9875 degrees"]
+    #[doc = "Units of 0.0125 degrees "]
+    #[doc = "A range of 0 to 359.9875 degrees"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=240"))]
     pub struct CoarseHeading(pub u8);
-    #[doc = " Units of 0.02 m/s"]
-    #[doc = " The value 8191 indicates that"]
-    #[doc = " speed is unavailable"]
+    #[doc = "Units of 0.02 m/s"]
+    #[doc = "The value 8191 indicates that"]
+    #[doc = "speed is unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=28800"))]
     pub struct Heading(pub u16);
@@ -170,11 +170,11 @@ pub mod def_motion {
         #[rasn(identifier = "prec0-0125deg")]
         prec0_0125deg = 7,
     }
-    #[doc = " Units of 1.5 degrees, a range of -189 to +189 degrees"]
-    #[doc = " +001 = +1.5 deg"]
-    #[doc = " -126 = -189 deg and beyond"]
-    #[doc = " +126 = +189 deg and beyond"]
-    #[doc = " +127 to be used for unavailable"]
+    #[doc = "Units of 1.5 degrees, a range of -189 to +189 degrees"]
+    #[doc = "+001 = +1.5 deg"]
+    #[doc = "-126 = -189 deg and beyond"]
+    #[doc = "+126 = +189 deg and beyond"]
+    #[doc = "+127 to be used for unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags)]
     pub struct MotionConfidenceSet {
@@ -212,9 +212,9 @@ pub mod def_motion {
         #[rasn(identifier = "prec0-01ms")]
         prec0_01ms = 7,
     }
-    #[doc = " Units of 1.5 degrees"]
-    #[doc = " over a range of 0~358.5 degrees"]
-    #[doc = " the value 240 shall be used for unavailable"]
+    #[doc = "Units of 1.5 degrees"]
+    #[doc = "over a range of 0~358.5 degrees"]
+    #[doc = "the value 240 shall be used for unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("-126..=127"))]
     pub struct SteeringWheelAngle(pub i8);
@@ -234,8 +234,8 @@ pub mod def_position {
     use core::borrow::Borrow;
     use rasn::prelude::*;
     use std::sync::LazyLock;
-    #[doc = " Units of 1/10 micro degree "]
-    #[doc = " Providing a range of plus-minus 180 degrees"]
+    #[doc = "Units of 1/10 micro degree "]
+    #[doc = "Providing a range of plus-minus 180 degrees"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("-4096..=61439"))]
     pub struct Elevation(pub i32);
@@ -277,8 +277,8 @@ pub mod def_position {
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("-900000000..=900000001"))]
     pub struct Latitude(pub i32);
-    #[doc = " Units of 1/10 micro degree "]
-    #[doc = " Providing a range of plus-minus 90 degrees"]
+    #[doc = "Units of 1/10 micro degree "]
+    #[doc = "Providing a range of plus-minus 90 degrees"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("-1799999999..=1800000001"))]
     pub struct Longitude(pub i32);
@@ -314,9 +314,9 @@ pub mod def_position {
         a2cm = 14,
         a1cm = 15,
     }
-    #[doc = " Units of 10 cm steps above or below the reference ellipsoid"]
-    #[doc = " Providing a range of -409.5 to + 6143.9 meters"]
-    #[doc = " The value -4096 shall be used when Unknown is to be sent"]
+    #[doc = "Units of 10 cm steps above or below the reference ellipsoid"]
+    #[doc = "Providing a range of -409.5 to + 6143.9 meters"]
+    #[doc = "The value -4096 shall be used when Unknown is to be sent"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags)]
     pub struct PositionConfidenceSet {
@@ -328,13 +328,13 @@ pub mod def_position {
             Self { pos, elevation }
         }
     }
-    #[doc = " orientation of semi-major axis"]
-    #[doc = " relative to true north (0~359.9945078786 degrees)"]
-    #[doc = " Units of 360/65535 deg = 0.0054932479"]
-    #[doc = " a value of 0 shall be 0 degrees"]
-    #[doc = " a value of 1 shall be 0.0054932479 degrees"]
-    #[doc = " a value of 65534 shall be 359.9945078786 deg"]
-    #[doc = " a value of 65535 shall be used for orientation unavailable"]
+    #[doc = "orientation of semi-major axis"]
+    #[doc = "relative to true north (0~359.9945078786 degrees)"]
+    #[doc = "Units of 360/65535 deg = 0.0054932479"]
+    #[doc = "a value of 0 shall be 0 degrees"]
+    #[doc = "a value of 1 shall be 0.0054932479 degrees"]
+    #[doc = "a value of 65534 shall be 359.9945078786 deg"]
+    #[doc = "a value of 65535 shall be used for orientation unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags)]
     pub struct PositionalAccuracy {
@@ -356,17 +356,17 @@ pub mod def_position {
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=255"))]
     pub struct SemiMajorAxisAccuracy(pub u8);
-    #[doc = " semi-minor axis accuracy at one standard dev"]
-    #[doc = " range 0-12.7 meter, LSB = .05m"]
-    #[doc = " 254 = any value equal or greater than 12.70 meter"]
-    #[doc = " 255 = unavailable semi-minor axis value"]
+    #[doc = "semi-minor axis accuracy at one standard dev"]
+    #[doc = "range 0-12.7 meter, LSB = .05m"]
+    #[doc = "254 = any value equal or greater than 12.70 meter"]
+    #[doc = "255 = unavailable semi-minor axis value"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=65535"))]
     pub struct SemiMajorAxisOrientation(pub u16);
-    #[doc = " semi-major axis accuracy at one standard dev"]
-    #[doc = " range 0-12.7 meter, LSB = .05m"]
-    #[doc = " 254 = any value equal or greater than 12.70 meter"]
-    #[doc = " 255 = unavailable semi-major axis value"]
+    #[doc = "semi-major axis accuracy at one standard dev"]
+    #[doc = "range 0-12.7 meter, LSB = .05m"]
+    #[doc = "254 = any value equal or greater than 12.70 meter"]
+    #[doc = "255 = unavailable semi-major axis value"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=255"))]
     pub struct SemiMinorAxisAccuracy(pub u8);
@@ -381,33 +381,33 @@ pub mod def_position_offset {
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "OffsetLL-B12", value("-2048..=2047"))]
     pub struct OffsetLLB12(pub i16);
-    #[doc = " A range of +- 0.0002047 degrees "]
-    #[doc = " Units of 0.1 microdegrees "]
+    #[doc = "A range of +- 0.0002047 degrees "]
+    #[doc = "Units of 0.1 microdegrees "]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "OffsetLL-B14", value("-8192..=8191"))]
     pub struct OffsetLLB14(pub i16);
-    #[doc = " A range of +- 0.0008191 degrees "]
-    #[doc = " Units of 0.1 microdegrees"]
+    #[doc = "A range of +- 0.0008191 degrees "]
+    #[doc = "Units of 0.1 microdegrees"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "OffsetLL-B16", value("-32768..=32767"))]
     pub struct OffsetLLB16(pub i16);
-    #[doc = " A range of +- 0.0032767 degrees "]
-    #[doc = " Units of 0.1 microdegrees"]
+    #[doc = "A range of +- 0.0032767 degrees "]
+    #[doc = "Units of 0.1 microdegrees"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "OffsetLL-B18", value("-131072..=131071"))]
     pub struct OffsetLLB18(pub i32);
-    #[doc = " A range of +- 0.0131071 degrees "]
-    #[doc = " Units of 0.1 microdegrees"]
+    #[doc = "A range of +- 0.0131071 degrees "]
+    #[doc = "Units of 0.1 microdegrees"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "OffsetLL-B22", value("-2097152..=2097151"))]
     pub struct OffsetLLB22(pub i32);
-    #[doc = " A range of +- 0.2097151 degrees "]
-    #[doc = " Units of 0.1 microdegrees"]
+    #[doc = "A range of +- 0.2097151 degrees "]
+    #[doc = "Units of 0.1 microdegrees"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "OffsetLL-B24", value("-8388608..=8388607"))]
     pub struct OffsetLLB24(pub i32);
-    #[doc = " A range of +- 0.8388607 degrees "]
-    #[doc = " Units of 0.1 microdegrees"]
+    #[doc = "A range of +- 0.8388607 degrees "]
+    #[doc = "Units of 0.1 microdegrees"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags, identifier = "Position-LL-24B")]
     pub struct PositionLL24B {
@@ -519,43 +519,43 @@ pub mod def_position_offset {
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "VertOffset-B07", value("-64..=63"))]
     pub struct VertOffsetB07(pub i8);
-    #[doc = " Units of of 10 cm "]
-    #[doc = " with a range of +- 6.3 meters vertical "]
-    #[doc = " value 63 to be used for 63 or greater "]
-    #[doc = " value -63 to be used for -63 or greater "]
-    #[doc = " value -64 to be unavailable"]
+    #[doc = "Units of of 10 cm "]
+    #[doc = "with a range of +- 6.3 meters vertical "]
+    #[doc = "value 63 to be used for 63 or greater "]
+    #[doc = "value -63 to be used for -63 or greater "]
+    #[doc = "value -64 to be unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "VertOffset-B08", value("-128..=127"))]
     pub struct VertOffsetB08(pub i8);
-    #[doc = " Units of of 10 cm "]
-    #[doc = " with a range of +- 12.7 meters vertical "]
-    #[doc = " value 127 to be used for 127 or greater "]
-    #[doc = " value -127 to be used for -127 or greater "]
-    #[doc = " value -128 to be unavailable"]
+    #[doc = "Units of of 10 cm "]
+    #[doc = "with a range of +- 12.7 meters vertical "]
+    #[doc = "value 127 to be used for 127 or greater "]
+    #[doc = "value -127 to be used for -127 or greater "]
+    #[doc = "value -128 to be unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "VertOffset-B09", value("-256..=255"))]
     pub struct VertOffsetB09(pub i16);
-    #[doc = " Units of of 10 cm "]
-    #[doc = " with a range of +- 25.5 meters vertical "]
-    #[doc = " value 255 to be used for 255 or greater "]
-    #[doc = " value -255 to be used for -255 or greater "]
-    #[doc = " value -256 to be unavailable"]
+    #[doc = "Units of of 10 cm "]
+    #[doc = "with a range of +- 25.5 meters vertical "]
+    #[doc = "value 255 to be used for 255 or greater "]
+    #[doc = "value -255 to be used for -255 or greater "]
+    #[doc = "value -256 to be unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "VertOffset-B10", value("-512..=511"))]
     pub struct VertOffsetB10(pub i16);
-    #[doc = " Units of of 10 cm "]
-    #[doc = " with a range of +- 51.1 meters vertical "]
-    #[doc = " value 511 to be used for 511 or greater "]
-    #[doc = " value -511 to be used for -511 or greater "]
-    #[doc = " value -512 to be unavailable"]
+    #[doc = "Units of of 10 cm "]
+    #[doc = "with a range of +- 51.1 meters vertical "]
+    #[doc = "value 511 to be used for 511 or greater "]
+    #[doc = "value -511 to be used for -511 or greater "]
+    #[doc = "value -512 to be unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "VertOffset-B11", value("-1024..=1023"))]
     pub struct VertOffsetB11(pub i16);
-    #[doc = " Units of of 10 cm "]
-    #[doc = " with a range of +- 102.3 meters vertical "]
-    #[doc = " value 1023 to be used for 1023 or greater "]
-    #[doc = " value -1023 to be used for -1023 or greater "]
-    #[doc = " value -1024 to be unavailable"]
+    #[doc = "Units of of 10 cm "]
+    #[doc = "with a range of +- 102.3 meters vertical "]
+    #[doc = "value 1023 to be used for 1023 or greater "]
+    #[doc = "value -1023 to be used for -1023 or greater "]
+    #[doc = "value -1024 to be unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, identifier = "VertOffset-B12", value("-2048..=2047"))]
     pub struct VertOffsetB12(pub i16);
@@ -577,7 +577,7 @@ pub mod def_time {
     use core::borrow::Borrow;
     use rasn::prelude::*;
     use std::sync::LazyLock;
-    #[doc = " units of minutes from UTC time"]
+    #[doc = "units of minutes from UTC time"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags)]
     pub struct DDateTime {
@@ -602,40 +602,40 @@ pub mod def_time {
             Self { year, month, day, hour, minute, second, offset }
         }
     }
-    #[doc = " units of months"]
+    #[doc = "units of months"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=31"))]
     pub struct DDay(pub u8);
-    #[doc = " units of days"]
+    #[doc = "units of days"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=24"))]
     pub struct DHour(pub u8);
-    #[doc = " units of hours"]
+    #[doc = "units of hours"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=60"))]
     pub struct DMinute(pub u8);
-    #[doc = " units of years"]
+    #[doc = "units of years"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=12"))]
     pub struct DMonth(pub u8);
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=65535"))]
     pub struct DSecond(pub u16);
-    #[doc = " units of minutes"]
+    #[doc = "units of minutes"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("-720..=721"))]
     pub struct DTimeOffset(pub i16);
-    #[doc = " units of milliseconds"]
+    #[doc = "units of milliseconds"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=4095"))]
     pub struct DYear(pub u16);
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=527040"))]
     pub struct MinuteOfTheYear(pub u32);
-    #[doc = " Units of of 10 mSec, "]
-    #[doc = " with a range of 0.01 seconds to 10 minutes and 55.34 seconds "]
-    #[doc = " a value of 65534 to be used for 655.34 seconds or greater "]
-    #[doc = " a value of 65535 to be unavailable"]
+    #[doc = "Units of of 10 mSec, "]
+    #[doc = "with a range of 0.01 seconds to 10 minutes and 55.34 seconds "]
+    #[doc = "a value of 65534 to be used for 655.34 seconds or greater "]
+    #[doc = "a value of 65535 to be unavailable"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash, Copy)]
     #[rasn(enumerated)]
     pub enum TimeConfidence {
@@ -719,18 +719,18 @@ pub mod def_time {
         #[rasn(identifier = "time-000-000-000-000-01")]
         time_000_000_000_000_01 = 39,
     }
-    #[doc = " the value 527040 shall be used for invalid"]
+    #[doc = "the value 527040 shall be used for invalid"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=36001"))]
     pub struct TimeMark(pub u16);
-    #[doc = " Tenths of a second in the current or next hour "]
-    #[doc = " In units of 1/10th second from UTC time "]
-    #[doc = " A range of 0~36000 covers one hour "]
-    #[doc = " The values 35991..35999 are used when a leap second occurs "]
-    #[doc = " The value 36000 is used to indicate time >3600 seconds "]
-    #[doc = " 36001 is to be used when value undefined or unknown "]
-    #[doc = " Note that this is NOT expressed in GNSS time "]
-    #[doc = " or in local time"]
+    #[doc = "Tenths of a second in the current or next hour "]
+    #[doc = "In units of 1/10th second from UTC time "]
+    #[doc = "A range of 0~36000 covers one hour "]
+    #[doc = "The values 35991..35999 are used when a leap second occurs "]
+    #[doc = "The value 36000 is used to indicate time >3600 seconds "]
+    #[doc = "36001 is to be used when value undefined or unknown "]
+    #[doc = "Note that this is NOT expressed in GNSS time "]
+    #[doc = "or in local time"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("1..=65535"))]
     pub struct TimeOffset(pub u16);
@@ -803,7 +803,7 @@ pub mod map_lane {
             Self { remote_intersection, connecting_lane, phase_id }
         }
     }
-    #[doc = " units of 1 cm"]
+    #[doc = "units of 1 cm"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, size("1..=16"))]
     pub struct ConnectsToList(pub SequenceOf<Connection>);
@@ -883,7 +883,7 @@ pub mod map_lane {
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate)]
     pub struct LaneSharing(pub FixedBitString<10usize>);
-    #[doc = " All zeros would indicate 'not shared' and 'not overlapping'"]
+    #[doc = "All zeros would indicate 'not shared' and 'not overlapping'"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(choice, automatic_tags)]
     #[non_exhaustive]
@@ -897,9 +897,9 @@ pub mod map_lane {
         trackedVehicle(LaneAttributesTrackedVehicle),
         parking(LaneAttributesParking),
     }
-    #[doc = " the value 0 shall be used when the lane ID is "]
-    #[doc = " not available or not known "]
-    #[doc = " the value 255 is reserved for future use"]
+    #[doc = "the value 0 shall be used when the lane ID is "]
+    #[doc = "not available or not known "]
+    #[doc = "the value 255 is reserved for future use"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=32767"))]
     pub struct LaneWidth(pub u16);
@@ -997,7 +997,7 @@ pub mod map_node {
             Self { name, id, ref_pos, in_links }
         }
     }
-    #[doc = " The value zero shall be used for testing only"]
+    #[doc = "The value zero shall be used for testing only"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=65535"))]
     pub struct NodeID(pub u16);
@@ -1029,10 +1029,10 @@ pub mod map_point {
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, size("2..=31"))]
     pub struct PointList(pub SequenceOf<RoadPoint>);
-    #[doc = " At least 2 points of 1 lane"]
-    #[doc = " entry line and exit line"]
-    #[doc = " points need to be listed sequentially"]
-    #[doc = " from upstream to downstream"]
+    #[doc = "At least 2 points of 1 lane"]
+    #[doc = "entry line and exit line"]
+    #[doc = "points need to be listed sequentially"]
+    #[doc = "from upstream to downstream"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags)]
     #[non_exhaustive]
@@ -1098,7 +1098,7 @@ pub mod msg_frame {
     use core::borrow::Borrow;
     use rasn::prelude::*;
     use std::sync::LazyLock;
-    #[doc = " Main message frame"]
+    #[doc = "Main message frame"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(choice, automatic_tags)]
     #[non_exhaustive]
@@ -1147,23 +1147,23 @@ pub mod rsi {
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=65535"))]
     pub struct EventType(pub u16);
-    #[doc = " Traffic sign type according to China GB 5768.2"]
-    #[doc = " Text message warning = 0"]
-    #[doc = " Danger = 37"]
-    #[doc = " Rockfall = 15"]
-    #[doc = " SharpTurn = 2"]
-    #[doc = " UnderConstruction = 38"]
-    #[doc = " Slippy = 17"]
-    #[doc = " Tunnel = 21"]
+    #[doc = "Traffic sign type according to China GB 5768.2"]
+    #[doc = "Text message warning = 0"]
+    #[doc = "Danger = 37"]
+    #[doc = "Rockfall = 15"]
+    #[doc = "SharpTurn = 2"]
+    #[doc = "UnderConstruction = 38"]
+    #[doc = "Slippy = 17"]
+    #[doc = "Tunnel = 21"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, size("1..=32"))]
     pub struct PathPointList(pub SequenceOf<PositionOffsetLLV>);
-    #[doc = " Define radius"]
-    #[doc = " Unit is 0.1m"]
+    #[doc = "Define radius"]
+    #[doc = "Unit is 0.1m"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate)]
     pub struct RSIPriority(pub FixedOctetString<1usize>);
-    #[doc = " Traffic event type according to China GB/T 29100-2012"]
+    #[doc = "Traffic event type according to China GB/T 29100-2012"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags)]
     pub struct RSITimeDetails {
@@ -1183,7 +1183,7 @@ pub mod rsi {
             Self { start_time, end_time, end_time_confidence }
         }
     }
-    #[doc = " Road Traffic Event List"]
+    #[doc = "Road Traffic Event List"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags)]
     #[non_exhaustive]
@@ -1238,7 +1238,7 @@ pub mod rsi {
             }
         }
     }
-    #[doc = " Define Road Traffic Event "]
+    #[doc = "Define Road Traffic Event "]
     #[doc = ""]
     #[doc = ""]
     #[doc = ""]
@@ -1292,7 +1292,7 @@ pub mod rsi {
             }
         }
     }
-    #[doc = " Define Road Traffic Sign "]
+    #[doc = "Define Road Traffic Sign "]
     #[doc = ""]
     #[doc = ""]
     #[doc = ""]
@@ -1304,7 +1304,7 @@ pub mod rsi {
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, size("1..=16"))]
     pub struct RTSList(pub SequenceOf<RTSData>);
-    #[doc = " Path point list for RTS message"]
+    #[doc = "Path point list for RTS message"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=65535"))]
     pub struct Radius(pub u16);
@@ -1375,8 +1375,8 @@ pub mod rsi {
             Self { msg_cnt, moy, id, ref_pos, rtes, rtss }
         }
     }
-    #[doc = " Set bit to 1 if the related lane is effective"]
-    #[doc = " Support maximum 15 lanes"]
+    #[doc = "Set bit to 1 if the related lane is effective"]
+    #[doc = "Support maximum 15 lanes"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=65535"))]
     pub struct SignType(pub u16);
@@ -1573,7 +1573,7 @@ pub mod spatintersection_state {
         #[rasn(identifier = "flashing-yellow")]
         flashing_yellow = 8,
     }
-    #[doc = " List of phases in one traffic signal"]
+    #[doc = "List of phases in one traffic signal"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags)]
     pub struct Phase {
@@ -1818,11 +1818,11 @@ pub mod veh_class {
     use core::borrow::Borrow;
     use rasn::prelude::*;
     use std::sync::LazyLock;
-    #[doc = "********************************Basic Vehicle Class**************************"]
+    #[doc = "Basic Vehicle Class**************************"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=255"))]
     pub struct BasicVehicleClass(pub u8);
-    #[doc = "********************************Vehicle Fuel Type**************************"]
+    #[doc = "Vehicle Fuel Type**************************"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=15"))]
     pub struct FuelType(pub u8);
@@ -1839,44 +1839,44 @@ pub mod veh_class {
             Self { classification, fuel_type }
         }
     }
-    #[doc = " Including blends"]
+    #[doc = "Including blends"]
     pub const DIESEL: FuelType = FuelType(3);
-    #[doc = " All types"]
+    #[doc = "All types"]
     pub const ELECTRIC: FuelType = FuelType(4);
     pub const EMERGENCY_FIRE_AMBULANCE_VEHICLE: BasicVehicleClass = BasicVehicleClass(65);
     pub const EMERGENCY_FIRE_HEAVY_VEHICLE: BasicVehicleClass = BasicVehicleClass(63);
-    #[doc = " includes federal users"]
+    #[doc = "includes federal users"]
     pub const EMERGENCY_FIRE_LIGHT_VEHICLE: BasicVehicleClass = BasicVehicleClass(62);
     pub const EMERGENCY_FIRE_PARAMEDIC_VEHICLE: BasicVehicleClass = BasicVehicleClass(64);
     pub const EMERGENCY_OTHER_AMBULANCE: BasicVehicleClass = BasicVehicleClass(69);
     pub const EMERGENCY_OTHER_RESPONDER: BasicVehicleClass = BasicVehicleClass(68);
     pub const EMERGENCY_POLICE_HEAVY_VEHICLE: BasicVehicleClass = BasicVehicleClass(67);
     pub const EMERGENCY_POLICE_LIGHT_VEHICLE: BasicVehicleClass = BasicVehicleClass(66);
-    #[doc = " default type"]
+    #[doc = "default type"]
     pub const EMERGENCY_TYPE_OTHER: BasicVehicleClass = BasicVehicleClass(61);
     #[doc = ""]
-    #[doc = " Emergency Vehicle Types"]
+    #[doc = "Emergency Vehicle Types"]
     #[doc = ""]
     pub const EMERGENCY_TYPE_UNKNOWN: BasicVehicleClass = BasicVehicleClass(60);
     pub const EQUIPPED_CARGO_TRAILER: BasicVehicleClass = BasicVehicleClass(93);
     pub const ETHANOL: FuelType = FuelType(2);
-    #[doc = " Gasoline Powered"]
+    #[doc = "Gasoline Powered"]
     pub const GASOLINE: FuelType = FuelType(1);
     pub const HYBRID: FuelType = FuelType(5);
-    #[doc = " All types"]
+    #[doc = "All types"]
     pub const HYDROGEN: FuelType = FuelType(6);
-    #[doc = " default type"]
+    #[doc = "default type"]
     pub const INFRASTRUCTURE_FIXED: BasicVehicleClass = BasicVehicleClass(91);
     pub const INFRASTRUCTURE_MOVABLE: BasicVehicleClass = BasicVehicleClass(92);
     #[doc = ""]
-    #[doc = " Other V2X Equipped Device Types"]
+    #[doc = "Other V2X Equipped Device Types"]
     #[doc = ""]
     pub const INFRASTRUCTURE_TYPE_UNKNOWN: BasicVehicleClass = BasicVehicleClass(90);
-    #[doc = " default type"]
+    #[doc = "default type"]
     pub const LIGHT_TRUCK_VEHICLE_TYPE_OTHER: BasicVehicleClass = BasicVehicleClass(21);
-    #[doc = " various fuel types are handled in another element"]
+    #[doc = "various fuel types are handled in another element"]
     #[doc = ""]
-    #[doc = " Light Trucks, Pickup, Van, Panel"]
+    #[doc = "Light Trucks, Pickup, Van, Panel"]
     #[doc = ""]
     pub const LIGHT_TRUCK_VEHICLE_TYPE_UNKNOWN: BasicVehicleClass = BasicVehicleClass(20);
     pub const MOTORCYCLE_CRUISER_STANDARD: BasicVehicleClass = BasicVehicleClass(42);
@@ -1885,38 +1885,38 @@ pub mod veh_class {
     pub const MOTORCYCLE_SUPER_SPORT: BasicVehicleClass = BasicVehicleClass(45);
     pub const MOTORCYCLE_TOURING: BasicVehicleClass = BasicVehicleClass(46);
     pub const MOTORCYCLE_TRIKE: BasicVehicleClass = BasicVehicleClass(47);
-    #[doc = " default type"]
+    #[doc = "default type"]
     pub const MOTORCYCLE_TYPE_OTHER: BasicVehicleClass = BasicVehicleClass(41);
-    #[doc = " Seven or more axle, multi-trailer"]
+    #[doc = "Seven or more axle, multi-trailer"]
     #[doc = ""]
-    #[doc = " Motorcycle Types"]
+    #[doc = "Motorcycle Types"]
     #[doc = ""]
     pub const MOTORCYCLE_TYPE_UNKNOWN: BasicVehicleClass = BasicVehicleClass(40);
     pub const MOTORCYCLE_W_PASSENGERS: BasicVehicleClass = BasicVehicleClass(48);
-    #[doc = " Liquefied"]
+    #[doc = "Liquefied"]
     pub const NAT_GAS_COMP: FuelType = FuelType(8);
     pub const NAT_GAS_LIQUID: FuelType = FuelType(7);
     pub const OTHER_TRAVELER_BICYCLE: BasicVehicleClass = BasicVehicleClass(85);
     pub const OTHER_TRAVELER_PEDESTRIAN: BasicVehicleClass = BasicVehicleClass(82);
     pub const OTHER_TRAVELER_PHYSICALLY_DISABLED: BasicVehicleClass = BasicVehicleClass(84);
-    #[doc = " default type"]
+    #[doc = "default type"]
     pub const OTHER_TRAVELER_TYPE_OTHER: BasicVehicleClass = BasicVehicleClass(81);
     #[doc = ""]
-    #[doc = " Other V2X Equipped Travelers"]
+    #[doc = "Other V2X Equipped Travelers"]
     #[doc = ""]
     pub const OTHER_TRAVELER_TYPE_UNKNOWN: BasicVehicleClass = BasicVehicleClass(80);
     pub const OTHER_TRAVELER_VISUALLY_DISABLED: BasicVehicleClass = BasicVehicleClass(83);
     pub const OTHER_TRAVELER_VULNERABLE_ROADWORKER: BasicVehicleClass = BasicVehicleClass(86);
-    #[doc = " default type"]
+    #[doc = "default type"]
     pub const PASSENGER_VEHICLE_TYPE_OTHER: BasicVehicleClass = BasicVehicleClass(11);
-    #[doc = " Special use"]
+    #[doc = "Special use"]
     #[doc = ""]
-    #[doc = " Basic Passenger Motor Vehicle Types"]
+    #[doc = "Basic Passenger Motor Vehicle Types"]
     #[doc = ""]
     pub const PASSENGER_VEHICLE_TYPE_UNKNOWN: BasicVehicleClass = BasicVehicleClass(10);
-    #[doc = " Compressed"]
+    #[doc = "Compressed"]
     pub const PROPANE: FuelType = FuelType(9);
-    #[doc = " Not Equipped, Not known or unavailable"]
+    #[doc = "Not Equipped, Not known or unavailable"]
     pub const SPECIAL_VEHICLE_CLASS: BasicVehicleClass = BasicVehicleClass(1);
     pub const TRANSIT_BRT: BasicVehicleClass = BasicVehicleClass(52);
     pub const TRANSIT_EXPRESS_BUS: BasicVehicleClass = BasicVehicleClass(53);
@@ -1925,35 +1925,35 @@ pub mod veh_class {
     pub const TRANSIT_PARATRANSIT: BasicVehicleClass = BasicVehicleClass(57);
     pub const TRANSIT_PARATRANSIT_AMBULANCE: BasicVehicleClass = BasicVehicleClass(58);
     pub const TRANSIT_SCHOOL_BUS: BasicVehicleClass = BasicVehicleClass(55);
-    #[doc = " default type"]
+    #[doc = "default type"]
     pub const TRANSIT_TYPE_OTHER: BasicVehicleClass = BasicVehicleClass(51);
-    #[doc = " type not stated"]
+    #[doc = "type not stated"]
     #[doc = ""]
-    #[doc = " Transit Types"]
+    #[doc = "Transit Types"]
     #[doc = ""]
     pub const TRANSIT_TYPE_UNKNOWN: BasicVehicleClass = BasicVehicleClass(50);
-    #[doc = " default type"]
+    #[doc = "default type"]
     pub const TRUCK_VEHICLE_TYPE_OTHER: BasicVehicleClass = BasicVehicleClass(26);
     #[doc = ""]
-    #[doc = " Trucks, Various axle types, includes HPMS items"]
+    #[doc = "Trucks, Various axle types, includes HPMS items"]
     #[doc = ""]
     pub const TRUCK_VEHICLE_TYPE_UNKNOWN: BasicVehicleClass = BasicVehicleClass(25);
     pub const TRUCK_AXLE_CNT2: BasicVehicleClass = BasicVehicleClass(27);
-    #[doc = " Two axle, six tire single units"]
+    #[doc = "Two axle, six tire single units"]
     pub const TRUCK_AXLE_CNT3: BasicVehicleClass = BasicVehicleClass(28);
-    #[doc = " Three axle, single units"]
+    #[doc = "Three axle, single units"]
     pub const TRUCK_AXLE_CNT4: BasicVehicleClass = BasicVehicleClass(29);
-    #[doc = " Four or more axle, single unit"]
+    #[doc = "Four or more axle, single unit"]
     pub const TRUCK_AXLE_CNT4_TRAILER: BasicVehicleClass = BasicVehicleClass(30);
-    #[doc = " Six or more axle, single trailer"]
+    #[doc = "Six or more axle, single trailer"]
     pub const TRUCK_AXLE_CNT5_MULTI_TRAILER: BasicVehicleClass = BasicVehicleClass(33);
-    #[doc = " Four or less axle, single trailer"]
+    #[doc = "Four or less axle, single trailer"]
     pub const TRUCK_AXLE_CNT5_TRAILER: BasicVehicleClass = BasicVehicleClass(31);
-    #[doc = " Five or less axle, multi-trailer"]
+    #[doc = "Five or less axle, multi-trailer"]
     pub const TRUCK_AXLE_CNT6_MULTI_TRAILER: BasicVehicleClass = BasicVehicleClass(34);
-    #[doc = " Five or less axle, single trailer"]
+    #[doc = "Five or less axle, single trailer"]
     pub const TRUCK_AXLE_CNT6_TRAILER: BasicVehicleClass = BasicVehicleClass(32);
-    #[doc = " Six axle, multi-trailer"]
+    #[doc = "Six axle, multi-trailer"]
     pub const TRUCK_AXLE_CNT7_MULTI_TRAILER: BasicVehicleClass = BasicVehicleClass(35);
     pub const UNKNOWN_FUEL: FuelType = FuelType(0);
     pub const UNKNOWN_VEHICLE_CLASS: BasicVehicleClass = BasicVehicleClass(0);
@@ -1996,7 +1996,7 @@ pub mod veh_emg_ext {
         inUse = 2,
         reserved = 3,
     }
-    #[doc = " type assignments\t"]
+    #[doc = "type assignments\t"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(automatic_tags)]
     #[non_exhaustive]
@@ -2139,7 +2139,7 @@ pub mod veh_safety_ext {
             Self { radius_of_curve, confidence }
         }
     }
-    #[doc = " Units of 0.5 percent"]
+    #[doc = "Units of 0.5 percent"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("-32767..=32767"))]
     pub struct RadiusOfCurvature(pub i16);
@@ -2171,11 +2171,11 @@ pub mod veh_size {
     use core::borrow::Borrow;
     use rasn::prelude::*;
     use std::sync::LazyLock;
-    #[doc = " Units of 1 cm with a range of >40 meters"]
+    #[doc = "Units of 1 cm with a range of >40 meters"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=127"))]
     pub struct VehicleHeight(pub u8);
-    #[doc = " Units are 1 cm with a range of >10 meters"]
+    #[doc = "Units are 1 cm with a range of >10 meters"]
     #[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq, Eq, Hash)]
     #[rasn(delegate, value("0..=4095"))]
     pub struct VehicleLength(pub u16);
