@@ -55,11 +55,28 @@ pub struct ReplayConfig {
     pub write_rrd: bool,
     /// Log every n-th lidar point to the `.rrd` (1: all); bounds its size on long replays.
     pub rrd_point_stride: usize,
+    /// The truck's pose in the site frame for the whole replay, `[x_m, y_m, z_m, yaw_rad]`
+    /// (ENU, yaw counter-clockwise from east), for datasets without GNSS/INS such as KITTI
+    /// object: the truck stands at a surveyed point. Needed to fuse a V2X log (`--v2x-log`);
+    /// with it, tracks are kept and published in the site frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ego_pose_site: Option<[f64; 4]>,
+    /// Lidar extrinsics: the lidar's pose in the truck frame, `[x_m, y_m, z_m, yaw_rad]`.
+    /// Default: KITTI's Velodyne, 1.73 m above the ground under it.
+    pub lidar_in_truck: [f64; 4],
 }
 
 impl Default for ReplayConfig {
     fn default() -> Self {
-        Self { frame_period_ms: 100, lidar_id: 0, camera_id: 2, write_rrd: true, rrd_point_stride: 1 }
+        Self {
+            frame_period_ms: 100,
+            lidar_id: 0,
+            camera_id: 2,
+            write_rrd: true,
+            rrd_point_stride: 1,
+            ego_pose_site: None,
+            lidar_in_truck: [0.0, 0.0, 1.73, 0.0],
+        }
     }
 }
 
@@ -70,6 +87,16 @@ impl ReplayConfig {
         }
         if !(1..=1000).contains(&self.rrd_point_stride) {
             return Err(ConfigError::new("replay.rrd_point_stride", "must be in 1..=1000"));
+        }
+        for (key, pose) in [
+            ("replay.ego_pose_site", self.ego_pose_site),
+            ("replay.lidar_in_truck", Some(self.lidar_in_truck)),
+        ] {
+            if let Some(pose) = pose
+                && !pose.iter().all(|v| v.is_finite() && v.abs() <= 1e7)
+            {
+                return Err(ConfigError::new(key, "every value must be finite and within ±1e7"));
+            }
         }
         Ok(())
     }

@@ -39,6 +39,11 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// V2X log to fuse into the tracks: JSON lines `{"receive_stamp_ns": N, "hex": "..."}`
+        /// (raw UPER or IEEE 1609.2), stamps on the replay's clock. Needs a [v2x] section and
+        /// replay.ego_pose_site in the configuration.
+        #[arg(long)]
+        v2x_log: Option<PathBuf>,
     },
     /// Run the tracker on PointRCNN 3D detections (AB3DMOT's KITTI tracking files) and write
     /// KITTI tracking results, DIR/<class>/data/<seq>.txt.
@@ -188,7 +193,7 @@ fn write_line(text: &str) -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Replay { dataset, out, config, data_root, quiet } => {
+        Command::Replay { dataset, out, config, data_root, quiet, v2x_log } => {
             let config = PitsenseConfig::load(config.as_deref())?;
             let data_root = data_root.unwrap_or_else(default_data_root);
             check_data_root(&data_root)?;
@@ -198,6 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 data_root,
                 config,
                 progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                v2x_log,
             };
             let summary = run_replay(&options).context("replay failed to start")?;
             write_stdout(&summary.render())?;

@@ -2,7 +2,9 @@
 //!
 //! Shape: `{"frame": "000000", "seq": 0, "stamp_ns": 0, "objects": [{"track_id": 1,
 //! "class": "person", "score": 0.81, "center_m": [x, y, z], "size_m": [l, w, h],
-//! "yaw_rad": 0.1, "source": "fused"}]}`, geometry in the lidar frame. Numbers are rounded
+//! "yaw_rad": 0.1, "source": "fused"}]}`, geometry in the lidar frame (in the site frame when
+//! the replay has the truck's pose, `replay.ego_pose_site`). `source` is `fused`, `lidar`,
+//! `camera`, or `v2x` for an object seen only through V2X in that frame. Numbers are rounded
 //! (1 mm, 1e-4 rad, 1e-4 score) so that the file is stable and readable; the same input gives
 //! the same bytes.
 
@@ -18,7 +20,7 @@ pub struct ObjectRecord<'a> {
     pub class: &'a str,
     /// Confidence, 0..1.
     pub score: f64,
-    /// Box centre, metres, lidar frame.
+    /// Box centre, metres, lidar frame (site frame with an ego pose).
     pub center_m: [f64; 3],
     /// Length, width, height, metres.
     pub size_m: [f64; 3],

@@ -3,6 +3,11 @@
 //! A frame whose files are missing or corrupt is reported (file and reason), skipped and
 //! counted; the replay goes on. Start-up problems (model, ONNX Runtime, config, output folder)
 //! stop it before the first frame.
+//!
+//! With a V2X log (`--v2x-log`, see [`read_v2x_log`]), the messages received up to each
+//! frame's stamp go through the runtime's V2X input ([`crate::v2x_fusion::V2xFusion`]) and
+//! are fused into the tracks; the truck then stands at `replay.ego_pose_site` and tracks are
+//! published in the site frame.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -13,14 +18,16 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use pitsense_imaging::decode_image;
 use pitsense_perception::kitti::{read_calib, read_velodyne_bin};
-use pitsense_types::{FrameId, Header, Image, PointCloud};
+use pitsense_types::nalgebra::{Isometry3, Translation3, UnitQuaternion};
+use pitsense_types::{EgoState, FrameId, Header, Image, PointCloud};
 use tracing::warn;
 
 use crate::config::PitsenseConfig;
 use crate::dataset::{KittiFrame, list_frames};
 use crate::objects_jsonl::FrameRecord;
-use crate::pipeline::{Pipeline, StageLatencyMs};
+use crate::pipeline::{EgoContext, Pipeline, StageLatencyMs};
 use crate::rrd::ReplayRecording;
+use crate::v2x_fusion::{V2xFusion, V2xFusionStats};
 
 /// What `replay` needs.
 #[derive(Clone, Debug)]
@@ -35,6 +42,68 @@ pub struct ReplayOptions {
     pub config: PitsenseConfig,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// V2X log to fuse (JSON lines, see [`read_v2x_log`]).
+    pub v2x_log: Option<PathBuf>,
+}
+
+/// One received V2X message of a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct V2xLogEntry {
+    /// Receive time on the replay's clock (frame `n` is at `n × frame_period_ms`), ns.
+    pub receive_stamp_ns: u64,
+    /// The datagram as received: raw UPER, or an IEEE 1609.2 envelope.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads a V2X log: one JSON object per line, `{"receive_stamp_ns": 1200000000, "hex":
+/// "0029..."}` (the datagram's octets as hex), blank lines ignored. Returns the entries sorted
+/// by receive time (stable) and, for each line that could not be read, a warning naming the
+/// line and the reason (bad lines are skipped, not fatal).
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn read_v2x_log(path: &Path) -> anyhow::Result<(Vec<V2xLogEntry>, Vec<String>)> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Line {
+        receive_stamp_ns: u64,
+        hex: String,
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("V2X log `{}`: cannot read", path.display()))?;
+    let mut entries = Vec::new();
+    let mut warnings = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<Line>(line).map_err(|e| e.to_string()).and_then(|line| {
+            let hex = line.hex.trim();
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|at| hex.get(at..at + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+                .collect::<Option<Vec<u8>>>()
+                .filter(|bytes| !bytes.is_empty())
+                .ok_or_else(|| "`hex` is not an even number of hex digits".to_owned())?;
+            Ok(V2xLogEntry { receive_stamp_ns: line.receive_stamp_ns, bytes })
+        });
+        match parsed {
+            Ok(entry) => entries.push(entry),
+            Err(reason) => {
+                warnings.push(format!("V2X log `{}` line {}: {reason}", path.display(), index + 1))
+            }
+        }
+    }
+    entries.sort_by_key(|entry| entry.receive_stamp_ns);
+    Ok((entries, warnings))
+}
+
+/// The truck's pose `[x_m, y_m, z_m, yaw_rad]` as an isometry.
+fn pose(values: [f64; 4]) -> Isometry3<f64> {
+    Isometry3::from_parts(
+        Translation3::new(values[0], values[1], values[2]),
+        UnitQuaternion::from_euler_angles(0.0, 0.0, values[3]),
+    )
 }
 
 /// One skipped frame.
@@ -65,6 +134,12 @@ pub struct ReplaySummary {
     pub objects_path: PathBuf,
     /// Path of the Rerun recording, when written.
     pub rrd_path: Option<PathBuf>,
+    /// The V2X input's counters, when a V2X log was fused.
+    pub v2x: Option<V2xFusionStats>,
+    /// Unreadable lines of the V2X log (line and reason).
+    pub v2x_log_warnings: Vec<String>,
+    /// Objects published with source `v2x` (seen only through V2X), summed over frames.
+    pub v2x_only_objects: usize,
 }
 
 /// Nearest-rank percentile of `values` (sorted in place), `q` in `0..=1`.
@@ -122,6 +197,23 @@ impl ReplaySummary {
                 percentile(&mut totals, 0.99)
             ));
         }
+        if let Some(v2x) = &self.v2x {
+            out.push_str(&format!(
+                "v2x: {} messages received, {} objects fused ({} published as v2x-only over all frames), \
+                 {} undecodable, {} without objects, {} implausible, {} dropped (inbox full), {} bad log lines\n",
+                v2x.received,
+                v2x.fused_objects,
+                self.v2x_only_objects,
+                v2x.undecodable,
+                v2x.without_objects,
+                v2x.implausible,
+                v2x.dropped_inbox_full,
+                self.v2x_log_warnings.len()
+            ));
+            for warning in &self.v2x_log_warnings {
+                out.push_str(&format!("  {warning}\n"));
+            }
+        }
         out.push_str(&format!("objects: {}\n", self.objects_path.display()));
         if let Some(rrd) = &self.rrd_path {
             out.push_str(&format!(
@@ -168,6 +260,28 @@ fn load_frame(frame: &KittiFrame, seq: u64, config: &PitsenseConfig) -> anyhow::
 /// folder not writable. Per-frame errors are in the summary.
 pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
     let frames = list_frames(&options.dataset)?;
+    // The V2X input, checked before the (slow) pipeline start-up.
+    let mut v2x_input = match &options.v2x_log {
+        None => None,
+        Some(path) => {
+            let Some(v2x_config) = &options.config.v2x else {
+                anyhow::bail!(
+                    "--v2x-log needs a [v2x] section in the configuration (at least [v2x.site_origin])"
+                );
+            };
+            let Some(ego_pose) = options.config.replay.ego_pose_site else {
+                anyhow::bail!(
+                    "--v2x-log needs the truck's pose: set replay.ego_pose_site = [x_m, y_m, z_m, yaw_rad]"
+                );
+            };
+            let (entries, warnings) = read_v2x_log(path)?;
+            for warning in &warnings {
+                warn!("{warning}");
+            }
+            Some((V2xFusion::new(v2x_config)?, entries.into_iter().peekable(), warnings, pose(ego_pose)))
+        }
+    };
+    let truck_from_lidar = pose(options.config.replay.lidar_in_truck);
     let mut pipeline = Pipeline::new(&options.config, &options.data_root)?;
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("cannot create output folder `{}`", options.out_dir.display()))?;
@@ -211,7 +325,33 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
         };
         let mut latency =
             StageLatencyMs { read: read_start.elapsed().as_secs_f64() * 1e3, ..Default::default() };
-        let output = match pipeline.process(&loaded.cloud, &loaded.image, &loaded.calibration, &mut latency) {
+        let stamp_ns = loaded.cloud.header.stamp_ns;
+        let result = match &mut v2x_input {
+            None => pipeline.process(&loaded.cloud, &loaded.image, &loaded.calibration, &mut latency),
+            Some((v2x, entries, _, site_from_truck)) => {
+                while let Some(entry) = entries.next_if(|entry| entry.receive_stamp_ns <= stamp_ns) {
+                    v2x.push(entry.receive_stamp_ns, entry.bytes);
+                }
+                let ego = EgoState {
+                    header: Header { stamp_ns, frame: FrameId::Site, seq },
+                    site_from_truck: *site_from_truck,
+                    speed_mps: 0.0,
+                    yaw_rate_radps: 0.0,
+                    accel_mps2: 0.0,
+                };
+                let objects = v2x.objects_at(stamp_ns, &ego);
+                let context =
+                    EgoContext { ego: &ego, truck_from_lidar: &truck_from_lidar, v2x_objects: &objects };
+                pipeline.process_with_ego(
+                    &loaded.cloud,
+                    &loaded.image,
+                    &loaded.calibration,
+                    &context,
+                    &mut latency,
+                )
+            }
+        };
+        let output = match result {
             Ok(output) => output,
             Err(error) => {
                 let reason = crate::error_chain_text(&error);
@@ -238,10 +378,16 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
         }
         summary.frames_processed += 1;
         summary.objects_per_frame.push(output.tracks.len());
+        summary.v2x_only_objects +=
+            output.tracks.iter().filter(|track| track.source == pitsense_types::ObjectSource::V2x).count();
         summary.detections_per_frame.push(output.detections.len());
         summary.latencies.push(latency);
     }
     progress.finish_and_clear();
+    if let Some((v2x, _, warnings, _)) = v2x_input {
+        summary.v2x = Some(*v2x.stats());
+        summary.v2x_log_warnings = warnings;
+    }
     objects_writer.flush().with_context(|| format!("cannot write `{}`", objects_path.display()))?;
     if let Some(recording) = recording {
         recording.finish()?;

@@ -181,3 +181,94 @@ fn a_bad_config_key_is_named() {
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("camera.score_threshold"), "{}", text(&output.stderr));
 }
+
+/// The SDSM sample of the USDOT ODE (an RSU reporting a person at refPos + (0.1, 0.1) m), hex.
+fn sdsm_hex() -> String {
+    let path = data_root().join("v2x/j2735/jpo-ode_decoded_samples/decoder-output-sdsm.xml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text.find("<asn1>").unwrap() + "<asn1>".len();
+    text[start..text.find("</asn1>").unwrap()].trim().to_owned()
+}
+
+#[test]
+fn a_v2x_log_is_fused_into_the_replay_as_v2x_objects_in_the_site_frame() {
+    let scratch = tempfile::tempdir().unwrap();
+    // The site origin at the SDSM's refPos; the truck 200 m east, 5 m south, 3 m up, yaw 0.3:
+    // the RSU's person is behind it, beyond its lidar's range (blind to the truck).
+    let config = scratch.path().join("pitsense.toml");
+    std::fs::write(
+        &config,
+        "[replay]\nego_pose_site = [200.0, -5.0, 3.0, 0.3]\nwrite_rrd = false\n\
+         [v2x.site_origin]\nlat_deg = 42.301007\nlon_deg = -83.698766\nheight_m = 250.0\n",
+    )
+    .unwrap();
+    // One SDSM 10 ms before each of the three frames (0, 100, 200 ms), and a bad line.
+    let log = scratch.path().join("v2x.jsonl");
+    let hex = sdsm_hex();
+    let mut lines = String::new();
+    for stamp_ms in [0u64, 90, 190] {
+        lines.push_str(&format!("{{\"receive_stamp_ns\": {}, \"hex\": \"{hex}\"}}\n", stamp_ms * 1_000_000));
+    }
+    lines.push_str("{\"receive_stamp_ns\": 5, \"hex\": \"0g\"}\n");
+    std::fs::write(&log, lines).unwrap();
+    let out = scratch.path().join("out");
+    let output =
+        replay(&kitti(), &out, &["--config", config.to_str().unwrap(), "--v2x-log", log.to_str().unwrap()]);
+    assert!(output.status.success(), "replay failed: {}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("v2x: 3 messages received, 3 objects fused"), "{stdout}");
+    assert!(stdout.contains("line 4: `hex` is not an even number of hex digits"), "{stdout}");
+
+    let objects = std::fs::read_to_string(out.join("objects.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> =
+        objects.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        let v2x: Vec<&serde_json::Value> =
+            line["objects"].as_array().unwrap().iter().filter(|object| object["source"] == "v2x").collect();
+        assert_eq!(v2x.len(), 1, "{line}");
+        assert_eq!(v2x[0]["class"], "person");
+        // refPos + (0.1, 0.1) m; elevation unavailable: the truck's height + half a person.
+        let center: Vec<f64> =
+            v2x[0]["center_m"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert!((center[0] - 0.1).abs() < 0.02 && (center[1] - 0.1).abs() < 0.02, "{center:?}");
+        assert!((center[2] - 3.85).abs() < 0.02, "{center:?}");
+    }
+    // The camera–lidar pedestrian of 000000 is now in the site frame: its velodyne centre
+    // (8.736, -1.868, -0.655), +1.73 m to the truck frame, turned by 0.3 rad, +(200, -5, 3).
+    let (sin, cos) = 0.3f64.sin_cos();
+    let (x, y) = (8.736, -1.868);
+    let expected = (200.0 + cos * x - sin * y, -5.0 + sin * x + cos * y);
+    let person = lines[0]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|object| object["class"] == "person" && object["source"] == "fused")
+        .unwrap_or_else(|| panic!("{}", lines[0]));
+    let center = person["center_m"].as_array().unwrap();
+    let (px, py) = (center[0].as_f64().unwrap(), center[1].as_f64().unwrap());
+    assert!(
+        (px - expected.0).hypot(py - expected.1) < 1.0,
+        "fused person at ({px}, {py}), expected {expected:?}"
+    );
+}
+
+#[test]
+fn a_v2x_log_without_a_site_or_pose_is_a_start_up_error() {
+    let scratch = tempfile::tempdir().unwrap();
+    let log = scratch.path().join("v2x.jsonl");
+    std::fs::write(&log, "").unwrap();
+    let output = replay(&kitti(), &scratch.path().join("out"), &["--v2x-log", log.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("[v2x] section"), "{}", text(&output.stderr));
+    let config = scratch.path().join("pitsense.toml");
+    std::fs::write(&config, "[v2x.site_origin]\nlat_deg = 42.3\nlon_deg = -83.7\nheight_m = 250.0\n")
+        .unwrap();
+    let output = replay(
+        &kitti(),
+        &scratch.path().join("out"),
+        &["--config", config.to_str().unwrap(), "--v2x-log", log.to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("replay.ego_pose_site"), "{}", text(&output.stderr));
+}
