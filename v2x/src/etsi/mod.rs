@@ -144,6 +144,33 @@ pub fn decode_pdu(input: &[u8]) -> Result<(EtsiMessage, usize), EtsiError> {
     }
 }
 
+/// Fuzz entry point (cargo-fuzz target `decode_etsi`, and `tests/etsi.rs` on stable): decodes
+/// any bytes as an ETSI PDU and, for a CPM, builds its view and measurements; re-encodes what
+/// decoded. Must never panic. Inputs over 64 KiB are ignored (an ETSI PDU fits a GeoNetworking
+/// packet).
+pub fn fuzz_decode_pdu(data: &[u8]) {
+    if data.len() > 1 << 16 {
+        return;
+    }
+    let Ok((message, _)) = decode_pdu(data) else {
+        return;
+    };
+    match message {
+        EtsiMessage::Cam(cam) => {
+            let _ = cam_view(&cam);
+            let _ = encode_cam(&cam);
+        }
+        EtsiMessage::Cpm(cpm) => {
+            let _ = cpm_view(&cpm);
+            if let Ok(site) = SiteFrame::new(Geodetic::new(-24.27, -69.07, 3100.0)) {
+                let _ = cpm_measurements(&cpm, &site, &MeasurementConfig::default(), u64::MAX / 2);
+            }
+            let _ = encode_cpm(&cpm);
+        }
+        EtsiMessage::Unsupported { .. } => {}
+    }
+}
+
 /// Encodes a CAM (UPER).
 ///
 /// # Errors
