@@ -1,4 +1,4 @@
-//! Cloud link: episodes from the truck to the cloud trainer (not filled yet).
+//! Cloud link: episodes from the truck to the cloud trainer.
 //!
 //! Role: record what the truck saw as episodes (MCAP files: point clouds, compressed images,
 //! detections, tracks, raw and decoded V2X messages, CAN frames, ego state, with a metadata
@@ -9,3 +9,31 @@
 //!
 //! Inputs: `pitsense-types` messages from the runtime; a zenoh session. Outputs: MCAP files on
 //! the truck, verified episodes and a catalog in the cloud store.
+//!
+//! Modules: [`episode`] (the MCAP writer) and [`schemas`] (channel schemas); [`mod@recover`] (crash
+//! recovery); [`trigger`] (trigger rules, pre-roll ring buffer, episode window, `[recorder]`
+//! config) and [`recorder`] (the recorder thread); [`queue`] (store-and-forward queue with quota
+//! and eviction); [`truck_to_cloud`] (the transfer protocol), [`transport`] (zenoh
+//! configuration, TLS, access control), [`uploader`] and [`upload_command`] (truck side);
+//! [`ingest`] (cloud side: store and SQLite catalog); [`sha256`] and [`error`].
+
+pub mod episode;
+pub mod error;
+pub mod ingest;
+pub mod queue;
+pub mod recorder;
+pub mod recover;
+pub mod schemas;
+pub mod sha256;
+pub mod transport;
+pub mod trigger;
+pub mod truck_to_cloud;
+pub mod upload_command;
+pub mod uploader;
+
+pub use episode::{
+    CanFrame, CompressedImage, EpisodeMessage, EpisodeMetadata, EpisodeSummary, EpisodeWriter,
+    EpisodeWriterOptions, V2xDecoded, V2xRaw,
+};
+pub use error::CloudLinkError;
+pub use recover::{RecoverReport, recover};

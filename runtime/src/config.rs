@@ -123,6 +123,8 @@ pub struct PitsenseConfig {
     /// every key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v2x: Option<pitsense_v2x::config::V2xConfig>,
+    /// Episode recorder (MCAP around trigger events, `pitsense-cloud-link`).
+    pub recorder: pitsense_cloud_link::trigger::RecorderConfig,
 }
 
 /// Why the configuration cannot be used.

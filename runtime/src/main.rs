@@ -45,6 +45,14 @@ enum Command {
         #[arg(long)]
         v2x_log: Option<PathBuf>,
     },
+    /// Upload episodes to the cloud ingest over zenoh (store-and-forward queue on disk;
+    /// --once exits when the queue is empty).
+    Upload(pitsense_runtime::cloud::UploadArgs),
+    /// Episode (MCAP) tools: recover a file cut short by a crash.
+    Episode {
+        #[command(subcommand)]
+        command: pitsense_runtime::cloud::EpisodeCommand,
+    },
     /// Run the tracker on PointRCNN 3D detections (AB3DMOT's KITTI tracking files) and write
     /// KITTI tracking results, DIR/<class>/data/<seq>.txt.
     Track {
@@ -212,6 +220,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Upload(args) => pitsense_runtime::cloud::run_upload_command(&args),
+        Command::Episode { command } => pitsense_runtime::cloud::run_episode_command(&command),
         Command::Track { detections, seqmap, calib, out, class, config } => {
             let config = PitsenseConfig::load(config.as_deref())?;
             let calib = calib.unwrap_or_else(|| detections.join("../calib"));

@@ -1,0 +1,519 @@
+//! The cloud side: `pitsense-ingest` receives episodes from many trucks, verifies them, writes
+//! them to the episode store and its catalog, and acknowledges.
+//!
+//! Store layout (`--store DIR`):
+//!
+//! ```text
+//! DIR/catalog.sqlite                                   the catalog (one row per truck and SHA-256)
+//! DIR/<truck_id>/<YYYY-MM-DD>/<file stem>-<sha256[..12]>.mcap    verified episodes
+//! DIR/.partial/<truck_id>/<sha256>.part                bytes acknowledged so far (whole chunks)
+//! DIR/.partial/<truck_id>/<sha256>.manifest.json       the transfer's manifest
+//! ```
+//!
+//! A chunk is appended only after its SHA-256 and length check out, and synced before it is
+//! acknowledged, so the partial file's length says how far a transfer got, across restarts.
+//! Requests are idempotent: a chunk already held is acknowledged again, an episode already in the
+//! catalog answers `Stored`, and the catalog's key (truck id, SHA-256) keeps one row per episode.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::error::CloudLinkError;
+use crate::transport::LinkConfig;
+use crate::truck_to_cloud::{self, IngestReply, Manifest, Request};
+
+/// Largest chunk the ingest accepts, in bytes.
+pub const MAX_CHUNK_SIZE_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest episode the ingest accepts, in bytes.
+pub const MAX_EPISODE_SIZE_BYTES: u64 = 1 << 40;
+
+/// One catalog row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogRow {
+    /// The truck that sent it.
+    pub truck_id: String,
+    /// SHA-256 of the file, lower-case hex.
+    pub sha256: String,
+    /// The file name on the truck.
+    pub file_name: String,
+    /// Path in the store, relative to the store folder.
+    pub store_path: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// Upload priority.
+    pub priority: String,
+    /// When it was recorded, ns since the Unix epoch.
+    pub recorded_ns: u64,
+    /// When the ingest stored it, ns since the Unix epoch.
+    pub received_ns: u64,
+}
+
+/// The SQLite catalog of the store.
+pub struct Catalog {
+    path: PathBuf,
+    connection: rusqlite::Connection,
+}
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog at `path`.
+    ///
+    /// Errors: SQLite cannot open or create it.
+    pub fn open(path: &Path) -> Result<Self, CloudLinkError> {
+        let err = |source| CloudLinkError::Catalog { path: path.to_owned(), source };
+        let connection = rusqlite::Connection::open(path).map_err(err)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE IF NOT EXISTS episodes (
+                     truck_id TEXT NOT NULL,
+                     sha256 TEXT NOT NULL,
+                     file_name TEXT NOT NULL,
+                     store_path TEXT NOT NULL,
+                     size_bytes INTEGER NOT NULL,
+                     priority TEXT NOT NULL,
+                     recorded_ns INTEGER NOT NULL,
+                     received_ns INTEGER NOT NULL,
+                     PRIMARY KEY (truck_id, sha256)
+                 );",
+            )
+            .map_err(err)?;
+        Ok(Self { path: path.to_owned(), connection })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> CloudLinkError {
+        CloudLinkError::Catalog { path: self.path.clone(), source }
+    }
+
+    /// The row of an episode, if catalogued.
+    ///
+    /// Errors: the query fails.
+    pub fn find(&self, truck_id: &str, sha256: &str) -> Result<Option<CatalogRow>, CloudLinkError> {
+        Ok(self.rows("WHERE truck_id = ?1 AND sha256 = ?2", &[truck_id, sha256])?.into_iter().next())
+    }
+
+    /// Every row, ordered by truck, then reception time, then SHA-256.
+    ///
+    /// Errors: the query fails.
+    pub fn list(&self) -> Result<Vec<CatalogRow>, CloudLinkError> {
+        self.rows("", &[])
+    }
+
+    fn rows(&self, filter: &str, params: &[&str]) -> Result<Vec<CatalogRow>, CloudLinkError> {
+        let sql = format!(
+            "SELECT truck_id, sha256, file_name, store_path, size_bytes, priority, recorded_ns, received_ns
+             FROM episodes {filter} ORDER BY truck_id, received_ns, sha256"
+        );
+        let mut statement = self.connection.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+                Ok(CatalogRow {
+                    truck_id: row.get(0)?,
+                    sha256: row.get(1)?,
+                    file_name: row.get(2)?,
+                    store_path: row.get(3)?,
+                    size_bytes: row.get::<_, i64>(4)?.max(0) as u64,
+                    priority: row.get(5)?,
+                    recorded_ns: row.get::<_, i64>(6)?.max(0) as u64,
+                    received_ns: row.get::<_, i64>(7)?.max(0) as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Adds a row unless the (truck id, SHA-256) is already there; returns whether it was added.
+    ///
+    /// Errors: the insert fails.
+    pub fn insert(&self, row: &CatalogRow) -> Result<bool, CloudLinkError> {
+        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let added = self
+            .connection
+            .execute(
+                "INSERT OR IGNORE INTO episodes
+                 (truck_id, sha256, file_name, store_path, size_bytes, priority, recorded_ns, received_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                rusqlite::params![
+                    row.truck_id,
+                    row.sha256,
+                    row.file_name,
+                    row.store_path,
+                    to_i64(row.size_bytes),
+                    row.priority,
+                    to_i64(row.recorded_ns),
+                    to_i64(row.received_ns)
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(added > 0)
+    }
+}
+
+/// `YYYY-MM-DD` (UTC) of a time in ns since the Unix epoch (Hinnant's civil-from-days).
+pub fn utc_date(stamp_ns: u64) -> String {
+    let days = (stamp_ns / 86_400_000_000_000) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Counters of an ingest.
+#[derive(Debug, Default)]
+pub struct IngestCounters {
+    /// Chunks appended.
+    pub chunks_stored: AtomicU64,
+    /// Chunks acknowledged again without writing (already held).
+    pub chunks_duplicate: AtomicU64,
+    /// Chunks refused for a wrong SHA-256 or length.
+    pub chunks_corrupt: AtomicU64,
+    /// Episodes verified and catalogued.
+    pub episodes_stored: AtomicU64,
+    /// Requests for episodes already in the catalog.
+    pub episodes_duplicate: AtomicU64,
+    /// Assembled episodes whose SHA-256 did not match.
+    pub episodes_verify_failed: AtomicU64,
+}
+
+/// The episode store and its catalog; answers requests (no zenoh here, see [`Ingest`]).
+pub struct Store {
+    dir: PathBuf,
+    catalog: Catalog,
+    manifests: BTreeMap<(String, String), Manifest>,
+    counters: Arc<IngestCounters>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    ///
+    /// Errors: the folder or the catalog cannot be created.
+    pub fn open(dir: &Path) -> Result<Self, CloudLinkError> {
+        std::fs::create_dir_all(dir.join(".partial"))
+            .map_err(|e| CloudLinkError::io(dir, "create store", e))?;
+        let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
+        Ok(Self { dir: dir.to_owned(), catalog, manifests: BTreeMap::new(), counters: Arc::default() })
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The counters (shared with the [`Ingest`] handle).
+    pub fn counters(&self) -> Arc<IngestCounters> {
+        self.counters.clone()
+    }
+
+    fn partial_paths(&self, truck_id: &str, sha256: &str) -> (PathBuf, PathBuf) {
+        let folder = self.dir.join(".partial").join(truck_id);
+        (folder.join(format!("{sha256}.part")), folder.join(format!("{sha256}.manifest.json")))
+    }
+
+    fn manifest(&mut self, truck_id: &str, sha256: &str) -> Option<Manifest> {
+        let key = (truck_id.to_owned(), sha256.to_owned());
+        if let Some(manifest) = self.manifests.get(&key) {
+            return Some(manifest.clone());
+        }
+        let (_, manifest_path) = self.partial_paths(truck_id, sha256);
+        let text = std::fs::read_to_string(&manifest_path).ok()?;
+        let manifest: Manifest = serde_json::from_str(&text).ok()?;
+        self.manifests.insert(key, manifest.clone());
+        Some(manifest)
+    }
+
+    /// The first chunk not held for a transfer, truncating a torn tail to whole chunks.
+    fn next_chunk(&self, manifest: &Manifest, part: &Path) -> Result<u64, CloudLinkError> {
+        let held_bytes = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+        if held_bytes >= manifest.size_bytes {
+            return Ok(manifest.chunk_count());
+        }
+        let whole = held_bytes / manifest.chunk_size_bytes;
+        if whole * manifest.chunk_size_bytes != held_bytes {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(part)
+                .map_err(|e| CloudLinkError::io(part, "open", e))?;
+            file.set_len(whole * manifest.chunk_size_bytes)
+                .map_err(|e| CloudLinkError::io(part, "truncate", e))?;
+        }
+        Ok(whole)
+    }
+
+    /// Answers one request. `payload` is the query's payload, `attachment` its attachment,
+    /// `now_ns` the reception time (for the catalog).
+    ///
+    /// Errors: only local I/O or catalog failures; malformed requests get
+    /// [`IngestReply::Rejected`].
+    pub fn handle(
+        &mut self,
+        request: &Request,
+        payload: &[u8],
+        attachment: &[u8],
+        now_ns: u64,
+    ) -> Result<IngestReply, CloudLinkError> {
+        match request {
+            Request::Begin { truck_id, sha256 } => self.begin(truck_id, sha256, payload),
+            Request::Chunk { truck_id, sha256, index } => {
+                self.chunk(truck_id, sha256, *index, payload, attachment)
+            }
+            Request::End { truck_id, sha256 } => self.end(truck_id, sha256, now_ns),
+        }
+    }
+
+    fn begin(&mut self, truck_id: &str, sha256: &str, payload: &[u8]) -> Result<IngestReply, CloudLinkError> {
+        if let Some(row) = self.catalog.find(truck_id, sha256)? {
+            self.counters.episodes_duplicate.fetch_add(1, Ordering::Relaxed);
+            return Ok(IngestReply::Stored { store_path: row.store_path });
+        }
+        let manifest: Manifest = match serde_json::from_slice(payload) {
+            Ok(manifest) => manifest,
+            Err(e) => return Ok(IngestReply::Rejected { reason: format!("manifest: {e}") }),
+        };
+        if manifest.truck_id != truck_id || manifest.sha256 != sha256 {
+            return Ok(IngestReply::Rejected { reason: "manifest does not match the key".into() });
+        }
+        if manifest.chunk_size_bytes == 0
+            || manifest.chunk_size_bytes > MAX_CHUNK_SIZE_BYTES
+            || manifest.size_bytes > MAX_EPISODE_SIZE_BYTES
+        {
+            return Ok(IngestReply::Rejected { reason: "chunk or episode size out of range".into() });
+        }
+        let (part, manifest_path) = self.partial_paths(truck_id, sha256);
+        let previous = self.manifest(truck_id, sha256);
+        if previous.as_ref() != Some(&manifest) {
+            // New transfer, or a different chunking: start over.
+            if let Some(folder) = manifest_path.parent() {
+                std::fs::create_dir_all(folder).map_err(|e| CloudLinkError::io(folder, "create", e))?;
+            }
+            let _ = std::fs::remove_file(&part);
+            let text = serde_json::to_string(&manifest).unwrap_or_default();
+            std::fs::write(&manifest_path, text)
+                .map_err(|e| CloudLinkError::io(&manifest_path, "write", e))?;
+            self.manifests.insert((truck_id.to_owned(), sha256.to_owned()), manifest.clone());
+        }
+        Ok(IngestReply::Resume { next_chunk: self.next_chunk(&manifest, &part)? })
+    }
+
+    fn chunk(
+        &mut self,
+        truck_id: &str,
+        sha256: &str,
+        index: u64,
+        payload: &[u8],
+        attachment: &[u8],
+    ) -> Result<IngestReply, CloudLinkError> {
+        let Some(manifest) = self.manifest(truck_id, sha256) else {
+            if let Some(row) = self.catalog.find(truck_id, sha256)? {
+                return Ok(IngestReply::Stored { store_path: row.store_path });
+            }
+            return Ok(IngestReply::UnknownEpisode);
+        };
+        let (part, _) = self.partial_paths(truck_id, sha256);
+        let next_chunk = self.next_chunk(&manifest, &part)?;
+        if index < next_chunk {
+            self.counters.chunks_duplicate.fetch_add(1, Ordering::Relaxed);
+            return Ok(IngestReply::Ack { next_chunk });
+        }
+        if index > next_chunk {
+            return Ok(IngestReply::Resume { next_chunk });
+        }
+        let expected_len = manifest.chunk_len_bytes(index);
+        let actual_sha = crate::sha256::of_bytes(payload);
+        if payload.len() as u64 != expected_len || attachment != actual_sha.as_bytes() {
+            self.counters.chunks_corrupt.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(truck_id, sha256, chunk = index, "chunk rejected: SHA-256 or length mismatch");
+            return Ok(IngestReply::Corrupt { chunk: index });
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&part)
+            .map_err(|e| CloudLinkError::io(&part, "open", e))?;
+        file.write_all(payload).map_err(|e| CloudLinkError::io(&part, "append", e))?;
+        file.sync_data().map_err(|e| CloudLinkError::io(&part, "sync", e))?;
+        self.counters.chunks_stored.fetch_add(1, Ordering::Relaxed);
+        Ok(IngestReply::Ack { next_chunk: index + 1 })
+    }
+
+    fn end(&mut self, truck_id: &str, sha256: &str, now_ns: u64) -> Result<IngestReply, CloudLinkError> {
+        if let Some(row) = self.catalog.find(truck_id, sha256)? {
+            self.counters.episodes_duplicate.fetch_add(1, Ordering::Relaxed);
+            return Ok(IngestReply::Stored { store_path: row.store_path });
+        }
+        let Some(manifest) = self.manifest(truck_id, sha256) else { return Ok(IngestReply::UnknownEpisode) };
+        let (part, manifest_path) = self.partial_paths(truck_id, sha256);
+        let next_chunk = self.next_chunk(&manifest, &part)?;
+        if next_chunk < manifest.chunk_count() {
+            return Ok(IngestReply::Resume { next_chunk });
+        }
+        let held_bytes = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+        let actual = if manifest.size_bytes == 0 && held_bytes == 0 {
+            crate::sha256::of_bytes(&[])
+        } else {
+            crate::sha256::of_file(&part)?
+        };
+        if held_bytes != manifest.size_bytes || actual != manifest.sha256 {
+            self.counters.episodes_verify_failed.fetch_add(1, Ordering::Relaxed);
+            let _ = std::fs::remove_file(&part);
+            let reason = format!(
+                "assembled {held_bytes} bytes with SHA-256 {actual}, manifest says {} bytes",
+                manifest.size_bytes
+            );
+            tracing::warn!(truck_id, sha256, %reason, "episode failed verification");
+            return Ok(IngestReply::VerifyFailed { reason });
+        }
+        let stem = Path::new(&manifest.file_name)
+            .file_stem()
+            .map(|s| {
+                s.to_string_lossy()
+                    .chars()
+                    .map(|c| if truck_to_cloud::is_valid_key_chunk(&c.to_string()) { c } else { '_' })
+                    .collect::<String>()
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "episode".to_owned());
+        let relative = format!("{truck_id}/{}/{stem}-{}.mcap", utc_date(manifest.recorded_ns), &sha256[..12]);
+        let target = self.dir.join(&relative);
+        if let Some(folder) = target.parent() {
+            std::fs::create_dir_all(folder).map_err(|e| CloudLinkError::io(folder, "create", e))?;
+        }
+        if part.exists() {
+            std::fs::rename(&part, &target).map_err(|e| CloudLinkError::io(&target, "move into store", e))?;
+        } else {
+            std::fs::File::create(&target).map_err(|e| CloudLinkError::io(&target, "create", e))?;
+        }
+        self.catalog.insert(&CatalogRow {
+            truck_id: truck_id.to_owned(),
+            sha256: sha256.to_owned(),
+            file_name: manifest.file_name.clone(),
+            store_path: relative.clone(),
+            size_bytes: manifest.size_bytes,
+            priority: format!("{:?}", manifest.priority).to_lowercase(),
+            recorded_ns: manifest.recorded_ns,
+            received_ns: now_ns,
+        })?;
+        let _ = std::fs::remove_file(&manifest_path);
+        self.manifests.remove(&(truck_id.to_owned(), sha256.to_owned()));
+        self.counters.episodes_stored.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(truck_id, sha256, store_path = %relative, size_bytes = manifest.size_bytes, "episode stored");
+        Ok(IngestReply::Stored { store_path: relative })
+    }
+}
+
+/// A running ingest: a zenoh queryable on `pitsense/ingest/**` and a worker thread that answers
+/// from the [`Store`].
+pub struct Ingest {
+    stop: Arc<AtomicBool>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    counters: Arc<IngestCounters>,
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+impl Ingest {
+    /// Opens the store in `store_dir`, the zenoh session per `link` and declares the queryable.
+    ///
+    /// Errors: the store cannot be opened, the session cannot be opened (a listen endpoint in
+    /// use, ...), or the queryable cannot be declared.
+    pub fn start(store_dir: &Path, link: &LinkConfig) -> Result<Self, CloudLinkError> {
+        use zenoh::Wait;
+        let mut store = Store::open(store_dir)?;
+        let counters = store.counters();
+        let session = link.open()?;
+        let key = format!("{}/**", truck_to_cloud::INGEST_PREFIX);
+        let queryable =
+            session.declare_queryable(&key).complete(true).wait().map_err(|e| CloudLinkError::Zenoh {
+                action: "declare queryable",
+                endpoint: key.clone(),
+                reason: e.to_string(),
+            })?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker_stop = stop.clone();
+        let worker = std::thread::Builder::new()
+            .name("pitsense-ingest".into())
+            .spawn(move || {
+                while !worker_stop.load(Ordering::Relaxed) {
+                    let query = match queryable.recv_timeout(std::time::Duration::from_millis(50)) {
+                        Ok(Some(query)) => query,
+                        Ok(None) => continue,
+                        Err(_) => break,
+                    };
+                    let key = query.key_expr().as_str().to_owned();
+                    let reply = match truck_to_cloud::parse_request_key(&key) {
+                        None => IngestReply::Rejected { reason: format!("not a request key: {key}") },
+                        Some(request) => {
+                            let payload =
+                                query.payload().map(|p| p.to_bytes().into_owned()).unwrap_or_default();
+                            let attachment =
+                                query.attachment().map(|a| a.to_bytes().into_owned()).unwrap_or_default();
+                            match store.handle(&request, &payload, &attachment, now_ns()) {
+                                Ok(reply) => reply,
+                                Err(e) => {
+                                    tracing::error!("{e}");
+                                    IngestReply::Rejected { reason: e.to_string() }
+                                }
+                            }
+                        }
+                    };
+                    let text = serde_json::to_vec(&reply).unwrap_or_default();
+                    if let Err(e) = query.reply(query.key_expr().clone(), text).wait() {
+                        tracing::warn!(key, "reply failed: {e}");
+                    }
+                }
+                let _ = queryable.undeclare().wait();
+                let _ = session.close().wait();
+            })
+            .map_err(|e| CloudLinkError::io(store_dir, "spawn ingest thread", e))?;
+        Ok(Self { stop, worker: Some(worker), counters })
+    }
+
+    /// The ingest's counters (they stay readable after [`Ingest::stop`]).
+    pub fn counters(&self) -> Arc<IngestCounters> {
+        self.counters.clone()
+    }
+
+    /// Stops answering, undeclares the queryable and closes the session (the store keeps its
+    /// partial transfers for the next start).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Drop for Ingest {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates_match_known_days() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        // 2000-02-29T12:00:00Z = 951825600 s.
+        assert_eq!(utc_date(951_825_600 * 1_000_000_000), "2000-02-29");
+        // 2026-11-29T00:00:00Z = 1795910400 s.
+        assert_eq!(utc_date(1_795_910_400 * 1_000_000_000), "2026-11-29");
+    }
+}
