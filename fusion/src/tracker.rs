@@ -111,6 +111,32 @@ struct TrackEntry {
     confirmed_by_score: bool,
 }
 
+impl TrackEntry {
+    /// A track started by one measurement: one hit, unlabelled until [`vote`] counts its label.
+    fn born(
+        track_id: u64,
+        filter: MotionFilter,
+        default_class: usize,
+        score: f32,
+        source: ObjectSource,
+        confirmed_by_score: bool,
+    ) -> Self {
+        Self {
+            track_id,
+            filter,
+            class_votes: BTreeMap::new(),
+            label: UNKNOWN_CLASS.to_owned(),
+            class_index: default_class,
+            last_score: score,
+            source,
+            age_frames: 0,
+            hits: 1,
+            frames_since_update: 0,
+            confirmed_by_score,
+        }
+    }
+}
+
 /// A detection as the tracker uses it this frame (in the tracker's frame).
 #[derive(Clone, Debug)]
 struct DetectionInput {
@@ -369,19 +395,15 @@ impl Tracker {
             else {
                 continue;
             };
-            let mut track = TrackEntry {
-                track_id: self.next_track_id,
+            let confirmed = f64::from(detection.score) > class.confirm_score;
+            let mut track = TrackEntry::born(
+                self.next_track_id,
                 filter,
-                class_votes: BTreeMap::new(),
-                label: UNKNOWN_CLASS.to_owned(),
-                class_index: self.default_class,
-                last_score: detection.score,
-                source: detection.source,
-                age_frames: 0,
-                hits: 1,
-                frames_since_update: 0,
-                confirmed_by_score: f64::from(detection.score) > class.confirm_score,
-            };
+                self.default_class,
+                detection.score,
+                detection.source,
+                confirmed,
+            );
             vote(&mut track, &detection.class_label);
             track.class_index = class_index(&self.classes, self.default_class, &track.label);
             self.last_detections.push((track.track_id, input.index));
@@ -506,19 +528,15 @@ impl Tracker {
                 report.v2x_rejected += 1;
                 continue;
             };
-            let mut track = TrackEntry {
-                track_id: self.next_track_id,
+            let confirmed = f64::from(input.score) > class.confirm_score;
+            let mut track = TrackEntry::born(
+                self.next_track_id,
                 filter,
-                class_votes: BTreeMap::new(),
-                label: UNKNOWN_CLASS.to_owned(),
-                class_index: self.default_class,
-                last_score: input.score,
-                source: ObjectSource::V2x,
-                age_frames: 0,
-                hits: 1,
-                frames_since_update: 0,
-                confirmed_by_score: f64::from(input.score) > class.confirm_score,
-            };
+                self.default_class,
+                input.score,
+                ObjectSource::V2x,
+                confirmed,
+            );
             vote(&mut track, &input.label);
             track.class_index = class_index(&self.classes, self.default_class, &track.label);
             self.last_detections.push((track.track_id, input.index));
