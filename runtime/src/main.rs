@@ -140,9 +140,11 @@ enum LidarCommand {
 
 #[derive(Debug, Subcommand)]
 enum V2xCommand {
-    /// Decode SAE J2735 / J3224 messages: raw UPER (one or many MessageFrames), hex text, or
-    /// an IEEE 1609.2 envelope. One JSON object per message on stdout (SI units, degrees,
-    /// radians); the envelope and any trailing bytes are reported on stderr.
+    /// Decode SAE J2735 / J3224 messages (raw UPER, one or many MessageFrames, or an IEEE 1609.2
+    /// envelope), ETSI CAM / CPM PDUs, and China CSAE T/CSAE 53 / 157 MessageFrames (raw UPER
+    /// or an RSU uplink frame), from a file or hex text. One JSON object per message on stdout with its
+    /// `standard` and `edition` (SI units, degrees, radians; CSAE adds `raw`, the ASN.1 field
+    /// names and values); the envelope, uplink header and any trailing bytes go to stderr.
     Decode {
         /// Capture file.
         #[arg(required_unless_present = "hex")]
@@ -153,6 +155,20 @@ enum V2xCommand {
         /// Output format (json: one object per line).
         #[arg(long, default_value = "json", value_parser = ["json"])]
         format: String,
+        /// Standard: auto (J2735 when the octets start like a J2735 frame or a 1609.2
+        /// envelope, ETSI when they are a whole CAM or CPM, else CSAE), j2735, csae53, csae157,
+        /// etsi (CAM, CPM).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "j2735", "csae53", "csae157", "etsi"])]
+        standard: String,
+        /// CSAE edition: 2019 (module release 2019-07-24) or 2020 (needs a build with the
+        /// `csae-2020` feature). Default 2019, and 2020 for --standard csae157. A message that
+        /// fails under the edition is reported, not retried under the other.
+        #[arg(long, value_parser = ["2019", "2020"])]
+        edition: Option<String>,
+        /// The input is an RSU uplink frame (8-byte rsuID, 8-byte ms timestamp, lengths) around
+        /// CSAE MessageFrames.
+        #[arg(long)]
+        rsu_uplink: bool,
     },
 }
 
@@ -301,7 +317,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::V2x { command: V2xCommand::Decode { file, hex, format: _ } } => {
+        Command::V2x {
+            command: V2xCommand::Decode { file, hex, format: _, standard, edition, rsu_uplink },
+        } => {
             let bytes = match (file, hex) {
                 (Some(file), _) => {
                     std::fs::read(&file).with_context(|| format!("cannot read `{}`", file.display()))?
@@ -316,9 +334,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 (None, None) => anyhow::bail!("give a FILE or --hex HEX"),
             };
-            let capture = pitsense_v2x::decode_capture(&bytes, &pitsense_v2x::DecodeConfig::default())?;
+            let standard: pitsense_v2x::Standard = standard.parse().map_err(anyhow::Error::msg)?;
+            let csae_edition = match (edition, standard) {
+                (Some(edition), _) => edition.parse().map_err(anyhow::Error::msg)?,
+                (None, pitsense_v2x::Standard::Csae157) => pitsense_v2x::csae::Edition::Y2020,
+                (None, _) => pitsense_v2x::csae::Edition::Y2019,
+            };
+            let format = pitsense_v2x::FormatConfig { standard, csae_edition, rsu_uplink };
+            let capture = pitsense_v2x::view::decode_capture_any(
+                &bytes,
+                &pitsense_v2x::DecodeConfig::default(),
+                &format,
+            )?;
             if let Some(envelope) = &capture.envelope {
                 eprintln!("envelope: {}", serde_json::to_string(envelope)?);
+            }
+            if let Some(uplink) = &capture.uplink {
+                eprintln!("rsu uplink frame: {}", serde_json::to_string(uplink)?);
             }
             for message in &capture.messages {
                 write_stdout(&format!("{}\n", serde_json::to_string(message)?))?;

@@ -2,7 +2,8 @@
 //!
 //! Wiring only (the algorithms are `pitsense-v2x`'s): each received datagram or capture record
 //! goes into a bounded inbox with its receive time; at each fusion time the inbox is drained up
-//! to that time, every message decoded ([`Decoder`]: raw UPER, hex or IEEE 1609.2), turned into
+//! to that time, every message decoded ([`Decoder::decode_any`] with the RSU's
+//! `[v2x.format]`: SAE J2735 raw or in IEEE 1609.2, ETSI CAM/CPM, China CSAE), turned into
 //! measurements ([`MeasurementBuilder`]: site frame, covariance from the message's accuracy,
 //! latency compensated to the fusion time), checked ([`PlausibilityGate`]: area, speed,
 //! acceleration, stale, duplicate, jump), and handed to the tracker as
@@ -16,7 +17,8 @@ use std::collections::VecDeque;
 use pitsense_types::nalgebra::Point3;
 use pitsense_types::{ConfigError, EgoState, ObjectMeasurement};
 use pitsense_v2x::config::V2xConfig;
-use pitsense_v2x::decode::Decoder;
+use pitsense_v2x::decode::{AnyReport, Decoder, FormatConfig};
+use pitsense_v2x::etsi::{EtsiMessage, cpm_measurements};
 use pitsense_v2x::geodesy::SiteFrame;
 use pitsense_v2x::measurement::{MeasurementBuilder, MeasurementContext, V2xMeasurement};
 use pitsense_v2x::plausibility::PlausibilityGate;
@@ -49,6 +51,8 @@ pub struct V2xFusionStats {
 #[derive(Debug)]
 pub struct V2xFusion {
     decoder: Decoder,
+    format: FormatConfig,
+    measurement_config: pitsense_v2x::measurement::MeasurementConfig,
     builder: MeasurementBuilder,
     gate: PlausibilityGate,
     inbox: VecDeque<(u64, Vec<u8>)>,
@@ -66,6 +70,8 @@ impl V2xFusion {
         config.validate()?;
         Ok(Self {
             decoder: Decoder::new(config.decode)?,
+            format: config.format,
+            measurement_config: config.measurement.clone(),
             builder: MeasurementBuilder::new(
                 config.measurement.clone(),
                 SiteFrame::new(config.site_origin)?,
@@ -113,17 +119,37 @@ impl V2xFusion {
             let Some((receive_stamp_ns, bytes)) = self.inbox.pop_front() else {
                 break;
             };
-            let Ok(report) = self.decoder.decode(&bytes) else {
+            let Ok(report) = self.decoder.decode_any(&bytes, &self.format) else {
                 self.stats.undecodable += 1;
                 continue;
             };
             let context = MeasurementContext { receive_stamp_ns, fusion_stamp_ns, ego: Some(ego) };
-            for frame in &report.frames {
-                let Ok(message) = &frame.message else {
-                    self.stats.undecodable += 1;
-                    continue;
-                };
-                let Ok(measurements) = self.builder.process(message, &context) else {
+            // Per message: its measurements, or `None` when it carries no objects.
+            let mut per_message: Vec<Option<Vec<V2xMeasurement>>> = Vec::new();
+            match &report {
+                AnyReport::J2735(report) => {
+                    for frame in &report.frames {
+                        match &frame.message {
+                            Ok(message) => per_message.push(self.builder.process(message, &context).ok()),
+                            Err(_) => self.stats.undecodable += 1,
+                        }
+                    }
+                }
+                AnyReport::Csae(report) => {
+                    for frame in &report.frames {
+                        per_message.push(self.builder.process_csae(&frame.message, &context).ok());
+                    }
+                }
+                AnyReport::Etsi(report) => per_message.push(match &report.message {
+                    EtsiMessage::Cpm(cpm) => {
+                        cpm_measurements(cpm, self.builder.site(), &self.measurement_config, fusion_stamp_ns)
+                            .ok()
+                    }
+                    _ => None,
+                }),
+            }
+            for measurements in per_message {
+                let Some(measurements) = measurements else {
                     self.stats.without_objects += 1;
                     continue;
                 };

@@ -148,3 +148,33 @@ fn a_stale_message_is_rejected_by_the_gate() {
     assert_eq!(v2x.stats().implausible, 1);
     assert_eq!(v2x.plausibility_stats().stale, 1);
 }
+
+#[test]
+fn an_etsi_cpm_from_an_rsu_gives_its_perceived_objects_to_the_tracker() {
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../v2x/tests/data/etsi/vectors.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let hex = vectors["cpm"]["hex"].as_str().unwrap().as_bytes().to_vec();
+    // The site origin at the CPM's reference position (24.2712345 S, 69.0754321 W, 3105.25 m).
+    let text = "[site_origin]\nlat_deg = -24.2712345\nlon_deg = -69.0754321\nheight_m = 3105.25\n";
+    let config: V2xConfig = toml::from_str(text).unwrap();
+    let mut v2x = V2xFusion::new(&config).unwrap();
+    // referenceTime is 2024-06-01T12:00:00Z; the objects were measured 20 ms before it.
+    let reference_ns = 1_717_243_200 * 1_000_000_000u64;
+    v2x.push(reference_ns, hex);
+    let truck = EgoState { site_from_truck: Isometry3::translation(40.0, 0.0, 0.0), ..ego(reference_ns) };
+    let objects = v2x.objects_at(reference_ns + 80_000_000, &truck);
+    assert_eq!(objects.len(), 2, "{:?}", v2x.stats());
+    // The car: (25, 12.5) m ENU from the RSU, moving (3, -4) m/s for 0.1 s.
+    let car = &objects[0].detection.center_m;
+    assert!((car.x - 25.3).abs() < 1e-3 && (car.y - 12.1).abs() < 1e-3, "{car}");
+    assert_eq!(objects[1].detection.class_label, "person");
+    let mut tracker = Tracker::new(TrackerConfig::default()).unwrap();
+    let truck_from_lidar = Isometry3::identity();
+    let context = EgoContext { ego: &truck, truck_from_lidar: &truck_from_lidar, v2x_objects: &objects };
+    let tracks = track_frame(&mut tracker, reference_ns + 80_000_000, &[], Some(&context));
+    assert_eq!(tracks.len(), 2);
+    assert!(tracks.iter().all(|track| track.source == ObjectSource::V2x));
+}

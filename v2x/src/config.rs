@@ -4,7 +4,7 @@
 use pitsense_types::ConfigError;
 use serde::{Deserialize, Serialize};
 
-use crate::decode::DecodeConfig;
+use crate::decode::{DecodeConfig, FormatConfig};
 use crate::geodesy::{Geodetic, SiteFrame};
 use crate::measurement::MeasurementConfig;
 use crate::plausibility::PlausibilityConfig;
@@ -19,6 +19,10 @@ pub struct V2xConfig {
     /// Decoder limits.
     #[serde(default)]
     pub decode: DecodeConfig,
+    /// Standard and edition of the RSU's messages (`auto` by default; see
+    /// [`FormatConfig`]).
+    #[serde(default)]
+    pub format: FormatConfig,
     /// Measurement conversion.
     #[serde(default)]
     pub measurement: MeasurementConfig,

@@ -1,5 +1,7 @@
 //! One entry point for any V2X capture: raw UPER (one or many concatenated `MessageFrame`s),
-//! hex text of it, or an IEEE 1609.2 envelope around it.
+//! hex text of it, or an IEEE 1609.2 envelope around it. [`decode_input`] reads SAE J2735;
+//! [`decode_any`] also reads China CSAE (T/CSAE 53 / 157) frames and RSU uplink frames, and
+//! reports the standard and edition of each message ([`FormatConfig`] says how it chooses).
 //!
 //! Detection, in order: text made only of hex digits and whitespace (an optional `0x` prefix
 //! allowed) is hex; bytes starting `03 80..=84` are a COER `Ieee1609Dot2Data`
@@ -9,6 +11,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::V2xError;
+use crate::csae::uplink::{UplinkFrame, UplinkLayout, read_uplink};
+use crate::csae::{self, CsaeDecodedFrame, CsaeStandard, Edition};
 use crate::ieee1609dot2::{self, Security, Truncation};
 use crate::j2735::{self, DecodedFrame, TrailingBytes};
 
@@ -121,6 +125,45 @@ impl Decoder {
         result
     }
 
+    /// Decodes one input of any standard (see [`decode_any`] and [`FormatConfig`], one per RSU)
+    /// and counts what it found: CSAE frames count as frames and decoded messages (phase-two
+    /// messages other than SSM as unsupported), a CSAE trailing report as one.
+    ///
+    /// # Errors
+    /// As [`decode_any`].
+    pub fn decode_any(&mut self, input: &[u8], format: &FormatConfig) -> Result<AnyReport, V2xError> {
+        self.stats.inputs += 1;
+        let result = decode_any(input, &self.config, format);
+        match &result {
+            Ok(AnyReport::J2735(report)) => self.count(report),
+            Ok(AnyReport::Etsi(report)) => {
+                self.stats.frames += 1;
+                match report.message {
+                    crate::etsi::EtsiMessage::Unsupported { .. } => self.stats.messages_unsupported += 1,
+                    _ => self.stats.messages_decoded += 1,
+                }
+                if report.trailing.is_some() {
+                    self.stats.trailing_reports += 1;
+                }
+            }
+            Ok(AnyReport::Csae(report)) => {
+                for frame in &report.frames {
+                    self.stats.frames += 1;
+                    if frame.message.is_supported() {
+                        self.stats.messages_decoded += 1;
+                    } else {
+                        self.stats.messages_unsupported += 1;
+                    }
+                }
+                if report.trailing.is_some() {
+                    self.stats.trailing_reports += 1;
+                }
+            }
+            Err(_) => self.stats.inputs_rejected += 1,
+        }
+        result
+    }
+
     fn count(&mut self, report: &DecodeReport) {
         let stats = &mut self.stats;
         if let Some(envelope) = &report.envelope {
@@ -206,6 +249,260 @@ pub fn decode_binary(bytes: &[u8], hex_text: bool, config: &DecodeConfig) -> Res
     }
     let sequence = j2735::decode_frames(bytes, config.max_frames)?;
     Ok(DecodeReport { hex_text, envelope: None, frames: sequence.frames, trailing: sequence.trailing })
+}
+
+/// Which standard [`decode_any`] reads an input as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standard {
+    /// Decide from the octets, by the rule documented on [`FormatConfig`].
+    #[default]
+    Auto,
+    /// SAE J2735 `MessageFrame` (with J3224 SDSM), bare or in an IEEE 1609.2 envelope.
+    J2735,
+    /// China T/CSAE 53 phase one (BSM, MAP, RSM, SPAT, RSI; YD/T 3709 is its telecom edition).
+    Csae53,
+    /// China T/CSAE 157-2020 phase two (SSM... through `msgFrameExt`), with phase one.
+    Csae157,
+    /// ETSI ITS PDU: CAM (TS 103 900 v2.3.1) or CPM (TS 103 324 v2.1.1), one per input.
+    Etsi,
+}
+
+impl std::str::FromStr for Standard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(match text {
+            "auto" => Self::Auto,
+            "j2735" => Self::J2735,
+            "csae53" => Self::Csae53,
+            "csae157" => Self::Csae157,
+            "etsi" => Self::Etsi,
+            other => {
+                return Err(format!("unknown V2X standard `{other}` (auto, j2735, csae53, csae157, etsi)"));
+            }
+        })
+    }
+}
+
+/// How [`decode_any`] picks the standard and edition of an input: set per RSU (one
+/// `FormatConfig` per source), since an RSU speaks one standard and edition.
+///
+/// Rules, in order:
+/// 1. `rsu_uplink`: the input is an RSU uplink frame ([`crate::csae::uplink`]), which carries
+///    CSAE frames only; `Auto` then reads them as CSAE (step 4).
+/// 2. An explicit standard is used as given. For CSAE,
+///    `csae_edition` is used exactly: a frame that fails under it is reported, never retried
+///    under the other edition. `Csae157` exists only as 2020.
+/// 3. `Auto`, J2735 first: an IEEE 1609.2 envelope (`03 80..=84`), or octets that start like a
+///    J2735 frame — octet 0x00 (extension bit 0 and messageId < 256), a second octet that is a
+///    messageId pitsense knows (18 MAP, 19 SPaT, 20 BSM, 29 SRM, 30 SSM, 31 TIM, 32 PSM, 41
+///    SDSM) and an open-type length that fits in the input — are read as J2735.
+///    Then ETSI: octets starting with an `ItsPduHeader` of protocolVersion 1 or 2 and
+///    messageId 2 (CAM) or 14 (CPM) that decode as that PDU to the last octet
+///    ([`looks_like_etsi`]) are read as ETSI.
+/// 4. `Auto`, otherwise CSAE, decided per frame by its first bit (the only edition mark on the
+///    wire): set = an extension alternative (`msgFrameExt`), which only T/CSAE 157-2020 defines,
+///    so `Csae157` 2020; clear = a phase-one root alternative, `Csae53` with `csae_edition`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FormatConfig {
+    /// The standard (`auto`, `j2735`, `csae53`, `csae157`, `etsi`).
+    pub standard: Standard,
+    /// Edition of the CSAE phase-one messages (`"2019"` for the module release 2019-07-24, or
+    /// `"2020"`, which needs the `csae-2020` feature). Ignored for J2735.
+    pub csae_edition: Edition,
+    /// Whether inputs are RSU uplink frames (rsuID, timestamp, lengths before the UPER).
+    pub rsu_uplink: bool,
+}
+
+impl Default for FormatConfig {
+    fn default() -> Self {
+        Self { standard: Standard::Auto, csae_edition: Edition::Y2019, rsu_uplink: false }
+    }
+}
+
+/// What [`decode_any`] decoded: J2735 frames or CSAE frames, each tagged with its standard.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyReport {
+    /// SAE J2735 frames (as [`decode_input`]).
+    J2735(DecodeReport),
+    /// China CSAE frames.
+    Csae(CsaeReport),
+    /// One ETSI ITS PDU.
+    Etsi(EtsiReport),
+}
+
+/// The ETSI PDU decoded from one input (ETSI messages travel one per GeoNetworking packet).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EtsiReport {
+    /// Whether the input was hex text.
+    pub hex_text: bool,
+    /// Octets the PDU occupies, bytes (from offset 0).
+    pub length_bytes: usize,
+    /// The PDU.
+    pub message: crate::etsi::EtsiMessage,
+    /// Octets after the PDU, reported, not decoded.
+    pub trailing: Option<TrailingBytes>,
+}
+
+/// Whether octets are an ETSI CAM or CPM (rule 3 of [`FormatConfig`]): `protocolVersion` 1
+/// or 2, `messageId` 2 or 14, and the PDU decodes to the last octet.
+pub fn looks_like_etsi(bytes: &[u8]) -> bool {
+    let [1 | 2, crate::etsi::MESSAGE_ID_CAM | crate::etsi::MESSAGE_ID_CPM, ..] = bytes else {
+        return false;
+    };
+    matches!(crate::etsi::decode_pdu(bytes), Ok((_, consumed)) if consumed == bytes.len())
+}
+
+impl AnyReport {
+    /// `"j2735"`, `"csae53"` or `"csae157"` (of the first frame for CSAE; each CSAE frame also
+    /// carries its own).
+    pub fn standard(&self) -> &'static str {
+        match self {
+            Self::J2735(_) => "j2735",
+            Self::Etsi(_) => "etsi",
+            Self::Csae(report) => {
+                report.frames.first().map_or(CsaeStandard::Csae53, |frame| frame.message.standard()).as_str()
+            }
+        }
+    }
+}
+
+/// CSAE frames decoded from one input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CsaeReport {
+    /// Whether the input was hex text.
+    pub hex_text: bool,
+    /// The RSU uplink frame header, when the input was one.
+    pub uplink: Option<UplinkFrame>,
+    /// The frames, in order; offsets are in the (binary) input.
+    pub frames: Vec<CsaeDecodedFrame>,
+    /// Octets after the last frame (of a payload) that did not decode, with the reason.
+    pub trailing: Option<TrailingBytes>,
+}
+
+/// Whether octets start like a J2735 `MessageFrame` (rule 3 of [`FormatConfig`]).
+pub fn looks_like_j2735(bytes: &[u8]) -> bool {
+    let [0x00, id, length, ..] = bytes else { return false };
+    if j2735::message_id::name(u16::from(*id)).is_none() {
+        return false;
+    }
+    let (header, value) = if length & 0x80 == 0 {
+        (3, usize::from(*length))
+    } else {
+        let Some(low) = bytes.get(3) else { return false };
+        (4, (usize::from(length & 0x3f) << 8) | usize::from(*low))
+    };
+    value > 0 && header + value <= bytes.len()
+}
+
+/// Decodes a capture of any supported standard (see [`FormatConfig`] for how the standard and
+/// edition are chosen): hex text or binary; J2735 raw frames or a 1609.2 envelope; CSAE raw
+/// frames or RSU uplink frames.
+///
+/// # Errors
+/// As [`decode_input`] for the size, hex and J2735 checks; [`V2xError::Etsi`] when an ETSI
+/// PDU does not decode; [`V2xError::Csae`] when the first CSAE frame (or the uplink header) does not
+/// decode with the standard and edition chosen, or that edition is not built in.
+pub fn decode_any(input: &[u8], config: &DecodeConfig, format: &FormatConfig) -> Result<AnyReport, V2xError> {
+    if input.len() > config.max_input_bytes {
+        return Err(V2xError::InputTooLong { length_bytes: input.len(), max_bytes: config.max_input_bytes });
+    }
+    if input.is_empty() {
+        return Err(V2xError::EmptyInput);
+    }
+    let (hex_text, bytes) = match parse_hex_text(input) {
+        Some(bytes) => (true, bytes?),
+        None => (false, input.to_vec()),
+    };
+    if bytes.is_empty() {
+        return Err(V2xError::EmptyInput);
+    }
+    let standard = match format.standard {
+        Standard::Auto if format.rsu_uplink => Standard::Auto,
+        Standard::Auto if ieee1609dot2::looks_like_ieee1609dot2(&bytes) || looks_like_j2735(&bytes) => {
+            Standard::J2735
+        }
+        Standard::Auto if looks_like_etsi(&bytes) => Standard::Etsi,
+        other => other,
+    };
+    if standard == Standard::Etsi {
+        if format.rsu_uplink {
+            return Err(V2xError::UnsupportedStandard {
+                standard: "etsi",
+                reason: "RSU uplink frames carry CSAE MessageFrames only",
+            });
+        }
+        let (message, length_bytes) = crate::etsi::decode_pdu(&bytes)?;
+        let trailing = (length_bytes < bytes.len()).then(|| TrailingBytes {
+            offset_bytes: length_bytes,
+            length_bytes: bytes.len() - length_bytes,
+            reason: "octets after the ETSI PDU (one PDU per input)".into(),
+        });
+        return Ok(AnyReport::Etsi(EtsiReport { hex_text, length_bytes, message, trailing }));
+    }
+    if standard == Standard::J2735 {
+        if format.rsu_uplink {
+            return Err(V2xError::UnsupportedStandard {
+                standard: "j2735",
+                reason: "RSU uplink frames carry CSAE MessageFrames only",
+            });
+        }
+        return decode_binary(&bytes, hex_text, config).map(AnyReport::J2735);
+    }
+    let uplink = if format.rsu_uplink { Some(read_uplink(&bytes, UplinkLayout::Auto)?) } else { None };
+    let payloads: Vec<(usize, &[u8])> = match &uplink {
+        Some(uplink) => uplink
+            .payloads
+            .iter()
+            .filter_map(|payload| {
+                bytes
+                    .get(payload.offset_bytes..payload.offset_bytes + payload.length_bytes)
+                    .map(|slice| (payload.offset_bytes, slice))
+            })
+            .collect(),
+        None => vec![(0, bytes.as_slice())],
+    };
+    let mut frames = Vec::new();
+    let mut trailing = None;
+    for (base, payload) in payloads {
+        let remaining = config.max_frames.saturating_sub(frames.len()).max(1);
+        let (csae_standard, edition) = csae_format(standard, format.csae_edition, payload);
+        let sequence = match csae::decode_frames(payload, csae_standard, edition, remaining) {
+            Ok(sequence) => sequence,
+            Err(error) if frames.is_empty() => return Err(V2xError::Csae(error.at_offset(base))),
+            Err(error) => {
+                trailing.get_or_insert(TrailingBytes {
+                    offset_bytes: base,
+                    length_bytes: payload.len(),
+                    reason: error.at_offset(base).to_string(),
+                });
+                continue;
+            }
+        };
+        frames.extend(sequence.frames.into_iter().map(|mut frame| {
+            frame.offset_bytes += base;
+            frame
+        }));
+        if let Some(mut rest) = sequence.trailing {
+            rest.offset_bytes += base;
+            trailing.get_or_insert(rest);
+        }
+    }
+    Ok(AnyReport::Csae(CsaeReport { hex_text, uplink, frames, trailing }))
+}
+
+/// The CSAE standard and edition for a frame under `standard` (rule 4 of [`FormatConfig`] for
+/// `Auto`).
+fn csae_format(standard: Standard, edition: Edition, frame: &[u8]) -> (CsaeStandard, Edition) {
+    match standard {
+        Standard::Csae157 => (CsaeStandard::Csae157, edition),
+        Standard::Auto if frame.first().is_some_and(|first| first & 0x80 != 0) => {
+            (CsaeStandard::Csae157, Edition::Y2020)
+        }
+        _ => (CsaeStandard::Csae53, edition),
+    }
 }
 
 /// Parses hex text: `None` when `input` is not hex text (contains anything but hex digits,

@@ -53,6 +53,20 @@ pub enum V2xError {
         /// What was wrong.
         reason: String,
     },
+    /// A China CSAE input (T/CSAE 53 / 157) that does not decode or encode.
+    #[error(transparent)]
+    Csae(#[from] crate::csae::CsaeError),
+    /// An ETSI ITS PDU (CAM, CPM) that does not decode or encode.
+    #[error(transparent)]
+    Etsi(#[from] crate::etsi::EtsiError),
+    /// A standard the decoding entry point cannot decode yet.
+    #[error("V2X standard {standard}: {reason}")]
+    UnsupportedStandard {
+        /// The standard asked for (`etsi`...).
+        standard: &'static str,
+        /// Why, and what to use instead.
+        reason: &'static str,
+    },
     /// A message that cannot be encoded (a field outside its constraint).
     #[error("UPER encoding of {what}: {reason}")]
     Encode {
@@ -77,6 +91,7 @@ impl V2xError {
             Self::Ieee1609Dot2 { offset_bytes, reason } => {
                 Self::Ieee1609Dot2 { offset_bytes: offset_bytes + base, reason }
             }
+            Self::Csae(error) => Self::Csae(error.at_offset(base)),
             other => other,
         }
     }

@@ -96,3 +96,61 @@ fn check_round_trip(message: &J2735Message) {
         Err(error) => panic!("a re-encoded message does not decode: {error}"),
     }
 }
+
+/// The CSAE frame decoder ([`crate::csae::decode_frame`]) on arbitrary bytes, with every
+/// standard and edition this build has: what decodes lies inside the input, re-encodes, and the
+/// encoding decodes to the same message; its JER view serialises.
+pub fn fuzz_decode_csae(data: &[u8]) {
+    use crate::csae::{CsaeStandard, Edition, decode_frame, encode_frame};
+    let Some(data) = data.get(..data.len().min(FUZZ_CONFIG.max_input_bytes)) else { return };
+    for (standard, edition) in [
+        (CsaeStandard::Csae53, Edition::Y2019),
+        (CsaeStandard::Csae53, Edition::Y2020),
+        (CsaeStandard::Csae157, Edition::Y2020),
+    ] {
+        let Ok((message, length)) = decode_frame(data, standard, edition) else { continue };
+        assert!(length <= data.len(), "CSAE frame longer than its input");
+        assert_eq!(message.edition(), edition, "decoded under another edition");
+        let _ = message.raw_json();
+        let _ = serde_json::to_string(&crate::csae::convert::summary(&message));
+        let encoded = match encode_frame(&message) {
+            Ok(encoded) => encoded,
+            Err(error) => panic!("a decoded CSAE message does not re-encode: {error}"),
+        };
+        match decode_frame(&encoded, standard, edition) {
+            Ok((decoded, _)) => assert_eq!(decoded, message, "decode(encode(m)) != m"),
+            Err(error) => panic!("a re-encoded CSAE message does not decode: {error}"),
+        }
+    }
+}
+
+/// The RSU uplink frame reader and [`crate::decode::decode_any`] on arbitrary bytes, as uplink
+/// frames and as raw frames: payloads lie inside the input, frames inside their payloads.
+pub fn fuzz_decode_any(data: &[u8]) {
+    use crate::csae::uplink::{UplinkLayout, read_uplink};
+    use crate::decode::{AnyReport, FormatConfig, decode_any};
+    for layout in [UplinkLayout::Auto, UplinkLayout::Single, UplinkLayout::List] {
+        if let Ok(frame) = read_uplink(data, layout) {
+            for payload in &frame.payloads {
+                assert!(payload.offset_bytes + payload.length_bytes <= data.len(), "payload past the input");
+            }
+            assert_eq!(frame.payload_slices(data).len(), frame.payloads.len());
+        }
+    }
+    for rsu_uplink in [false, true] {
+        let format = FormatConfig { rsu_uplink, ..FormatConfig::default() };
+        let Ok(report) = decode_any(data, &FUZZ_CONFIG, &format) else { continue };
+        if let AnyReport::Csae(report) = &report {
+            assert!(report.frames.len() <= FUZZ_CONFIG.max_frames, "more CSAE frames than the limit");
+            if !report.hex_text {
+                for frame in &report.frames {
+                    assert!(
+                        frame.offset_bytes + frame.length_bytes <= data.len(),
+                        "CSAE frame past the input"
+                    );
+                }
+            }
+        }
+        let _ = serde_json::to_string(&crate::view::AnyCaptureView::from(&report));
+    }
+}

@@ -25,6 +25,10 @@
 //! Entry points:
 //! - [`decode_input`] / [`decode::Decoder`]: bytes (raw UPER, hex text, or 1609.2-wrapped) to
 //!   frames; [`view::decode_capture`]: the same straight to serialisable JSON views.
+//! - [`decode_any`] / [`view::decode_capture_any`]: the same for every standard (J2735, China
+//!   CSAE T/CSAE 53 and 157, RSU uplink frames), each message tagged with its standard and
+//!   edition ([`decode::FormatConfig`] documents how they are chosen).
+//! - [`csae::decode_frame`] / [`csae::encode_frame`]: one CSAE `MessageFrame` each way.
 //! - [`j2735::decode_frame`] / [`j2735::encode_frame`]: one UPER `MessageFrame` each way.
 //! - [`ieee1609dot2::unwrap`]: the envelope alone, truncation reported.
 //! - [`geodesy::SiteFrame`]: WGS-84 ↔ ECEF ↔ site ENU ↔ truck frame.
@@ -50,6 +54,6 @@ pub mod plausibility;
 pub mod receiver;
 pub mod view;
 
-pub use decode::{DecodeConfig, DecodeReport, decode_input};
+pub use decode::{AnyReport, DecodeConfig, DecodeReport, FormatConfig, Standard, decode_any, decode_input};
 pub use error::V2xError;
 pub use view::{CaptureView, MessageView, decode_capture};

@@ -737,6 +737,203 @@ impl MeasurementBuilder {
     }
 }
 
+/// The 8-octet CSAE `id` folded into the 4-octet [`ObjectKey::station_id`]: the two halves
+/// XOR-ed, so an id whose last four octets are zero keeps its first four unchanged.
+pub fn csae_station_id(id_hex: &str) -> [u8; 4] {
+    let mut octets = [0u8; 8];
+    for (index, octet) in octets.iter_mut().enumerate() {
+        *octet = id_hex
+            .get(index * 2..index * 2 + 2)
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            .unwrap_or(0);
+    }
+    let [a, b, c, d, e, f, g, h] = octets;
+    [a ^ e, b ^ f, c ^ g, d ^ h]
+}
+
+impl MeasurementBuilder {
+    /// Measurements of one China CSAE message (T/CSAE 53 / 157): one per RSM participant and
+    /// per SSM participant and obstacle (key kind [`MessageKind::Sdsm`]: objects an RSU or
+    /// vehicle detected), one for a BSM (its sender, kind [`MessageKind::Bsm`]).
+    ///
+    /// Positions are the WGS-84 positions [`crate::csae::convert`] resolved by the
+    /// `PositionOffsetLLV` CHOICE (an offset from `refPos`/`sensorPos`, or an absolute
+    /// `position-LatLon`). Without `offsetV` the object stands on the reference elevation and
+    /// its centre is half its height above; an unavailable elevation uses the ego's height. The
+    /// horizontal and vertical sigma are `posConfidence` (95 % bound / 1.96) or the configured
+    /// defaults; time is each object's `secMark` (RSM participants) or the message's; CSAE ids
+    /// are 8 octets and are folded into the 4-octet station id by [`csae_station_id`].
+    ///
+    /// # Errors
+    /// [`MeasurementError::PositionUnavailable`] when an object's latitude or longitude is
+    /// unavailable; [`MeasurementError::NotAnObjectMessage`] (message id 0) for MAP, SPAT, RSI
+    /// and phase-two messages other than SSM; [`MeasurementError::NoEgoPose`] as
+    /// [`Self::process`].
+    pub fn process_csae(
+        &mut self,
+        message: &crate::csae::CsaeMessage,
+        context: &MeasurementContext,
+    ) -> Result<Vec<V2xMeasurement>, MeasurementError> {
+        use crate::csae::convert::{CsaeSummary, RoadsideObject, summary};
+        match summary(message) {
+            CsaeSummary::Roadside(roadside) => {
+                let station_id = csae_station_id(&roadside.sender_id);
+                let mut measurements = Vec::with_capacity(roadside.objects.len());
+                let reference = match (roadside.ref_position.lat_deg, roadside.ref_position.lon_deg) {
+                    (Some(lat), Some(lon)) => Some(self.site.site_from_geodetic(&Geodetic::new(
+                        lat,
+                        lon,
+                        roadside.ref_position.elevation_m.unwrap_or(self.site.origin().height_m),
+                    ))),
+                    _ => None,
+                };
+                for object in &roadside.objects {
+                    let key =
+                        ObjectKey { kind: MessageKind::Sdsm, station_id, object_id: Some(object.object_id) };
+                    let sec_mark = object.sec_mark_ms.or(roadside.sec_mark_ms);
+                    measurements.push(self.csae_object(
+                        object,
+                        key,
+                        roadside.msg_cnt,
+                        sec_mark,
+                        reference,
+                        context,
+                    )?);
+                }
+                Ok(measurements)
+            }
+            CsaeSummary::Bsm(bsm) => {
+                let object = RoadsideObject {
+                    kind: "bsm",
+                    object_id: 0,
+                    object_type: "motor",
+                    source: "selfinfo",
+                    sec_mark_ms: bsm.sec_mark_ms,
+                    position_choice: "position-LatLon",
+                    vertical_choice: bsm.elevation_m.map(|_| "elevation"),
+                    position: crate::csae::convert::GeoPosition {
+                        lat_deg: bsm.lat_deg,
+                        lon_deg: bsm.lon_deg,
+                        elevation_m: bsm.elevation_m,
+                    },
+                    position_confidence_m: None,
+                    speed_mps: bsm.speed_mps,
+                    heading_rad: bsm.heading_rad,
+                    length_m: bsm.length_m,
+                    width_m: bsm.width_m,
+                    height_m: bsm.height_m,
+                    type_confidence: None,
+                };
+                let key = ObjectKey {
+                    kind: MessageKind::Bsm,
+                    station_id: csae_station_id(&bsm.temporary_id),
+                    object_id: None,
+                };
+                // The BSM position is the vehicle's own (ground) position.
+                let mut measurement =
+                    self.csae_object(&object, key, bsm.msg_cnt, bsm.sec_mark_ms, None, context)?;
+                measurement.sender_in_site_m = measurement.center_in_site_m;
+                Ok(vec![measurement])
+            }
+            CsaeSummary::Spat(_) | CsaeSummary::Map(_) | CsaeSummary::Rsi(_) | CsaeSummary::Other(_) => {
+                Err(MeasurementError::NotAnObjectMessage { message_id: 0 })
+            }
+        }
+    }
+
+    fn csae_object(
+        &mut self,
+        object: &crate::csae::convert::RoadsideObject,
+        key: ObjectKey,
+        msg_cnt: u8,
+        sec_mark_ms: Option<u16>,
+        reference: Option<Point3<f64>>,
+        context: &MeasurementContext,
+    ) -> Result<V2xMeasurement, MeasurementError> {
+        let unavailable =
+            MeasurementError::PositionUnavailable { kind: key.kind, station_id: key.station_id };
+        let (Some(lat_deg), Some(lon_deg)) = (object.position.lat_deg, object.position.lon_deg) else {
+            return Err(unavailable);
+        };
+        let label = object.class_label(self.config.truck_min_length_m);
+        let default_size = match label {
+            "car" | "truck" => self.config.default_vehicle_size_m,
+            "person" => self.config.default_vru_size_m,
+            "bicycle" => [1.8, 0.6, 1.7],
+            _ => self.config.default_object_size_m,
+        };
+        let size = [
+            object.length_m.unwrap_or(default_size[0]),
+            object.width_m.unwrap_or(default_size[1]),
+            object.height_m.unwrap_or(default_size[2]),
+        ];
+        let geodetic = Geodetic::new(lat_deg, lon_deg, object.position.elevation_m.unwrap_or(0.0));
+        let (mut center, has_elevation) = match object.position.elevation_m {
+            Some(height_m) => {
+                (self.site.site_from_geodetic(&Geodetic::new(lat_deg, lon_deg, height_m)), true)
+            }
+            None => {
+                let on_ellipsoid = self.site.site_from_geodetic(&Geodetic::new(
+                    lat_deg,
+                    lon_deg,
+                    self.site.origin().height_m,
+                ));
+                let ground_z = context.ego.map_or(on_ellipsoid.z, |ego| ego.site_from_truck.translation.z);
+                (Point3::new(on_ellipsoid.x, on_ellipsoid.y, ground_z), false)
+            }
+        };
+        // Without offsetV the reference elevation (or the ground) stands for the object's
+        // base: its centre is half its height above.
+        if object.vertical_choice.is_none() {
+            center.z += size[2] / 2.0;
+        }
+        let horizontal = object
+            .position_confidence_m
+            .map_or(self.config.default_horizontal_sigma_m, |bound| bound * BOUND_95_TO_SIGMA);
+        let vertical = if has_elevation {
+            self.config.default_vertical_sigma_m
+        } else {
+            self.config.missing_elevation_sigma_m
+        };
+        let site_from_local = self.site.site_from_local_enu(&geodetic);
+        let local = Matrix3::from_diagonal(&Vector3::new(
+            horizontal * horizontal,
+            horizontal * horizontal,
+            vertical * vertical,
+        ));
+        let covariance = site_from_local * local * site_from_local.transpose();
+        let velocity = match (object.speed_mps, object.heading_rad) {
+            (Some(speed), Some(heading)) => {
+                Some(site_from_local * Vector3::new(speed * heading.sin(), speed * heading.cos(), 0.0))
+            }
+            _ => None,
+        };
+        let (message_time_ns, time_source) =
+            self.time_from_ms_in_minute(sec_mark_ms, context.receive_stamp_ns);
+        let state = SiteState {
+            center,
+            covariance,
+            velocity,
+            yaw_rad: object.heading_rad.map_or(0.0, enu_yaw_from_heading_rad),
+        };
+        let score = object.type_confidence.map_or(1.0, |confidence| confidence.clamp(0.0, 1.0) as f32);
+        self.finish(
+            state,
+            context,
+            key,
+            msg_cnt,
+            size,
+            label,
+            score,
+            message_time_ns,
+            time_source,
+            self.config.default_speed_sigma_mps,
+            reference.unwrap_or(center),
+            None,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,7 +108,12 @@ impl SourceStats {
             V2xError::EmptyInput => self.rejected_empty += 1,
             V2xError::InvalidHex { .. } => self.rejected_invalid_hex += 1,
             V2xError::Ieee1609Dot2 { .. } => self.rejected_envelope += 1,
-            V2xError::MessageFrame { .. } | V2xError::Message { .. } | V2xError::Encode { .. } => {
+            V2xError::MessageFrame { .. }
+            | V2xError::Message { .. }
+            | V2xError::Encode { .. }
+            | V2xError::Csae(_)
+            | V2xError::Etsi(_)
+            | V2xError::UnsupportedStandard { .. } => {
                 self.rejected_malformed_frame += 1;
             }
         }

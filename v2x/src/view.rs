@@ -23,6 +23,10 @@ pub struct MessageView {
     pub offset_bytes: usize,
     /// Octets of the frame, bytes.
     pub length_bytes: usize,
+    /// The standard: always `j2735` here (CSAE frames have [`crate::csae::view::CsaeMessageView`]).
+    pub standard: &'static str,
+    /// The edition of the types: `2024` (SAE J2735 2024, J3224 2024).
+    pub edition: &'static str,
     /// `BSM`, `MAP`, `SPAT`, `PSM`, `SDSM`, or `unsupported`.
     pub message_type: &'static str,
     /// The frame's `messageId`.
@@ -111,6 +115,93 @@ pub fn decode_capture(
     crate::decode::decode_input(input, config).map(|report| CaptureView::from(&report))
 }
 
+/// A capture of any standard for the CLI: what [`decode_capture_any`] returns.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnyCaptureView {
+    /// Whether the input was hex text.
+    pub hex_text: bool,
+    /// The IEEE 1609.2 envelope (J2735 only), when there was one.
+    pub envelope: Option<EnvelopeReport>,
+    /// The RSU uplink frame header (CSAE only), when the input was one.
+    pub uplink: Option<crate::csae::uplink::UplinkFrame>,
+    /// One view per frame, in order; each names its `standard` and `edition`.
+    pub messages: Vec<AnyMessageView>,
+    /// Undecodable octets after the last frame.
+    pub trailing: Option<TrailingView>,
+}
+
+/// The view of one frame of any standard (serialised without a tag: both shapes carry
+/// `standard`, `edition` and `message_type`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // built once per frame for printing
+pub enum AnyMessageView {
+    /// A J2735 frame.
+    J2735(MessageView),
+    /// A China CSAE frame (SI fields plus `raw`, the ASN.1 field names and values).
+    Csae(crate::csae::view::CsaeMessageView),
+    /// An ETSI CAM or CPM.
+    Etsi(crate::etsi::EtsiMessageView),
+}
+
+impl From<&crate::decode::AnyReport> for AnyCaptureView {
+    fn from(report: &crate::decode::AnyReport) -> Self {
+        let trailing_view = |trailing: &crate::j2735::TrailingBytes| TrailingView {
+            offset_bytes: trailing.offset_bytes,
+            length_bytes: trailing.length_bytes,
+            reason: trailing.reason.clone(),
+        };
+        match report {
+            crate::decode::AnyReport::J2735(report) => Self {
+                hex_text: report.hex_text,
+                envelope: report.envelope,
+                uplink: None,
+                messages: report_views(report).into_iter().map(AnyMessageView::J2735).collect(),
+                trailing: report.trailing.as_ref().map(trailing_view),
+            },
+            crate::decode::AnyReport::Etsi(report) => Self {
+                hex_text: report.hex_text,
+                envelope: None,
+                uplink: None,
+                messages: vec![AnyMessageView::Etsi(crate::etsi::EtsiMessageView::new(
+                    &report.message,
+                    report.length_bytes,
+                ))],
+                trailing: report.trailing.as_ref().map(trailing_view),
+            },
+            crate::decode::AnyReport::Csae(report) => Self {
+                hex_text: report.hex_text,
+                envelope: None,
+                uplink: report.uplink.clone(),
+                messages: report
+                    .frames
+                    .iter()
+                    .map(|frame| {
+                        AnyMessageView::Csae(crate::csae::view::CsaeMessageView::new(
+                            frame,
+                            report.uplink.as_ref(),
+                        ))
+                    })
+                    .collect(),
+                trailing: report.trailing.as_ref().map(trailing_view),
+            },
+        }
+    }
+}
+
+/// Decodes a capture of any standard ([`crate::decode::decode_any`]) straight to its view:
+/// what `pitsense v2x decode --standard ...` prints.
+///
+/// # Errors
+/// As [`crate::decode::decode_any`].
+pub fn decode_capture_any(
+    input: &[u8],
+    config: &crate::decode::DecodeConfig,
+    format: &crate::decode::FormatConfig,
+) -> Result<AnyCaptureView, crate::V2xError> {
+    crate::decode::decode_any(input, config, format).map(|report| AnyCaptureView::from(&report))
+}
+
 /// Views of every frame of a report, in order.
 pub fn report_views(report: &DecodeReport) -> Vec<MessageView> {
     report.frames.iter().map(|frame| frame_view(frame, report.envelope.as_ref())).collect()
@@ -127,6 +218,8 @@ pub fn frame_view(frame: &crate::j2735::DecodedFrame, envelope: Option<&Envelope
     MessageView {
         offset_bytes: frame.offset_bytes,
         length_bytes: frame.length_bytes,
+        standard: "j2735",
+        edition: "2024",
         message_type,
         message_id: frame.message_id,
         security: envelope.map(|envelope| envelope.security),

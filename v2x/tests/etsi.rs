@@ -286,3 +286,34 @@ fn the_etsi_fuzz_entry_point_survives_seeded_mutations() {
     // Some mutations still decode (bit flips in values), most do not: both paths ran.
     assert!(decoded > 100 && decoded < 6000, "{decoded}");
 }
+
+#[test]
+fn the_unified_entry_point_reads_etsi_explicitly_and_in_auto_mode() {
+    use pitsense_v2x::decode::{AnyReport, DecodeConfig, FormatConfig, Standard, decode_any};
+    let bytes = vector_bytes("cpm", "hex");
+    for standard in [Standard::Auto, Standard::Etsi] {
+        let format = FormatConfig { standard, ..FormatConfig::default() };
+        let report = decode_any(&bytes, &DecodeConfig::default(), &format).unwrap();
+        assert_eq!(report.standard(), "etsi");
+        let AnyReport::Etsi(etsi) = &report else { panic!("{report:?}") };
+        assert_eq!((etsi.length_bytes, etsi.trailing.is_none()), (bytes.len(), true));
+        let view = pitsense_v2x::view::AnyCaptureView::from(&report);
+        let json = serde_json::to_value(&view.messages[0]).unwrap();
+        assert_eq!((json["standard"].as_str(), json["message_type"].as_str()), (Some("etsi"), Some("CPM")));
+        assert_eq!(json["edition"], "TS 103 324 v2.1.1");
+        assert_eq!(json["objects"].as_array().unwrap().len(), 2);
+        assert_eq!(json["station_id"], 424_242);
+    }
+    // A cut CPM asked for as ETSI is an error naming the PDU; in auto mode it is not ETSI.
+    let cut = &bytes[..bytes.len() - 10];
+    let format = FormatConfig { standard: Standard::Etsi, ..FormatConfig::default() };
+    let error = decode_any(cut, &DecodeConfig::default(), &format).unwrap_err();
+    assert!(error.to_string().contains("UPER CPM (messageId 14)"), "{error}");
+    assert!(!pitsense_v2x::decode::looks_like_etsi(cut));
+    // Trailing octets after a whole PDU are reported.
+    let mut longer = vector_bytes("cam", "hex");
+    longer.extend_from_slice(&[0xaa, 0xbb]);
+    let report = decode_any(&longer, &DecodeConfig::default(), &format).unwrap();
+    let AnyReport::Etsi(etsi) = report else { panic!() };
+    assert_eq!(etsi.trailing.unwrap().length_bytes, 2);
+}

@@ -48,6 +48,14 @@ fn corpus() -> Vec<Vec<u8>> {
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         seeds.push(hex_to_bytes(json["payload"]["data"]["bytes"].as_str().unwrap()));
     }
+    let csae = data_root().join("v2x/csae/samples_hisense_rsu");
+    let mut names: Vec<_> = std::fs::read_dir(&csae).unwrap().map(|entry| entry.unwrap().path()).collect();
+    names.sort();
+    for path in names {
+        if path.extension().is_some_and(|extension| extension == "uper" || extension == "bin") {
+            seeds.push(std::fs::read(path).unwrap());
+        }
+    }
     let bsms = std::fs::read(j2735_path("asn1_codec/j2735.MessageFrame.128.bsms.uper")).unwrap();
     seeds.push(bsms[..bsms.len().min(1000)].to_vec());
     seeds
@@ -109,6 +117,8 @@ fn fuzz_entry_points_survive_seeded_mutations() {
         fuzz_decode_frame(seed);
         fuzz_unwrap_ieee1609dot2(seed);
         fuzz_decode_values(seed);
+        fuzz_decode_csae(seed);
+        fuzz_decode_any(seed);
     }
     let iterations: usize =
         std::env::var("PITSENSE_FUZZ_ITERATIONS").ok().and_then(|value| value.parse().ok()).unwrap_or(20_000);
@@ -123,6 +133,8 @@ fn fuzz_entry_points_survive_seeded_mutations() {
         fuzz_decode_frame(&data);
         fuzz_unwrap_ieee1609dot2(&data);
         fuzz_decode_values(&data);
+        fuzz_decode_csae(&data);
+        fuzz_decode_any(&data);
     }
 }
 
@@ -131,4 +143,31 @@ fn over_long_inputs_are_refused_whole() {
     let data = vec![0u8; FUZZ_CONFIG.max_input_bytes + 1];
     let result = pitsense_v2x::decode_input(&data, &FUZZ_CONFIG);
     assert!(matches!(result, Err(pitsense_v2x::V2xError::InputTooLong { .. })));
+}
+
+#[test]
+fn over_long_and_malformed_csae_inputs_give_clear_errors() {
+    use pitsense_v2x::csae::{CsaeStandard, Edition, decode_frame};
+    use pitsense_v2x::decode::{FormatConfig, decode_any};
+    let long = vec![0x20u8; FUZZ_CONFIG.max_input_bytes + 1];
+    let error = decode_any(&long, &FUZZ_CONFIG, &FormatConfig::default()).unwrap_err();
+    assert!(matches!(error, pitsense_v2x::V2xError::InputTooLong { .. }), "{error}");
+    // A root alternative index past the five phase-one messages (0b101 after the bit 0).
+    let error = decode_frame(&[0x50, 0, 0, 0], CsaeStandard::Csae53, Edition::Y2019).unwrap_err();
+    assert!(error.to_string().contains("csae53 2019") && error.to_string().contains("byte 0"), "{error}");
+    // A BSM frame cut after its first octet.
+    let error = decode_frame(&[0x00], CsaeStandard::Csae53, Edition::Y2019).unwrap_err();
+    assert!(error.to_string().contains("MessageFrame"), "{error}");
+    // A second frame that fails is reported as trailing bytes at its offset.
+    let rsm = std::fs::read(data_root().join("v2x/csae/samples_hisense_rsu/03_rsm.uper")).unwrap();
+    let mut two = rsm.clone();
+    two.extend_from_slice(&[0x50, 0xFF, 0xFF]);
+    let format = FormatConfig { standard: pitsense_v2x::Standard::Csae53, ..FormatConfig::default() };
+    let pitsense_v2x::AnyReport::Csae(report) = decode_any(&two, &FUZZ_CONFIG, &format).unwrap() else {
+        panic!("not CSAE")
+    };
+    assert_eq!(report.frames.len(), 1);
+    let trailing = report.trailing.unwrap();
+    assert_eq!(trailing.offset_bytes, rsm.len());
+    assert!(trailing.reason.contains(&format!("byte {}", rsm.len())), "{}", trailing.reason);
 }

@@ -110,12 +110,20 @@ pub enum EtsiMessage {
 /// Returns the message and the octets it occupies (the rest of the input is not read).
 ///
 /// # Errors
-/// [`EtsiError::TooShort`], or [`EtsiError::Decode`] for a malformed CAM or CPM (including
-/// a CPM container whose `containerData` does not decode).
+/// [`EtsiError::TooShort`], or [`EtsiError::Decode`] for protocolVersion 0 (not an ITS PDU)
+/// or a malformed CAM or CPM (including a CPM container whose `containerData` does not
+/// decode).
 pub fn decode_pdu(input: &[u8]) -> Result<(EtsiMessage, usize), EtsiError> {
-    let [_, message_id, ..] = *input else {
+    let [protocol_version, message_id, ..] = *input else {
         return Err(EtsiError::TooShort { length_bytes: input.len() });
     };
+    if protocol_version == 0 {
+        return Err(EtsiError::Decode {
+            message: "ItsPduHeader",
+            message_id,
+            reason: "protocolVersion 0 is not an ETSI ITS PDU (a J2735 MessageFrame starts with 0x00)".into(),
+        });
+    }
     fn decode<T: rasn::Decode>(
         message: &'static str,
         message_id: u8,
@@ -638,5 +646,82 @@ pub fn cam_view(cam: &CAM) -> CamView {
             .filter(|&l| l < 1022)
             .map(|l| f64::from(l) * 0.1),
         width_m: vehicle.map(|hf| hf.vehicle_width.0).filter(|&w| w < 61).map(|w| f64::from(w) * 0.1),
+    }
+}
+
+/// One ETSI PDU as `pitsense v2x decode` prints it: the same outer shape as the J2735 and CSAE
+/// views (`standard`, `edition`, `message_type`, `message_id`) and the message's SI fields.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EtsiMessageView {
+    /// Offset of the PDU in the (binary) input, bytes (always 0: one PDU per input).
+    pub offset_bytes: usize,
+    /// Octets of the PDU, bytes.
+    pub length_bytes: usize,
+    /// `etsi`.
+    pub standard: &'static str,
+    /// The message's standard and version: `TS 103 900 v2.3.1` (CAM), `TS 103 324 v2.1.1`
+    /// (CPM), or `unknown`.
+    pub edition: &'static str,
+    /// `CAM`, `CPM`, or `unsupported`.
+    pub message_type: &'static str,
+    /// `ItsPduHeader.messageId`.
+    pub message_id: u8,
+    /// Why the view could not be built (a container that did not decode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The message's fields.
+    #[serde(flatten)]
+    pub body: Option<EtsiBody>,
+}
+
+/// The fields of one ETSI message kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum EtsiBody {
+    /// A CAM.
+    Cam(CamView),
+    /// A CPM.
+    Cpm(CpmView),
+    /// Another messageId.
+    Unsupported {
+        /// `unsupported message id N`.
+        note: String,
+        /// The header's stationId.
+        station_id: Option<u32>,
+    },
+}
+
+impl EtsiMessageView {
+    /// The view of a decoded PDU of `length_bytes` octets.
+    pub fn new(message: &EtsiMessage, length_bytes: usize) -> Self {
+        let (edition, message_type, message_id, body, error) = match message {
+            EtsiMessage::Cam(cam) => {
+                ("TS 103 900 v2.3.1", "CAM", MESSAGE_ID_CAM, Some(EtsiBody::Cam(cam_view(cam))), None)
+            }
+            EtsiMessage::Cpm(cpm) => match cpm_view(cpm) {
+                Ok(view) => ("TS 103 324 v2.1.1", "CPM", MESSAGE_ID_CPM, Some(EtsiBody::Cpm(view)), None),
+                Err(error) => ("TS 103 324 v2.1.1", "CPM", MESSAGE_ID_CPM, None, Some(error.to_string())),
+            },
+            EtsiMessage::Unsupported { message_id, station_id } => (
+                "unknown",
+                "unsupported",
+                *message_id,
+                Some(EtsiBody::Unsupported {
+                    note: format!("unsupported message id {message_id}"),
+                    station_id: *station_id,
+                }),
+                None,
+            ),
+        };
+        Self {
+            offset_bytes: 0,
+            length_bytes,
+            standard: "etsi",
+            edition,
+            message_type,
+            message_id,
+            error,
+            body,
+        }
     }
 }
