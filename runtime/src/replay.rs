@@ -8,6 +8,10 @@
 //! frame's stamp go through the runtime's V2X input ([`crate::v2x_fusion::V2xFusion`]) and
 //! are fused into the tracks; the truck then stands at `replay.ego_pose_site` and tracks are
 //! published in the site frame.
+//!
+//! With `[recorder] enabled = true`, every processed frame is also offered to the episode
+//! recorder (see [`crate::episodes`]): episodes land in `recorder.episode_dir`, relative to
+//! `--out` when relative, and are listed in the summary.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -24,6 +28,7 @@ use tracing::warn;
 
 use crate::config::PitsenseConfig;
 use crate::dataset::{KittiFrame, list_frames};
+use crate::episodes::{EpisodeRecordingSummary, FrameMessages, ReplayRecorder};
 use crate::objects_jsonl::FrameRecord;
 use crate::pipeline::{EgoContext, Pipeline, StageLatencyMs};
 use crate::rrd::ReplayRecording;
@@ -98,6 +103,9 @@ pub fn read_v2x_log(path: &Path) -> anyhow::Result<(Vec<V2xLogEntry>, Vec<String
     Ok((entries, warnings))
 }
 
+/// The `source` of V2X datagrams from a log in recorded episodes.
+pub const V2X_LOG_SOURCE: &str = "v2x-log";
+
 /// The truck's pose `[x_m, y_m, z_m, yaw_rad]` as an isometry.
 fn pose(values: [f64; 4]) -> Isometry3<f64> {
     Isometry3::from_parts(
@@ -140,6 +148,8 @@ pub struct ReplaySummary {
     pub v2x_log_warnings: Vec<String>,
     /// Objects published with source `v2x` (seen only through V2X), summed over frames.
     pub v2x_only_objects: usize,
+    /// What the episode recorder wrote, when `[recorder]` is enabled.
+    pub episodes: Option<EpisodeRecordingSummary>,
 }
 
 /// Nearest-rank percentile of `values` (sorted in place), `q` in `0..=1`.
@@ -213,6 +223,9 @@ impl ReplaySummary {
             for warning in &self.v2x_log_warnings {
                 out.push_str(&format!("  {warning}\n"));
             }
+        }
+        if let Some(episodes) = &self.episodes {
+            out.push_str(&episodes.render());
         }
         out.push_str(&format!("objects: {}\n", self.objects_path.display()));
         if let Some(rrd) = &self.rrd_path {
@@ -308,6 +321,9 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
         ..ReplaySummary::default()
     };
     let mut skip_reasons: BTreeMap<String, usize> = BTreeMap::new();
+    // Started at the first frame read (it needs a calibration); dropped or finished at the end,
+    // closing the open episode either way.
+    let mut recorder: Option<ReplayRecorder> = None;
     for (index, frame) in frames.iter().enumerate() {
         progress.inc(1);
         progress.set_message(frame.name.clone());
@@ -325,11 +341,23 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
         };
         let mut latency =
             StageLatencyMs { read: read_start.elapsed().as_secs_f64() * 1e3, ..Default::default() };
+        if options.config.recorder.enabled && recorder.is_none() {
+            recorder = Some(ReplayRecorder::start(&options.config, &options.out_dir, &loaded.calibration)?);
+        }
         let stamp_ns = loaded.cloud.header.stamp_ns;
+        let mut v2x_raw = Vec::new();
+        let mut recorded_ego = None;
         let result = match &mut v2x_input {
             None => pipeline.process(&loaded.cloud, &loaded.image, &loaded.calibration, &mut latency),
             Some((v2x, entries, _, site_from_truck)) => {
                 while let Some(entry) = entries.next_if(|entry| entry.receive_stamp_ns <= stamp_ns) {
+                    if recorder.is_some() {
+                        v2x_raw.push(pitsense_cloud_link::V2xRaw {
+                            stamp_ns: entry.receive_stamp_ns,
+                            source: V2X_LOG_SOURCE.to_owned(),
+                            data: entry.bytes.clone(),
+                        });
+                    }
                     v2x.push(entry.receive_stamp_ns, entry.bytes);
                 }
                 let ego = EgoState {
@@ -339,6 +367,9 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
                     yaw_rate_radps: 0.0,
                     accel_mps2: 0.0,
                 };
+                if recorder.is_some() {
+                    recorded_ego = Some(ego.clone());
+                }
                 let objects = v2x.objects_at(stamp_ns, &ego);
                 let context =
                     EgoContext { ego: &ego, truck_from_lidar: &truck_from_lidar, v2x_objects: &objects };
@@ -366,22 +397,41 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
         objects_writer
             .write_all(b"\n")
             .with_context(|| format!("cannot write `{}`", objects_path.display()))?;
-        if let Some(recording) = &recording {
-            recording.log_frame(
-                seq,
-                &loaded.cloud.points,
-                &output.lidar.obstacle_points,
-                loaded.image_bytes,
-                &output.detections,
-                &output.tracks,
-            )?;
-        }
         summary.frames_processed += 1;
         summary.objects_per_frame.push(output.tracks.len());
         summary.v2x_only_objects +=
             output.tracks.iter().filter(|track| track.source == pitsense_types::ObjectSource::V2x).count();
         summary.detections_per_frame.push(output.detections.len());
         summary.latencies.push(latency);
+        let mut image_bytes = loaded.image_bytes;
+        if let Some(recording) = &recording {
+            // With the recorder on, both need the encoded image: one copy per frame (~0.9 MB
+            // for a KITTI PNG); otherwise the bytes move into the recording.
+            let rrd_image_bytes =
+                if recorder.is_some() { image_bytes.clone() } else { std::mem::take(&mut image_bytes) };
+            recording.log_frame(
+                seq,
+                &loaded.cloud.points,
+                &output.lidar.obstacle_points,
+                rrd_image_bytes,
+                &output.detections,
+                &output.tracks,
+            )?;
+        }
+        if let Some(recorder) = &mut recorder {
+            // Everything else is moved in, not copied.
+            recorder.offer_frame(FrameMessages {
+                v2x_raw,
+                ego: recorded_ego,
+                cloud: loaded.cloud,
+                image_header: loaded.image.header,
+                image_bytes,
+                image_format: crate::episodes::image_format(&frame.image),
+                detections: output.detections,
+                fused: output.fused,
+                tracks: output.tracks,
+            });
+        }
     }
     progress.finish_and_clear();
     if let Some((v2x, _, warnings, _)) = v2x_input {
@@ -391,6 +441,15 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
     objects_writer.flush().with_context(|| format!("cannot write `{}`", objects_path.display()))?;
     if let Some(recording) = recording {
         recording.finish()?;
+    }
+    if let Some(recorder) = recorder {
+        summary.episodes = Some(recorder.finish()?);
+    } else if options.config.recorder.enabled {
+        // No frame was read: nothing recorded.
+        summary.episodes = Some(EpisodeRecordingSummary {
+            episode_dir: crate::episodes::resolve_episode_dir(&options.config, &options.out_dir),
+            ..EpisodeRecordingSummary::default()
+        });
     }
     Ok(summary)
 }

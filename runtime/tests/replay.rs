@@ -272,3 +272,79 @@ fn a_v2x_log_without_a_site_or_pose_is_a_start_up_error() {
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("replay.ego_pose_site"), "{}", text(&output.stderr));
 }
+
+#[test]
+fn a_recorder_trigger_writes_an_episode_with_every_frame_of_the_replay() {
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("pitsense.toml");
+    // Low confidence with max_score above any score and min_hits 1 fires on frame 0's first
+    // track; the pre-roll (10 s) and post-roll (5 s) then cover the 3 frames (0.1 s apart), and
+    // the episode is closed when the replay ends. The other rules are off.
+    std::fs::write(
+        &config,
+        "[recorder]\nenabled = true\n\
+         [recorder.triggers]\nmanual = false\nv2x_only = false\n\
+         [recorder.triggers.low_confidence]\nmax_score = 1.5\nmin_hits = 1\n\
+         [recorder.triggers.camera_lidar_disagreement]\nenabled = false\n\
+         [recorder.triggers.hard_braking]\nenabled = false\n",
+    )
+    .unwrap();
+    let out = scratch.path().join("out");
+    let output = replay(&kitti(), &out, &["--config", config.to_str().unwrap()]);
+    assert!(output.status.success(), "replay failed: {}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let episode_dir = out.join("episodes");
+    assert!(
+        stdout.contains(&format!(
+            "episodes: 1 written to {} (15 messages offered, 0 dropped: recorder channel full, 0 dropped: pre-roll memory bound)",
+            episode_dir.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("replay-0-low_confidence.mcap): low_confidence:track="), "{stdout}");
+
+    // The episode sits in the queue folder as its first entry.
+    let episode = episode_dir.join(format!("{:016}.mcap", 0));
+    let entry: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(episode_dir.join(format!("{:016}.json", 0))).unwrap())
+            .unwrap();
+    assert_eq!(entry["file_name"], "replay-0-low_confidence.mcap");
+    assert_eq!(entry["priority"], "normal");
+
+    let bytes = std::fs::read(&episode).unwrap();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    let mut image_formats = std::collections::BTreeSet::new();
+    for message in mcap::MessageStream::new(&bytes).unwrap() {
+        let message = message.unwrap();
+        if message.channel.topic == "/camera2/compressed" {
+            let image: serde_json::Value = serde_json::from_slice(&message.data).unwrap();
+            image_formats.insert(image["format"].as_str().unwrap().to_owned());
+        }
+        *counts.entry(message.channel.topic.clone()).or_default() += 1;
+    }
+    let expected: std::collections::BTreeMap<String, usize> =
+        ["/lidar0/points", "/camera2/compressed", "/image2/detections", "/detections_3d", "/tracks"]
+            .into_iter()
+            .map(|topic| (topic.to_owned(), 3))
+            .collect();
+    assert_eq!(counts, expected);
+    assert_eq!(image_formats, std::collections::BTreeSet::from(["png".to_owned()]));
+
+    let summary = mcap::Summary::read(&bytes).unwrap().unwrap();
+    assert_eq!(summary.metadata_indexes.len(), 1);
+    let metadata = mcap::read::metadata(&bytes, &summary.metadata_indexes[0]).unwrap();
+    assert_eq!(metadata.name, "pitsense.episode");
+    let fields = &metadata.metadata;
+    assert!(fields["trigger_reason"].starts_with("low_confidence:track="), "{fields:?}");
+    assert_eq!(fields["trigger_stamp_ns"], "0");
+    assert_eq!(fields["truck_id"], "replay");
+    assert_eq!(fields["software_version"], env!("CARGO_PKG_VERSION"));
+    let manifest: toml::Value = toml::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/yolox_nano.toml"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(fields["model_sha256"], manifest["model"]["sha256"].as_str().unwrap());
+    let calibration: serde_json::Value = serde_json::from_str(&fields["calibration"]).unwrap();
+    assert_eq!(calibration["camera_id"], 2);
+}
