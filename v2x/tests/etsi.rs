@@ -317,3 +317,12 @@ fn the_unified_entry_point_reads_etsi_explicitly_and_in_auto_mode() {
     let AnyReport::Etsi(etsi) = report else { panic!() };
     assert_eq!(etsi.trailing.unwrap().length_bytes, 2);
 }
+
+#[test]
+fn its_time_stamps_convert_without_overflow_at_the_extremes() {
+    // 2024-06-01T12:00:00Z is TimestampIts 644 328 005 000 (5 leap seconds since 2004).
+    assert_eq!(etsi::truck_time_ns(644_328_005_000, 0, 0), REFERENCE_UNIX_NS);
+    // Absurd values saturate instead of overflowing.
+    assert_eq!(etsi::truck_time_ns(u64::MAX, i64::MAX, i64::MIN), u64::MAX);
+    assert_eq!(etsi::truck_time_ns(0, i64::MIN, i64::MAX), 0);
+}

@@ -346,12 +346,15 @@ fn ellipse_covariance_m2(ellipse: &PosConfidenceEllipse, default_sigma_m: f64) -
 }
 
 /// Truck-clock time of a `TimestampIts` plus an offset, nanoseconds (UTC since the Unix
-/// epoch, shifted by `utc_minus_truck_clock_ns`).
+/// epoch, shifted by `utc_minus_truck_clock_ns`). `TimestampIts` counts TAI milliseconds since
+/// 2004-01-01T00:00:00Z (CDD TS 102 894-2 v2.4.1); [`ITS_LEAP_MS`] is taken off. Saturates at
+/// 0 and `u64::MAX` instead of overflowing.
 pub fn truck_time_ns(timestamp_its_ms: u64, offset_ms: i64, utc_minus_truck_clock_ns: i64) -> u64 {
-    let utc_ms = i64::try_from(timestamp_its_ms).unwrap_or(i64::MAX).saturating_sub(ITS_LEAP_MS)
-        + ITS_EPOCH_UNIX_MS
-        + offset_ms;
-    let ns = i128::from(utc_ms) * 1_000_000 - i128::from(utc_minus_truck_clock_ns);
+    // i128 throughout: no input can overflow (a public function, fed from messages).
+    let utc_ms = i128::from(timestamp_its_ms) - i128::from(ITS_LEAP_MS)
+        + i128::from(ITS_EPOCH_UNIX_MS)
+        + i128::from(offset_ms);
+    let ns = utc_ms * 1_000_000 - i128::from(utc_minus_truck_clock_ns);
     u64::try_from(ns.max(0)).unwrap_or(u64::MAX)
 }
 
