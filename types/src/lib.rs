@@ -12,19 +12,25 @@
 //!   follow the optical convention: x right, y down, z forward.
 
 mod calibration;
+mod can;
+pub mod clock;
 mod config;
 mod detection;
 mod ego;
 mod header;
+mod health;
 mod image;
 mod point_cloud;
 mod track;
 
 pub use calibration::{CalibrationError, CameraCalibration, CameraIntrinsics};
+pub use can::{CanFrame, VehicleSignals};
+pub use clock::{Clock, ManualClock};
 pub use config::ConfigError;
 pub use detection::{BoxPx, Detection2d, Detection3d, ObjectMeasurement, ObjectSource, UNKNOWN_CLASS};
 pub use ego::EgoState;
 pub use header::{FrameId, Header, SensorId};
+pub use health::{DegradedMode, HealthReport, InputHealth, InputStatus};
 pub use image::{Image, ImageError, PixelFormat};
 pub use point_cloud::{PointCloud, PointXyzi};
 pub use track::{Track, TrackState};
