@@ -125,6 +125,10 @@ pub struct PitsenseConfig {
     pub v2x: Option<pitsense_v2x::config::V2xConfig>,
     /// Episode recorder (MCAP around trigger events, `pitsense-cloud-link`).
     pub recorder: pitsense_cloud_link::trigger::RecorderConfig,
+    /// The onboard runtime (`pitsense run`): inputs, budgets, outputs; absent: `run` refuses
+    /// to start. `config/examples/loopback.toml` documents every key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<crate::onboard::config::RunConfig>,
 }
 
 /// Why the configuration cannot be used.
@@ -204,6 +208,9 @@ impl PitsenseConfig {
         self.tracker.validate()?;
         if let Some(v2x) = &self.v2x {
             v2x.validate()?;
+        }
+        if let Some(run) = &self.run {
+            run.validate()?;
         }
         self.replay.validate()
     }

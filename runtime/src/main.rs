@@ -45,6 +45,25 @@ enum Command {
         #[arg(long)]
         v2x_log: Option<PathBuf>,
     },
+    /// The onboard runtime: live sensors (the [run] section's inputs) through one dataflow
+    /// graph, health and degraded modes, outputs. Stops on SIGINT/SIGTERM after finishing the
+    /// frame in progress; exit status 0 when --duration-s elapsed or a replay's inputs ended,
+    /// 130 after SIGINT, 143 after SIGTERM, 1 on a start-up error.
+    Run {
+        /// Configuration file (TOML) with a [run] section, e.g. config/examples/loopback.toml.
+        #[arg(long)]
+        config: PathBuf,
+        /// Data root holding the model files [default: $PITSENSE_DATA or ../shared/data].
+        #[arg(long)]
+        data_root: Option<PathBuf>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration_s: Option<f64>,
+        /// Replay: the inputs are files (pcap:, log:), the clock is the recording's, nothing is
+        /// dropped, and the run ends when every input has ended.
+        #[arg(long)]
+        replay: bool,
+    },
     /// Upload episodes to the cloud ingest over zenoh (store-and-forward queue on disk;
     /// --once exits when the queue is empty).
     Upload(pitsense_runtime::cloud::UploadArgs),
@@ -188,13 +207,68 @@ fn main() -> std::process::ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Command::Run { config, data_root, duration_s, replay } = &cli.command {
+        return match run_onboard(config, data_root.clone(), *duration_s, *replay) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("error: {}", pitsense_runtime::error_chain_text(&error));
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", pitsense_runtime::error_chain_text(&error));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `pitsense run`: installs the SIGINT/SIGTERM handlers, runs the graph, prints the summary and
+/// returns the exit status that says why it stopped.
+fn run_onboard(
+    config: &std::path::Path,
+    data_root: Option<PathBuf>,
+    duration_s: Option<f64>,
+    replay: bool,
+) -> anyhow::Result<std::process::ExitCode> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use pitsense_runtime::onboard::{RunMode, RunOptions, StopReason};
+
+    let config = PitsenseConfig::load(Some(config))?;
+    let data_root = data_root.unwrap_or_else(default_data_root);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sigint = Arc::new(AtomicBool::new(false));
+    let sigterm = Arc::new(AtomicBool::new(false));
+    for (signal, flag) in [(signal_hook::consts::SIGINT, &sigint), (signal_hook::consts::SIGTERM, &sigterm)] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install a signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(flag)).context("cannot install a signal handler")?;
+    }
+    let duration = match duration_s {
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
+            Some(std::time::Duration::from_secs_f64(seconds))
+        }
+        Some(seconds) => anyhow::bail!("--duration-s {seconds}: must be a positive number of seconds"),
+        None => None,
+    };
+    let (mode, clock): (RunMode, Arc<dyn pitsense_types::Clock>) = if replay {
+        let clock = pitsense_types::ManualClock::new(0);
+        (RunMode::Replay(clock.clone()), Arc::new(clock))
+    } else {
+        (RunMode::Live, Arc::new(pitsense_runtime::graph::clock::SystemClock::new()))
+    };
+    let summary =
+        pitsense_runtime::onboard::run(RunOptions { config, data_root, mode, clock, stop, duration })?;
+    write_stdout(&summary.render())?;
+    Ok(match summary.stop_reason {
+        StopReason::Requested if sigterm.load(Ordering::SeqCst) => std::process::ExitCode::from(143),
+        StopReason::Requested if sigint.load(Ordering::SeqCst) => std::process::ExitCode::from(130),
+        _ => std::process::ExitCode::SUCCESS,
+    })
 }
 
 /// Writes to stdout. When the reader went away (`| head`) the listing ends quietly with exit
@@ -213,6 +287,11 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
 /// [`write_stdout`] followed by a newline.
 fn write_line(text: &str) -> anyhow::Result<()> {
     write_stdout(&format!("{text}\n"))
+}
+
+/// `run` is dispatched in `main` (it needs its own exit statuses).
+fn unreachable_run() -> anyhow::Result<()> {
+    anyhow::bail!("internal: `run` is handled before the other commands")
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -236,6 +315,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Run { .. } => unreachable_run(),
         Command::Upload(args) => pitsense_runtime::cloud::run_upload_command(&args),
         Command::Episode { command } => pitsense_runtime::cloud::run_episode_command(&command),
         Command::Track { detections, seqmap, calib, out, class, config } => {

@@ -1,0 +1,272 @@
+//! Plays recorded sensor traffic over real transports at its recorded pace, as tcpreplay does:
+//! lidar packets from a pcap over UDP, V2X datagrams over UDP.
+//!
+//! An Ouster capture can be **looped** into a longer stream: each pass rewrites the packets'
+//! `frame_id` (bytes 2–3 of the non-LEGACY packet header, little-endian; Ouster software user
+//! manual, "Lidar data packet format") so that the receiver sees consecutive rotations instead of
+//! duplicates, and shifts each column's timestamp (first 8 bytes of every column header) by the
+//! pass's start, keeping the sensor clock monotonic.
+//!
+//! Pacing uses the monotonic clock of the machine playing (this is a test harness, not a stage).
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use pitsense_perception::drivers::ouster::{OusterMetadata, PacketFormat};
+use pitsense_perception::drivers::pcap::{PcapUdpReader, UdpDatagram};
+
+/// Why playing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayerError {
+    /// The capture could not be read.
+    #[error("capture `{file}`: {reason}")]
+    Capture {
+        /// The file.
+        file: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The socket failed.
+    #[error("UDP to {destination}: {source}")]
+    Socket {
+        /// Where packets were going.
+        destination: SocketAddr,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// An Ouster lidar capture ready to loop.
+#[derive(Clone, Debug)]
+pub struct OusterLoop {
+    packets: Vec<UdpDatagram>,
+    column_bytes: usize,
+    columns_per_packet: usize,
+    header_bytes: usize,
+    frame_period_ns: u64,
+}
+
+/// What a play sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlayStats {
+    /// Datagrams sent.
+    pub datagrams: u64,
+    /// Whole passes over the capture (rotations, for a one-rotation capture).
+    pub passes: u64,
+}
+
+impl OusterLoop {
+    /// Reads the lidar packets (destination port `metadata.udp_port_lidar`, else every UDP
+    /// datagram of the packet size the metadata gives) of a capture.
+    ///
+    /// # Errors
+    /// [`PlayerError::Capture`] when the file or metadata cannot be read or hold no packet.
+    pub fn open(pcap: &Path, metadata: &Path) -> Result<Self, PlayerError> {
+        let capture_error =
+            |reason: String| PlayerError::Capture { file: pcap.display().to_string(), reason };
+        let metadata = OusterMetadata::read(metadata).map_err(|e| capture_error(e.to_string()))?;
+        let format = PacketFormat::new(&metadata);
+        let mut reader = PcapUdpReader::open(pcap).map_err(|e| capture_error(e.to_string()))?;
+        let mut packets = Vec::new();
+        while let Some(datagram) = reader.next_datagram().map_err(|e| capture_error(e.to_string()))? {
+            let port_ok = metadata.udp_port_lidar.is_none_or(|port| datagram.destination.port() == port);
+            if port_ok && datagram.payload.len() == format.packet_bytes() {
+                packets.push(datagram);
+            }
+        }
+        if packets.is_empty() {
+            return Err(capture_error("no lidar packet of the metadata's size".into()));
+        }
+        let columns_per_packet = metadata.columns_per_packet;
+        let column_bytes = format.column_bytes();
+        let header_bytes = format.packet_bytes() - columns_per_packet * column_bytes - 32;
+        // `lidar_mode` is `<columns>x<rotation rate in Hz>` (`1024x10`).
+        let rate_hz = metadata
+            .lidar_mode
+            .split_once('x')
+            .and_then(|(_, rate)| rate.parse::<u64>().ok())
+            .filter(|rate| *rate > 0)
+            .unwrap_or(10);
+        Ok(Self {
+            packets,
+            column_bytes,
+            columns_per_packet,
+            header_bytes,
+            frame_period_ns: 1_000_000_000 / rate_hz,
+        })
+    }
+
+    /// Lidar packets in the capture.
+    pub fn packets(&self) -> usize {
+        self.packets.len()
+    }
+
+    /// The packets of pass `pass` (frame ids + pass, column timestamps + pass × period), with
+    /// their offset from the start of the pass, ns.
+    pub fn pass(&self, pass: u64) -> Vec<(u64, Vec<u8>)> {
+        let first_ns = self.packets.first().map_or(0, |p| p.capture_time_ns);
+        let shift_ns = pass.saturating_mul(self.frame_period_ns);
+        self.packets
+            .iter()
+            .map(|packet| {
+                let mut payload = packet.payload.clone();
+                if let Some(frame_id) = payload.get_mut(2..4) {
+                    let id = u16::from_le_bytes([frame_id[0], frame_id[1]]).wrapping_add(pass as u16);
+                    frame_id.copy_from_slice(&id.to_le_bytes());
+                }
+                for column in 0..self.columns_per_packet {
+                    let start = self.header_bytes + column * self.column_bytes;
+                    if let Some(stamp) = payload.get_mut(start..start + 8) {
+                        let mut bytes = [0_u8; 8];
+                        bytes.copy_from_slice(stamp);
+                        let shifted = u64::from_le_bytes(bytes).wrapping_add(shift_ns);
+                        stamp.copy_from_slice(&shifted.to_le_bytes());
+                    }
+                }
+                (packet.capture_time_ns.saturating_sub(first_ns), payload)
+            })
+            .collect()
+    }
+
+    /// Sends `passes` passes to `destination`, each starting one frame period after the previous
+    /// one, at the recorded pace; stops early when `stop` is set.
+    ///
+    /// # Errors
+    /// [`PlayerError::Socket`] when a send fails.
+    pub fn play(
+        &self,
+        destination: SocketAddr,
+        passes: u64,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<PlayStats, PlayerError> {
+        let socket_error = |source| PlayerError::Socket { destination, source };
+        let socket = UdpSocket::bind("127.0.0.1:0").map_err(socket_error)?;
+        let start = Instant::now();
+        let mut stats = PlayStats::default();
+        for pass in 0..passes {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let pass_start_ns = pass * self.frame_period_ns;
+            for (offset_ns, payload) in self.pass(pass) {
+                sleep_until(start, pass_start_ns + offset_ns);
+                socket.send_to(&payload, destination).map_err(socket_error)?;
+                stats.datagrams += 1;
+            }
+            stats.passes += 1;
+        }
+        Ok(stats)
+    }
+}
+
+impl OusterLoop {
+    /// Writes what [`OusterLoop::play`] would send for `passes` passes as a classic pcap
+    /// (Ethernet II, IPv4 127.0.0.1 → 127.0.0.1, UDP to `port`; microsecond stamps starting at
+    /// the original capture's first packet), so that a replay can read exactly the live stream.
+    ///
+    /// # Errors
+    /// [`PlayerError::Capture`] when the file cannot be written.
+    pub fn write_pcap(&self, path: &Path, passes: u64, port: u16) -> Result<(), PlayerError> {
+        let write_error = |reason: String| PlayerError::Capture { file: path.display().to_string(), reason };
+        let file = std::fs::File::create(path).map_err(|e| write_error(e.to_string()))?;
+        let mut writer = pcap_file::pcap::PcapWriter::new(std::io::BufWriter::new(file))
+            .map_err(|e| write_error(e.to_string()))?;
+        let first_ns = self.packets.first().map_or(0, |p| p.capture_time_ns);
+        for pass in 0..passes {
+            for (offset_ns, payload) in self.pass(pass) {
+                let frame = udp_frame(port, &payload);
+                let stamp = Duration::from_nanos(first_ns + pass * self.frame_period_ns + offset_ns);
+                let length = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+                writer
+                    .write_packet(&pcap_file::pcap::PcapPacket::new(stamp, length, &frame))
+                    .map_err(|e| write_error(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An Ethernet II frame carrying `payload` in IPv4/UDP from 127.0.0.1:`port` to
+/// 127.0.0.1:`port` (RFC 791 header checksum; UDP checksum 0, "not computed", RFC 768).
+fn udp_frame(port: u16, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(42 + payload.len());
+    frame.extend([0_u8; 12]); // destination and source MAC
+    frame.extend([0x08, 0x00]); // EtherType IPv4
+    let total = u16::try_from(20 + 8 + payload.len()).unwrap_or(u16::MAX);
+    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1];
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    let sum: u32 = ip.chunks(2).map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]]))).sum();
+    let folded = (sum & 0xffff) + (sum >> 16);
+    let checksum = !(((folded & 0xffff) + (folded >> 16)) as u16);
+    ip[10..12].copy_from_slice(&checksum.to_be_bytes());
+    frame.extend(ip);
+    let udp_length = u16::try_from(8 + payload.len()).unwrap_or(u16::MAX);
+    frame.extend(port.to_be_bytes());
+    frame.extend(port.to_be_bytes());
+    frame.extend(udp_length.to_be_bytes());
+    frame.extend([0, 0]);
+    frame.extend(payload);
+    frame
+}
+
+/// Sleeps until `offset_ns` after `start` (no-op when past).
+pub fn sleep_until(start: Instant, offset_ns: u64) {
+    let target = start + Duration::from_nanos(offset_ns);
+    let now = Instant::now();
+    if target > now {
+        std::thread::sleep(target - now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data_root() -> Option<std::path::PathBuf> {
+        let root = std::env::var_os("PITSENSE_DATA")
+            .map_or_else(|| std::path::PathBuf::from("../../shared/data"), std::path::PathBuf::from);
+        let root = if root.is_relative() { Path::new(env!("CARGO_MANIFEST_DIR")).join(root) } else { root };
+        root.is_dir().then_some(root)
+    }
+
+    #[test]
+    fn looped_passes_rewrite_frame_ids_and_stamps() {
+        let Some(root) = data_root() else {
+            eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+            return;
+        };
+        let dir = root.join("lidar_pcap/ouster_sdk_tests");
+        let capture = OusterLoop::open(
+            &dir.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
+            &dir.join("OS-2-128-U1_v2.3.0_1024x10.json"),
+        )
+        .unwrap();
+        // 1024 columns, 16 per packet: 64 packets make one rotation in this capture.
+        assert_eq!(capture.packets(), 64);
+        let (first, second) = (capture.pass(0), capture.pass(3));
+        let id = |p: &[u8]| u16::from_le_bytes([p[2], p[3]]);
+        assert_eq!(id(&second[0].1), id(&first[0].1).wrapping_add(3));
+        let stamp = |p: &[u8]| u64::from_le_bytes(p[32..40].try_into().unwrap());
+        assert_eq!(stamp(&second[5].1) - stamp(&first[5].1), 300_000_000);
+        // Only the header's frame id and the column stamps change.
+        let differing = first[5].1.iter().zip(&second[5].1).filter(|(a, b)| a != b).count();
+        assert!(differing <= 2 + 16 * 8, "{differing} bytes differ");
+
+        // The written capture reads back as the same datagrams, in order, on the port.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loop.pcap");
+        capture.write_pcap(&path, 2, 7502).unwrap();
+        let mut reader = PcapUdpReader::open(&path).unwrap();
+        let mut read = Vec::new();
+        while let Some(datagram) = reader.next_datagram().unwrap() {
+            assert_eq!(datagram.destination.port(), 7502);
+            read.push(datagram.payload);
+        }
+        let sent: Vec<Vec<u8>> = (0..2).flat_map(|pass| capture.pass(pass)).map(|(_, p)| p).collect();
+        assert_eq!(read, sent);
+    }
+}

@@ -1,0 +1,439 @@
+//! Source threads: sockets and files in, stamped messages out on bounded edges.
+//!
+//! Every source keeps an [`InputState`]: its health monitor (fed with the arrival time on the
+//! injected clock and the sensor stamp of each message), its **watermark** (a promise that every
+//! message it will still deliver is stamped at or after it — what event-time fusion waits on)
+//! and whether it ended. Bad input (malformed packets, unreadable log lines) is counted and
+//! logged with the source and the reason; the thread keeps going.
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context;
+use pitsense_perception::drivers::ouster::{OusterMetadata, OusterScanBatcher, XyzLut};
+use pitsense_perception::drivers::pcap::PcapUdpReader;
+use pitsense_perception::drivers::velodyne::{
+    VelodyneDecoder, VelodyneDecoderConfig, VelodyneModel, VelodyneRotationAssembler,
+};
+use pitsense_perception::drivers::{PacketCounters, RotationAssembler};
+use pitsense_types::{Clock, FrameId, Header, ManualClock, PointCloud};
+use tracing::{debug, warn};
+
+use crate::graph::channel::{EdgeSender, SendOutcome};
+use crate::graph::health::{InputMonitor, InputRole, MonitorConfig};
+use crate::onboard::config::{LidarDriver, LidarSensorConfig, StampSource, parse_source};
+
+/// Largest UDP payload over IPv4.
+const MAX_UDP_PAYLOAD: usize = 65_507;
+/// How long a socket read waits before the thread looks at its stop flag and watermark.
+const SOCKET_POLL: Duration = Duration::from_millis(2);
+
+/// Shared state of one input: health, watermark, end of stream, counters.
+#[derive(Debug)]
+pub struct InputState {
+    /// Name in the health message (`lidar`, `v2x`...).
+    pub name: String,
+    /// Role in the mode decision.
+    pub role: InputRole,
+    monitor: Mutex<InputMonitor>,
+    watermark_ns: AtomicU64,
+    ended: AtomicBool,
+    /// Inputs rejected as malformed (packets, datagrams, lines).
+    pub malformed: AtomicU64,
+}
+
+impl InputState {
+    /// A new input state, its monitor started at `now_ns`.
+    pub fn new(name: &str, role: InputRole, config: MonitorConfig, now_ns: u64) -> Arc<Self> {
+        Arc::new(Self {
+            name: name.to_owned(),
+            role,
+            monitor: Mutex::new(InputMonitor::new(config, now_ns)),
+            watermark_ns: AtomicU64::new(0),
+            ended: AtomicBool::new(false),
+            malformed: AtomicU64::new(0),
+        })
+    }
+
+    /// Locks the monitor (a panic elsewhere leaves it consistent: each update is one call).
+    pub fn monitor(&self) -> std::sync::MutexGuard<'_, InputMonitor> {
+        self.monitor.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A message arrived at `arrival_ns` with sensor stamp `stamp_ns`.
+    pub fn on_message(&self, arrival_ns: u64, stamp_ns: u64) {
+        self.monitor().on_message(arrival_ns, stamp_ns);
+    }
+
+    /// Promises that every later message is stamped at or after `stamp_ns`.
+    pub fn advance_watermark(&self, stamp_ns: u64) {
+        self.watermark_ns.fetch_max(stamp_ns, Ordering::SeqCst);
+    }
+
+    /// The watermark, ns (`u64::MAX` once ended).
+    pub fn watermark_ns(&self) -> u64 {
+        if self.is_ended() { u64::MAX } else { self.watermark_ns.load(Ordering::SeqCst) }
+    }
+
+    /// The stream ended (a replay file read to its end, a source that failed for good).
+    pub fn end(&self) {
+        self.ended.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the stream ended.
+    pub fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
+
+    /// The source failed: health `failed` with the reason; the stream ends.
+    pub fn fail(&self, reason: String) {
+        warn!(input = %self.name, "{reason}");
+        self.monitor().on_failure(reason);
+        self.end();
+    }
+}
+
+/// One lidar scan for the lidar task.
+#[derive(Clone, Debug)]
+pub struct LidarScanMessage {
+    /// Index of the lidar in `run.inputs.lidar.sensors`.
+    pub sensor_index: usize,
+    /// The points in that lidar's frame.
+    pub cloud: PointCloud,
+    /// Clock time when the packet that completed the scan arrived, ns.
+    pub arrival_ns: u64,
+}
+
+/// One V2X datagram.
+#[derive(Clone, Debug)]
+pub struct V2xDatagram {
+    /// Receive time on the injected clock (replay: the log's stamp), ns.
+    pub receive_stamp_ns: u64,
+    /// The octets: raw UPER, an IEEE 1609.2 envelope, ETSI or CSAE.
+    pub bytes: Vec<u8>,
+}
+
+/// A lidar's packet-to-cloud decoder, whatever the sensor.
+pub enum LidarDecoder {
+    /// Ouster: scans assembled from column packets, XYZ through the metadata's tables.
+    Ouster {
+        /// The assembler.
+        batcher: Box<OusterScanBatcher>,
+        /// Range-to-XYZ table (sensor frame).
+        lut: Box<XyzLut>,
+    },
+    /// Velodyne: rotations cut at an azimuth.
+    Velodyne(Box<VelodyneRotationAssembler>),
+}
+
+impl std::fmt::Debug for LidarDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ouster { .. } => f.write_str("LidarDecoder::Ouster"),
+            Self::Velodyne(_) => f.write_str("LidarDecoder::Velodyne"),
+        }
+    }
+}
+
+/// A decoded scan before stamping: the cloud with the sensor's stamp (Ouster; Velodyne gives
+/// only microseconds past the hour, so 0).
+struct DecodedScan {
+    cloud: PointCloud,
+    sensor_stamp_ns: u64,
+}
+
+impl LidarDecoder {
+    /// The decoder of one configured lidar; `data_root` resolves a relative metadata path.
+    ///
+    /// # Errors
+    /// Unreadable or invalid Ouster metadata (the message names the file).
+    pub fn new(config: &LidarSensorConfig, data_root: &Path) -> anyhow::Result<Self> {
+        let model = match config.driver {
+            LidarDriver::Ouster => {
+                let path = if config.metadata.is_absolute() {
+                    config.metadata.clone()
+                } else {
+                    data_root.join(&config.metadata)
+                };
+                let metadata = OusterMetadata::read(&path)
+                    .with_context(|| format!("Ouster metadata `{}`", path.display()))?;
+                return Ok(Self::Ouster {
+                    batcher: Box::new(OusterScanBatcher::new(&metadata)),
+                    lut: Box::new(XyzLut::new(&metadata)),
+                });
+            }
+            LidarDriver::Vlp16 => VelodyneModel::Vlp16,
+            LidarDriver::Vlp32c => VelodyneModel::Vlp32c,
+            LidarDriver::Hdl32e => VelodyneModel::Hdl32e,
+            LidarDriver::Hdl64e => VelodyneModel::Hdl64e,
+        };
+        let decoder = VelodyneDecoder::new(VelodyneDecoderConfig::new(model))?;
+        Ok(Self::Velodyne(Box::new(VelodyneRotationAssembler::new(decoder, 0.0))))
+    }
+
+    fn push(&mut self, payload: &[u8], sensor: u16, out: &mut Vec<DecodedScan>) -> Result<(), String> {
+        match self {
+            Self::Ouster { batcher, lut } => {
+                let mut scans = Vec::new();
+                let result = batcher.push_packet(payload, &mut scans).map_err(|e| e.to_string());
+                for scan in scans {
+                    match lut.point_cloud(&scan, sensor, 0) {
+                        Ok(cloud) => out.push(DecodedScan { sensor_stamp_ns: cloud.header.stamp_ns, cloud }),
+                        Err(error) => return Err(error.to_string()),
+                    }
+                }
+                result
+            }
+            Self::Velodyne(assembler) => {
+                let mut rotations = Vec::new();
+                let result = assembler.push_packet(payload, &mut rotations).map_err(|e| e.to_string());
+                for rotation in rotations {
+                    let header = Header { stamp_ns: 0, frame: FrameId::Lidar(sensor), seq: 0 };
+                    out.push(DecodedScan { cloud: rotation.point_cloud(header), sensor_stamp_ns: 0 });
+                }
+                result
+            }
+        }
+    }
+
+    fn flush(&mut self, sensor: u16, out: &mut Vec<DecodedScan>) {
+        match self {
+            Self::Ouster { batcher, lut } => {
+                let mut scans = Vec::new();
+                batcher.flush(&mut scans);
+                for scan in scans {
+                    if let Ok(cloud) = lut.point_cloud(&scan, sensor, 0) {
+                        out.push(DecodedScan { sensor_stamp_ns: cloud.header.stamp_ns, cloud });
+                    }
+                }
+            }
+            Self::Velodyne(assembler) => {
+                let mut rotations = Vec::new();
+                assembler.flush(&mut rotations);
+                for rotation in rotations {
+                    let header = Header { stamp_ns: 0, frame: FrameId::Lidar(sensor), seq: 0 };
+                    out.push(DecodedScan { cloud: rotation.point_cloud(header), sensor_stamp_ns: 0 });
+                }
+            }
+        }
+    }
+
+    /// The assembler's packet counters (lost, duplicate, malformed...).
+    pub fn counters(&self) -> PacketCounters {
+        match self {
+            Self::Ouster { batcher, .. } => batcher.packet_counters(),
+            Self::Velodyne(assembler) => assembler.packet_counters(),
+        }
+    }
+}
+
+/// What every source thread needs.
+#[derive(Clone, Debug)]
+pub struct SourceContext {
+    /// The injected clock.
+    pub clock: Arc<dyn Clock>,
+    /// The replay clock, when replaying (sources advance it to their recorded stamps).
+    pub replay_clock: Option<ManualClock>,
+    /// Set when the runtime stops.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Runs one lidar until stopped (live) or until its capture ends (replay).
+pub struct LidarSource {
+    /// Index in `run.inputs.lidar.sensors`.
+    pub sensor_index: usize,
+    /// Its configuration.
+    pub config: LidarSensorConfig,
+    /// Its decoder.
+    pub decoder: LidarDecoder,
+    /// Where scans go.
+    pub sender: EdgeSender<LidarScanMessage>,
+    /// The lidar input's shared state.
+    pub state: Arc<InputState>,
+    /// Packet counters of this lidar, updated as it runs.
+    pub counters: Arc<Mutex<PacketCounters>>,
+}
+
+impl LidarSource {
+    /// The thread body.
+    pub fn run(mut self, context: SourceContext) {
+        let uri = match parse_source(&self.config.source, &["udp", "pcap"]) {
+            Ok(uri) => uri,
+            Err(reason) => return self.state.fail(format!("lidar {}: {reason}", self.sensor_index)),
+        };
+        let outcome = if uri.scheme == "udp" {
+            self.run_udp(&uri.rest, &context)
+        } else {
+            self.run_pcap(Path::new(&uri.rest), &context)
+        };
+        if let Err(error) = outcome {
+            self.state.fail(format!(
+                "lidar {} `{}`: {}",
+                self.sensor_index,
+                self.config.source,
+                crate::error_chain_text(&error)
+            ));
+        }
+    }
+
+    fn emit(&mut self, scans: Vec<DecodedScan>, arrival_ns: u64, seq: &mut u64) {
+        for scan in scans {
+            let stamp_ns = match self.config.stamp {
+                StampSource::Arrival => arrival_ns,
+                StampSource::Sensor => scan.sensor_stamp_ns,
+            };
+            let mut cloud = scan.cloud;
+            cloud.header.stamp_ns = stamp_ns;
+            cloud.header.seq = *seq;
+            *seq += 1;
+            self.state.on_message(arrival_ns, stamp_ns);
+            let outcome =
+                self.sender.send(LidarScanMessage { sensor_index: self.sensor_index, cloud, arrival_ns });
+            if outcome == SendOutcome::Disconnected {
+                debug!("lidar task gone; scan discarded");
+            }
+        }
+        *self.counters.lock().unwrap_or_else(PoisonError::into_inner) = self.decoder.counters();
+    }
+
+    fn run_udp(&mut self, addr: &str, context: &SourceContext) -> anyhow::Result<()> {
+        let socket = UdpSocket::bind(addr).with_context(|| format!("cannot bind UDP {addr}"))?;
+        socket.set_read_timeout(Some(SOCKET_POLL)).context("cannot set the socket timeout")?;
+        let mut buffer = vec![0_u8; MAX_UDP_PAYLOAD + 1];
+        let mut seq = 0;
+        let sensor = u16::try_from(self.sensor_index).unwrap_or(u16::MAX);
+        while !context.stop.load(Ordering::SeqCst) {
+            match socket.recv_from(&mut buffer) {
+                Ok((length, from)) => {
+                    let arrival_ns = context.clock.now_ns();
+                    let mut scans = Vec::new();
+                    if let Err(reason) =
+                        self.decoder.push(buffer.get(..length).unwrap_or_default(), sensor, &mut scans)
+                    {
+                        self.state.malformed.fetch_add(1, Ordering::Relaxed);
+                        debug!(
+                            "lidar {}: malformed packet from {from} ({length} bytes): {reason}",
+                            self.sensor_index
+                        );
+                    }
+                    self.emit(scans, arrival_ns, &mut seq);
+                }
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(error) => warn!("lidar {} UDP receive error: {error}", self.sensor_index),
+            }
+        }
+        let mut scans = Vec::new();
+        self.decoder.flush(sensor, &mut scans);
+        let now = context.clock.now_ns();
+        self.emit(scans, now, &mut seq);
+        Ok(())
+    }
+
+    fn run_pcap(&mut self, path: &Path, context: &SourceContext) -> anyhow::Result<()> {
+        let mut reader = PcapUdpReader::open(path)?;
+        let mut seq = 0;
+        let sensor = u16::try_from(self.sensor_index).unwrap_or(u16::MAX);
+        let mut last_ns = 0;
+        while !context.stop.load(Ordering::SeqCst) {
+            let Some(datagram) = reader.next_datagram()? else { break };
+            last_ns = datagram.capture_time_ns;
+            if let Some(clock) = &context.replay_clock {
+                clock.set_ns(datagram.capture_time_ns);
+            }
+            let mut scans = Vec::new();
+            if let Err(reason) = self.decoder.push(&datagram.payload, sensor, &mut scans) {
+                self.state.malformed.fetch_add(1, Ordering::Relaxed);
+                debug!("lidar {} `{}`: malformed packet: {reason}", self.sensor_index, path.display());
+            }
+            self.emit(scans, datagram.capture_time_ns, &mut seq);
+        }
+        let mut scans = Vec::new();
+        self.decoder.flush(sensor, &mut scans);
+        self.emit(scans, last_ns, &mut seq);
+        self.state.end();
+        Ok(())
+    }
+}
+
+/// Runs the V2X input until stopped (UDP) or until its log ends (replay).
+#[derive(Debug)]
+pub struct V2xSource {
+    /// `udp:ADDR:PORT` or `log:PATH`.
+    pub source: String,
+    /// Where datagrams go.
+    pub sender: EdgeSender<V2xDatagram>,
+    /// The input's shared state.
+    pub state: Arc<InputState>,
+}
+
+impl V2xSource {
+    /// The thread body.
+    pub fn run(self, context: SourceContext) {
+        let uri = match parse_source(&self.source, &["udp", "log"]) {
+            Ok(uri) => uri,
+            Err(reason) => return self.state.fail(format!("v2x: {reason}")),
+        };
+        let outcome = if uri.scheme == "udp" {
+            self.run_udp(&uri.rest, &context)
+        } else {
+            self.run_log(Path::new(&uri.rest), &context)
+        };
+        if let Err(error) = outcome {
+            self.state.fail(format!("v2x `{}`: {}", self.source, crate::error_chain_text(&error)));
+        }
+    }
+
+    fn run_udp(&self, addr: &str, context: &SourceContext) -> anyhow::Result<()> {
+        let socket = UdpSocket::bind(addr).with_context(|| format!("cannot bind UDP {addr}"))?;
+        socket.set_read_timeout(Some(SOCKET_POLL)).context("cannot set the socket timeout")?;
+        let mut buffer = vec![0_u8; MAX_UDP_PAYLOAD + 1];
+        while !context.stop.load(Ordering::SeqCst) {
+            // Every datagram read after this instant is stamped later: the watermark.
+            let before_ns = context.clock.now_ns();
+            match socket.recv_from(&mut buffer) {
+                Ok((length, _from)) => {
+                    let receive_stamp_ns = context.clock.now_ns();
+                    self.state.on_message(receive_stamp_ns, receive_stamp_ns);
+                    let bytes = buffer.get(..length).unwrap_or_default().to_vec();
+                    self.sender.send(V2xDatagram { receive_stamp_ns, bytes });
+                }
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(error) => warn!("v2x UDP receive error: {error}"),
+            }
+            self.state.advance_watermark(before_ns);
+        }
+        Ok(())
+    }
+
+    fn run_log(&self, path: &Path, context: &SourceContext) -> anyhow::Result<()> {
+        let (entries, warnings) = crate::replay::read_v2x_log(path)?;
+        for warning in warnings {
+            self.state.malformed.fetch_add(1, Ordering::Relaxed);
+            warn!("{warning}");
+        }
+        for entry in entries {
+            if context.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            if let Some(clock) = &context.replay_clock {
+                clock.set_ns(entry.receive_stamp_ns);
+            }
+            self.state.on_message(entry.receive_stamp_ns, entry.receive_stamp_ns);
+            self.sender.send(V2xDatagram { receive_stamp_ns: entry.receive_stamp_ns, bytes: entry.bytes });
+            self.state.advance_watermark(entry.receive_stamp_ns);
+        }
+        self.state.end();
+        Ok(())
+    }
+}
