@@ -55,6 +55,11 @@ pub struct LidarScan {
     pub columns_received: usize,
     /// Columns a complete frame holds (the column window's width).
     pub columns_expected: usize,
+    /// Received columns whose status flags them invalid (non-LEGACY status bit 0 clear, LEGACY
+    /// status not all ones). They count as received (their packet arrived) but, as in the vendor
+    /// SDK's `ScanBatcher`, contribute nothing: their headers and pixels stay zero, so they
+    /// yield no points whatever their bytes say.
+    pub invalid_columns: usize,
     /// Lidar packets that contributed.
     pub packets: usize,
 }
@@ -111,6 +116,7 @@ impl LidarScan {
             flags2: vec![0; sized(dual)],
             columns_received: 0,
             columns_expected: metadata.window_columns(),
+            invalid_columns: 0,
             packets: 0,
         }
     }
@@ -171,7 +177,9 @@ impl LidarScan {
     }
 
     /// Copies one packet's columns in. Returns `false` (and changes nothing) when the packet's
-    /// first column was already received (a duplicate).
+    /// first column was already received (a duplicate). A column whose status flags it invalid
+    /// is marked received and counted in [`Self::invalid_columns`], and nothing of it is copied
+    /// (vendor SDK `ScanBatcher`: "drop invalid / out-of-bounds data").
     fn ingest(
         &mut self,
         format: &PacketFormat,
@@ -198,10 +206,17 @@ impl LidarScan {
             let Some(column) = format.column(packet, index) else { continue };
             let col = usize::from(column.measurement_id());
             let Some(seen) = received.get_mut(col) else { continue };
-            if !*seen && metadata.in_window(col) {
+            let first_arrival = !*seen;
+            if first_arrival && metadata.in_window(col) {
                 self.columns_received += 1;
             }
             *seen = true;
+            if !column.is_valid() {
+                if first_arrival {
+                    self.invalid_columns += 1;
+                }
+                continue;
+            }
             if let Some(slot) = self.timestamp_ns.get_mut(col) {
                 *slot = column.timestamp_ns();
             }
