@@ -10,9 +10,13 @@ mod common;
 
 use std::path::PathBuf;
 
+use pitsense_perception::drivers::RotationAssembler;
 use pitsense_perception::drivers::inspect::{InspectOptions, inspect_ouster_pcap};
 use pitsense_perception::drivers::ouster::{LidarScan, OusterMetadata, OusterScanBatcher};
 use pitsense_perception::drivers::pcap::read_udp_datagrams;
+use pitsense_perception::drivers::velodyne::{
+    VelodyneDecoder, VelodyneDecoderConfig, VelodyneModel, VelodyneRotationAssembler,
+};
 
 const SDK_CAPTURE: &str = "lidar_pcap/ouster_sdk_tests/OS-2-128-U1_v2.3.0_1024x10.pcap";
 const SDK_METADATA: &str = "lidar_pcap/ouster_sdk_tests/OS-2-128-U1_v2.3.0_1024x10.json";
@@ -85,4 +89,50 @@ fn b03_invalid_columns_yield_no_points() {
 
     let report = inspect_ouster_pcap(&b03, &metadata_file, &InspectOptions::default()).unwrap();
     assert_eq!(report.frames.iter().map(|frame| frame.points).sum::<usize>(), 117_840);
+}
+
+/// B04: a VLP-16 packet whose block 5 carries the raw azimuth 36000 (360.00°). It is 0°, not a
+/// malformed packet: all 274 returns decode, and block 5's returns lie between block 4's and
+/// block 6's azimuths.
+#[test]
+fn b04_velodyne_azimuth_36000_is_zero() {
+    let Some(capture) =
+        common::optional_data_file("regressions/B04/b04_c.pcap", "b04_velodyne_azimuth_36000_is_zero")
+    else {
+        return;
+    };
+    let (datagrams, _) = read_udp_datagrams(&capture, Some(&[2368])).unwrap();
+    assert_eq!(datagrams.len(), 1);
+    let payload = &datagrams[0].payload;
+    // The raw block azimuths, read straight from the bytes (offset 2 of each 100-byte block).
+    let raw: Vec<u16> = (0..12)
+        .map(|block| u16::from_le_bytes([payload[block * 100 + 2], payload[block * 100 + 3]]))
+        .collect();
+    assert_eq!(raw[5], 36_000);
+    // Returns counted from the bytes: every non-zero distance (VLP-16 max range 100 m < 300 m).
+    let nonzero = (0..12)
+        .flat_map(|block| (0..32).map(move |channel| block * 100 + 4 + channel * 3))
+        .filter(|&offset| payload[offset] != 0 || payload[offset + 1] != 0)
+        .count();
+    assert_eq!(nonzero, 274, "EXPECTED.txt: 274 points");
+
+    let decoder = VelodyneDecoder::new(VelodyneDecoderConfig::new(VelodyneModel::Vlp16)).unwrap();
+    let mut points = Vec::new();
+    let info = decoder.decode(payload, &mut points).unwrap();
+    assert_eq!(info.block_azimuths_cdeg[5], 0);
+    assert_eq!(info.points, 274);
+    assert_eq!(points.len(), 274);
+    // Block 5 fires at 0° plus at most one block's rotation (VLP-16 manual §9.5: the firing's
+    // share of the gap to the next block, here 100 − 0 = 1.00°).
+    for point in points.iter().filter(|point| point.block == 5) {
+        assert!((0.0..1.0).contains(&point.azimuth_deg), "block 5 point at {}°", point.azimuth_deg);
+    }
+    // And the rotation assembler counts the packet, not a malformed one.
+    let mut assembler = VelodyneRotationAssembler::new(decoder, 180.0);
+    let mut rotations = Vec::new();
+    assembler.push_packet(payload, &mut rotations).unwrap();
+    assembler.flush(&mut rotations);
+    let counters = assembler.packet_counters();
+    assert_eq!((counters.packets, counters.malformed), (1, 0));
+    assert_eq!(rotations.iter().map(|rotation| rotation.points.len()).sum::<usize>(), 274);
 }
