@@ -256,10 +256,10 @@ fn lost_duplicate_late_and_malformed_packets_are_counted() {
     );
     assert_eq!(scans[0].columns_received, 1024 - 16);
     let counters = batcher.counters();
-    // 1 packet missing from frame 1259 is not counted (first frame of the stream, which may
-    // start mid-rotation); frame 1260 skipped = 1 frame, 64 packets.
+    // Packet 10 missing from frame 1259 = 1 packet (packets 9 and 11 arrived, so it is a gap,
+    // not the head a recording may start without); frame 1260 skipped = 1 frame, 64 packets.
     assert_eq!(counters.lost_frames, 1);
-    assert_eq!(counters.lost_packets, 64);
+    assert_eq!(counters.lost_packets, 1 + 64);
     assert_eq!(counters.duplicate_packets, 1);
     assert_eq!(counters.late_packets, 1);
     assert_eq!(counters.malformed_packets, 2);

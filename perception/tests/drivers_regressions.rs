@@ -136,3 +136,75 @@ fn b04_velodyne_azimuth_36000_is_zero() {
     assert_eq!((counters.packets, counters.malformed), (1, 0));
     assert_eq!(rotations.iter().map(|rotation| rotation.points.len()).sum::<usize>(), 274);
 }
+
+/// Frame id and first measurement id of every lidar packet of a capture, from the bytes
+/// (non-LEGACY header: frame id at byte 2; first column header at byte 32, measurement id at
+/// its byte 8).
+fn packet_ids(capture: &std::path::Path) -> Vec<(u16, u16)> {
+    let (datagrams, _) = read_udp_datagrams(capture, Some(&[7502])).unwrap();
+    datagrams
+        .iter()
+        .map(|datagram| {
+            let bytes = &datagram.payload;
+            (u16::from_le_bytes([bytes[2], bytes[3]]), u16::from_le_bytes([bytes[40], bytes[41]]))
+        })
+        .collect()
+}
+
+/// B01: frames 1259 (64 packets), 1260 (packets 57–63 lost) and 1261 (packets 0–17 lost). Frame
+/// 1261 is stamped at the time its column 0 had, extrapolated back from column 288; all 25
+/// missing packets count as lost, and a tail missing at the end of the stream too.
+#[test]
+fn b01_frames_that_lost_head_or_tail_packets() {
+    let Some((_, metadata_file, b01)) =
+        inputs("regressions/B01/b01_three_frames.pcap", "b01_frames_that_lost_head_or_tail_packets")
+    else {
+        return;
+    };
+    // The packets present, from the bytes: 64 + 57 + 46.
+    let ids = packet_ids(&b01);
+    let per_frame =
+        |frame: u16| ids.iter().filter(|(id, _)| *id == frame).map(|(_, m)| m / 16).collect::<Vec<_>>();
+    assert_eq!(per_frame(1259), (0..64).collect::<Vec<_>>());
+    assert_eq!(per_frame(1260), (0..57).collect::<Vec<_>>());
+    assert_eq!(per_frame(1261), (18..64).collect::<Vec<_>>());
+    // Lost: 1260's tail 57..=63 (7) + 1261's head 0..=17 (18) = 25 (EXPECTED.txt).
+    let expected_lost = (64 - 57) + 18;
+    assert_eq!(expected_lost, 25);
+
+    let report = inspect_ouster_pcap(&b01, &metadata_file, &InspectOptions::default()).unwrap();
+    let frames: Vec<_> =
+        report.frames.iter().map(|frame| (frame.frame_id, frame.packets, frame.complete)).collect();
+    assert_eq!(frames, [(1259, 64, true), (1260, 57, false), (1261, 46, false)]);
+    assert_eq!(report.packets.assembler.lost, 25);
+    assert_eq!(report.packets.assembler.packets, 167);
+
+    // Stamp of 1261: column 288's timestamp (its first received column, read from the bytes of
+    // the frame's first packet) minus 288 column periods. Lidar mode 1024x10: one column every
+    // 1 s / (1024 × 10) = 97 656.25 ns, so 288 × 97 656.25 = 28 125 000 ns exactly.
+    let (datagrams, _) = read_udp_datagrams(&b01, Some(&[7502])).unwrap();
+    let first_of_1261 = &datagrams[64 + 57].payload;
+    assert_eq!(u16::from_le_bytes([first_of_1261[40], first_of_1261[41]]), 288);
+    let column_288_ns = u64::from_le_bytes(first_of_1261[32..40].try_into().unwrap());
+    assert_eq!(column_288_ns, 765_925_163_920);
+    let stamp_1261 = report.frames[2].stamp_ns;
+    assert_eq!(stamp_1261, column_288_ns - 28_125_000);
+    assert_eq!(stamp_1261, 765_897_038_920, "EXPECTED.txt: ~765897039000");
+    // Cross-check: one rotation (100 ms at 10 Hz) after frame 1260's column 0, within a column.
+    let stamp_1260 = report.frames[1].stamp_ns;
+    assert!(
+        (stamp_1261 as i64 - stamp_1260 as i64 - 100_000_000).abs() < 97_657,
+        "{stamp_1260} → {stamp_1261}"
+    );
+
+    // The stream ends three packets early (1261's packets 61..=63 never come): flush counts them.
+    let metadata = OusterMetadata::read(&metadata_file).unwrap();
+    let mut batcher = OusterScanBatcher::new(&metadata);
+    let mut scans = Vec::new();
+    for datagram in &datagrams[..datagrams.len() - 3] {
+        batcher.push(&datagram.payload, &mut scans).unwrap();
+    }
+    batcher.flush_frames(&mut scans);
+    assert_eq!(scans.len(), 3);
+    assert_eq!(batcher.counters().lost_packets, 25 + 3);
+}

@@ -62,6 +62,12 @@ pub struct LidarScan {
     pub invalid_columns: usize,
     /// Lidar packets that contributed.
     pub packets: usize,
+    /// First and last measurement id of the column window (inclusive; `first > last` wraps
+    /// through zero), from the metadata.
+    pub column_window: (usize, usize),
+    /// Nominal time between two columns, picoseconds (see
+    /// [`OusterMetadata::column_period_ps`]); 0 when the metadata states no rotation rate.
+    pub column_period_ps: u64,
 }
 
 /// A borrowed `H × W` field image of a [`LidarScan`], typed as the vendor SDK stores it.
@@ -118,6 +124,8 @@ impl LidarScan {
             columns_expected: metadata.window_columns(),
             invalid_columns: 0,
             packets: 0,
+            column_window: metadata.column_window,
+            column_period_ps: metadata.column_period_ps().unwrap_or(0),
         }
     }
 
@@ -126,10 +134,26 @@ impl LidarScan {
         self.columns_received == self.columns_expected
     }
 
-    /// Time of validity of the frame: the earliest timestamp among received columns,
-    /// nanoseconds on the sensor clock (0 when no column arrived).
+    /// Time of validity of the frame, nanoseconds on the sensor clock: the time of the column
+    /// window's first column. When that column arrived, its timestamp; when the frame's first
+    /// columns were lost, the first received column's timestamp minus its index in the window
+    /// times the nominal column period ([`Self::column_period_ps`]; columns are evenly spaced in
+    /// time, Ouster user manual "Lidar Data Format"), rounded to the nanosecond. 0 when no column
+    /// with a timestamp arrived (columns flagged invalid carry none).
     pub fn stamp_ns(&self) -> u64 {
-        self.timestamp_ns.iter().copied().filter(|&stamp| stamp != 0).min().unwrap_or(0)
+        let Some((index, stamp_ns)) = self.first_stamped_column() else { return 0 };
+        let offset_ns = (index as u64).saturating_mul(self.column_period_ps).saturating_add(500) / 1000;
+        stamp_ns.saturating_sub(offset_ns)
+    }
+
+    /// Index in the column window (0 = the window's first column) and timestamp of the first
+    /// column that arrived with a timestamp.
+    fn first_stamped_column(&self) -> Option<(usize, u64)> {
+        let width = self.width.max(1);
+        (0..self.columns_expected).find_map(|index| {
+            let col = (self.column_window.0 + index) % width;
+            self.timestamp_ns.get(col).copied().filter(|&stamp| stamp != 0).map(|stamp| (index, stamp))
+        })
     }
 
     /// The per-pixel fields this scan carries, in the vendor SDK's digest order: `RANGE`,
@@ -281,10 +305,12 @@ pub fn destagger<T: Copy + Default>(image: &[T], width: usize, pixel_shift_by_ro
 pub struct OusterCounters {
     /// Lidar packets accepted (well-formed, not duplicate or late).
     pub packets: u64,
-    /// Packets missing: columns of emitted frames that never arrived (in whole packets; not
-    /// counted for the first frame of a stream, which may start mid-rotation, nor for the frame
-    /// [`RotationAssembler::flush`] closes), plus the packets of frames skipped in the frame-id
-    /// sequence.
+    /// Packets missing: columns of emitted frames that never arrived, in whole packets — the
+    /// missing head (before the first received column), the gaps, and the missing tail (after
+    /// the last received column), also for the frame [`RotationAssembler::flush`] closes at the
+    /// end of a stream — plus the packets of frames skipped in the frame-id sequence. Not
+    /// counted: the head of a stream's first frame (the recording may start mid-rotation) and
+    /// the tail of a frame cut short by a sensor restart (the sensor never sent it).
     pub lost_packets: u64,
     /// Frames skipped in the frame-id sequence.
     pub lost_frames: u64,
@@ -309,13 +335,17 @@ pub struct OusterCounters {
 /// emits the frame in progress at the end of a stream. Frame ids compare modulo 65536: a packet
 /// whose frame id is behind the current one (by less than half the range) is late and dropped.
 /// A change of the header's initialisation id (the sensor restarted) closes the frame in
-/// progress and restarts the frame-id sequence.
+/// progress and restarts the frame-id sequence. Missing packets are counted as lost per
+/// [`OusterCounters::lost_packets`].
 /// No I/O, no clock: the same packets give the same frames.
 #[derive(Clone, Debug)]
 pub struct OusterScanBatcher {
     metadata: OusterMetadata,
     format: PacketFormat,
     current: Option<LidarScan>,
+    /// Whether the frame in progress is the first of a stream (or since a sensor restart): its
+    /// missing head is not counted as lost.
+    current_starts_stream: bool,
     received: Vec<bool>,
     last_emitted: Option<(u16, bool)>,
     last_init_id: Option<u32>,
@@ -329,6 +359,7 @@ impl OusterScanBatcher {
             format: PacketFormat::new(metadata),
             metadata: metadata.clone(),
             current: None,
+            current_starts_stream: true,
             received: vec![false; metadata.columns_per_frame],
             last_emitted: None,
             last_init_id: None,
@@ -366,7 +397,7 @@ impl OusterScanBatcher {
         };
         // A new initialisation id means the sensor restarted: its frame ids start over.
         if self.last_init_id.is_some_and(|init_id| init_id != header.init_id) {
-            self.finish(frames, false);
+            self.finish(frames, Close::Restart);
             self.last_emitted = None;
             self.counters.reinitialisations += 1;
         }
@@ -384,8 +415,7 @@ impl OusterScanBatcher {
             }
             Some(current) => {
                 let gap = frame_id.wrapping_sub(current.frame_id);
-                let count_missing = self.last_emitted.is_some();
-                self.finish(frames, count_missing);
+                self.finish(frames, Close::Superseded);
                 self.note_gap(gap);
                 self.start(frame_id, header.init_id);
             }
@@ -411,7 +441,7 @@ impl OusterScanBatcher {
         if current.ingest(&self.format, &self.metadata, packet, &mut self.received) {
             self.counters.packets += 1;
             if current.is_complete() {
-                self.finish(frames, true);
+                self.finish(frames, Close::Superseded);
             }
         } else {
             self.counters.duplicate_packets += 1;
@@ -421,7 +451,7 @@ impl OusterScanBatcher {
 
     /// Emits the frame in progress, if any (end of a recording).
     pub fn flush_frames(&mut self, frames: &mut Vec<LidarScan>) {
-        self.finish(frames, false);
+        self.finish(frames, Close::EndOfStream);
     }
 
     fn validate(&self, packet: &[u8]) -> Result<super::PacketHeader, OusterError> {
@@ -453,17 +483,30 @@ impl OusterScanBatcher {
         scan.init_id = init_id;
         self.received.iter_mut().for_each(|seen| *seen = false);
         self.current = Some(scan);
+        self.current_starts_stream = self.last_emitted.is_none();
     }
 
-    /// Emits the current frame. `count_missing`: whether its missing columns count as lost
-    /// packets (not for the first frame of a stream, which may start mid-rotation, nor for the
-    /// frame a stream ends in).
-    fn finish(&mut self, frames: &mut Vec<LidarScan>, count_missing: bool) {
+    /// Columns of the frame in progress that the sensor sent but that never arrived (see
+    /// [`OusterCounters::lost_packets`] for which count).
+    fn lost_columns(&self, close: Close) -> usize {
+        let window = self.metadata.window_columns();
+        let (first, _) = self.metadata.column_window;
+        let width = self.metadata.columns_per_frame.max(1);
+        let arrived = |index: usize| self.received.get((first + index) % width).copied().unwrap_or(false);
+        let Some(first_arrived) = (0..window).find(|&index| arrived(index)) else { return 0 };
+        let last_arrived = (0..window).rev().find(|&index| arrived(index)).unwrap_or(first_arrived);
+        let head = if self.current_starts_stream { 0 } else { first_arrived };
+        let gaps = (first_arrived..=last_arrived).filter(|&index| !arrived(index)).count();
+        let tail = if close == Close::Restart { 0 } else { window - 1 - last_arrived };
+        head + gaps + tail
+    }
+
+    /// Emits the current frame, counting its missing packets as lost.
+    fn finish(&mut self, frames: &mut Vec<LidarScan>, close: Close) {
+        let lost_columns = self.lost_columns(close);
         let Some(scan) = self.current.take() else { return };
         let missing = scan.columns_expected.saturating_sub(scan.columns_received);
-        if count_missing {
-            self.counters.lost_packets += missing.div_ceil(self.format.columns_per_packet) as u64;
-        }
+        self.counters.lost_packets += lost_columns.div_ceil(self.format.columns_per_packet) as u64;
         self.counters.frames += 1;
         if missing > 0 {
             self.counters.incomplete_frames += 1;
@@ -471,6 +514,17 @@ impl OusterScanBatcher {
         self.last_emitted = Some((scan.frame_id, missing == 0));
         frames.push(scan);
     }
+}
+
+/// Why the frame in progress is emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Close {
+    /// Complete, or a later frame arrived: whatever is missing was lost.
+    Superseded,
+    /// The end of the stream ([`RotationAssembler::flush`]): a missing tail was lost.
+    EndOfStream,
+    /// The sensor restarted (new initialisation id): it never sent the rest of this frame.
+    Restart,
 }
 
 impl RotationAssembler for OusterScanBatcher {
