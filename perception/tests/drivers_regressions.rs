@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use pitsense_perception::drivers::RotationAssembler;
 use pitsense_perception::drivers::inspect::{InspectOptions, inspect_ouster_pcap};
-use pitsense_perception::drivers::ouster::{LidarScan, OusterMetadata, OusterScanBatcher};
+use pitsense_perception::drivers::ouster::{LidarScan, OusterMetadata, OusterScanBatcher, StreamDigest};
 use pitsense_perception::drivers::pcap::read_udp_datagrams;
 use pitsense_perception::drivers::velodyne::{
     VelodyneDecoder, VelodyneDecoderConfig, VelodyneModel, VelodyneRotationAssembler,
@@ -207,4 +207,144 @@ fn b01_frames_that_lost_head_or_tail_packets() {
     batcher.flush_frames(&mut scans);
     assert_eq!(scans.len(), 3);
     assert_eq!(batcher.counters().lost_packets, 25 + 3);
+}
+
+/// B02, fragments: the vendor capture's 64 lidar datagrams, each sent as 17 IPv4 fragments
+/// (some datagrams interleaved, one in reverse order). Reassembled, they are the vendor
+/// capture's datagrams byte for byte, so the frame reproduces the SDK digest.
+#[test]
+fn b02_fragmented_datagrams_are_reassembled() {
+    let test = "b02_fragmented_datagrams_are_reassembled";
+    let Some((sdk_capture, metadata_file, fragmented)) = inputs("regressions/B02/b02_fragmented.pcap", test)
+    else {
+        return;
+    };
+    let Some(digest_file) = common::optional_data_file(
+        "lidar_pcap/ouster_sdk_tests/OS-2-128-U1_v2.3.0_1024x10_digest.json",
+        test,
+    ) else {
+        return;
+    };
+    let Some(missing30) = common::optional_data_file("regressions/B02/b02_fragmented_missing30.pcap", test)
+    else {
+        return;
+    };
+    let (reference, _) = read_udp_datagrams(&sdk_capture, Some(&[7502])).unwrap();
+    let (datagrams, stats) = read_udp_datagrams(&fragmented, Some(&[7502])).unwrap();
+    assert_eq!((stats.records, stats.ipv4_fragments), (64 * 17, 64 * 17));
+    assert_eq!((stats.reassembled_datagrams, stats.incomplete_reassemblies, stats.malformed), (64, 0, 0));
+    assert_eq!(datagrams.len(), 64);
+    for (index, (ours, vendor)) in datagrams.iter().zip(&reference).enumerate() {
+        assert!(ours.payload == vendor.payload, "datagram {index} differs from the vendor capture's");
+    }
+
+    let report = inspect_ouster_pcap(
+        &fragmented,
+        &metadata_file,
+        &InspectOptions { digest: true, ..Default::default() },
+    )
+    .unwrap();
+    assert_eq!(report.frames.len(), 1);
+    assert_eq!((report.frames[0].frame_id, report.frames[0].packets), (1259, 64));
+    assert!(report.frames[0].complete);
+    let expected = StreamDigest::parse_json(&std::fs::read_to_string(digest_file).unwrap()).unwrap();
+    let differences = report.digest.as_ref().unwrap().differences(&expected);
+    assert!(differences.is_empty(), "digest mismatches: {differences:#?}");
+
+    // One fragment of datagram 30 deleted: that datagram is dropped and counted, the frame has
+    // 63 of 64 packets, and packet 30's columns (30 × 16 = 480 ..= 495) are missing.
+    let (datagrams, stats) = read_udp_datagrams(&missing30, Some(&[7502])).unwrap();
+    assert_eq!(
+        (stats.ipv4_fragments, stats.reassembled_datagrams, stats.incomplete_reassemblies),
+        (64 * 17 - 1, 63, 1)
+    );
+    assert_eq!(datagrams.len(), 63);
+    let metadata = OusterMetadata::read(&metadata_file).unwrap();
+    let (scans, batcher) = decode_capture(&missing30, &metadata);
+    assert_eq!(scans.len(), 1);
+    let scan = &scans[0];
+    assert_eq!((scan.packets, scan.columns_received), (63, 1024 - 16));
+    let missing: Vec<usize> = (0..1024).filter(|&col| scan.timestamp_ns[col] == 0).collect();
+    assert_eq!(missing, (480..=495).collect::<Vec<_>>());
+    assert!((0..128).all(|row| (480..=495).all(|col| scan.range_mm[row * 1024 + col] == 0)));
+    // Packets 29 and 31 arrived, so packet 30 was lost.
+    assert_eq!(batcher.counters().lost_packets, 1);
+}
+
+/// B02, stray: the vendor capture with a copy of packet 20 renumbered frame 1259 + 5000 = 6259
+/// inserted after packet 40. It is counted as stray and dropped; frame 1259 stays whole, and
+/// nothing counts as lost or late.
+#[test]
+fn b02_a_stray_frame_id_closes_no_frame() {
+    let Some((_, metadata_file, stray)) =
+        inputs("regressions/B02/b02_stray_unfragmented.pcap", "b02_a_stray_frame_id_closes_no_frame")
+    else {
+        return;
+    };
+    let ids = packet_ids(&stray);
+    assert_eq!(ids.len(), 65);
+    assert_eq!(ids[41], (6259, 320));
+    assert!(ids.iter().enumerate().all(|(index, (frame, _))| index == 41 || *frame == 1259));
+
+    let report = inspect_ouster_pcap(&stray, &metadata_file, &InspectOptions::default()).unwrap();
+    let frames: Vec<_> =
+        report.frames.iter().map(|frame| (frame.frame_id, frame.packets, frame.complete)).collect();
+    assert_eq!(frames, [(1259, 64, true)]);
+    let counters = report.packets.assembler;
+    assert_eq!((counters.packets, counters.stray, counters.lost, counters.late), (64, 1, 0, 0));
+}
+
+/// Far-off frame ids are never counted as losses: the vendor frame, then the same packets
+/// renumbered 5000 frames later (an unrelated recording: the sensor clock does not move 500 s)
+/// give two frames and a discontinuity, nothing lost. Renumbered 2 frames later with the column
+/// timestamps 200 ms later (what the sensor sends after losing one frame), the clock confirms
+/// the gap: 1 frame, 64 packets lost.
+#[test]
+fn far_off_frame_ids_are_not_losses() {
+    let Some((sdk_capture, metadata_file, _)) = inputs(SDK_CAPTURE, "far_off_frame_ids_are_not_losses")
+    else {
+        return;
+    };
+    let metadata = OusterMetadata::read(&metadata_file).unwrap();
+    let (datagrams, _) = read_udp_datagrams(&sdk_capture, Some(&[7502])).unwrap();
+    // 16 columns of 12 + 128 × 12 bytes after the 32-byte packet header; timestamp first.
+    let renumbered = |packet: &[u8], frames_later: u16, shift_ns: u64| {
+        let mut packet = packet.to_vec();
+        let frame_id = u16::from_le_bytes([packet[2], packet[3]]) + frames_later;
+        packet[2..4].copy_from_slice(&frame_id.to_le_bytes());
+        for column in 0..16 {
+            let at = 32 + column * (12 + 128 * 12);
+            let stamp_ns = u64::from_le_bytes(packet[at..at + 8].try_into().unwrap()) + shift_ns;
+            packet[at..at + 8].copy_from_slice(&stamp_ns.to_le_bytes());
+        }
+        packet
+    };
+    for (frames_later, shift_ns, lost_frames, lost_packets, discontinuities) in
+        [(5000, 0, 0, 0, 1), (2, 200_000_000, 1, 64, 0)]
+    {
+        let mut batcher = OusterScanBatcher::new(&metadata);
+        let mut scans = Vec::new();
+        // The second frame loses its first packet, so the first packet to arrive is mid-frame.
+        for datagram in &datagrams[..60] {
+            batcher.push(&datagram.payload, &mut scans).unwrap();
+        }
+        for datagram in &datagrams[1..] {
+            batcher.push(&renumbered(&datagram.payload, frames_later, shift_ns), &mut scans).unwrap();
+        }
+        batcher.flush_frames(&mut scans);
+        let counters = batcher.counters();
+        assert_eq!(
+            scans.iter().map(|scan| (scan.frame_id, scan.packets)).collect::<Vec<_>>(),
+            [(1259, 60), (1259 + frames_later, 63)],
+            "{frames_later} frames later"
+        );
+        assert_eq!(
+            (counters.lost_frames, counters.discontinuities, counters.stray_packets),
+            (lost_frames, discontinuities, 0)
+        );
+        // Frame 1259's tail (packets 60..=63) and the second frame's head (packet 0) are lost
+        // only when the clock ties the two frames together.
+        let edges = if discontinuities == 0 { 4 + 1 } else { 0 };
+        assert_eq!(counters.lost_packets, lost_packets + edges, "{frames_later} frames later");
+    }
 }
