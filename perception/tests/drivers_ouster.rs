@@ -218,9 +218,17 @@ fn replay_is_deterministic() {
 fn lost_duplicate_late_and_malformed_packets_are_counted() {
     let meta = metadata();
     let packets = lidar_packets();
+    // The same packets two frames later: frame id + 2, and every column timestamp (16 columns
+    // of 12 + 128 × 12 bytes after the 32-byte header) two rotations (2 × 100 ms) later, as the
+    // sensor clock would have them.
     let next_frame = |packet: &Vec<u8>, frame_id: u16| {
         let mut packet = packet.clone();
         packet[2..4].copy_from_slice(&frame_id.to_le_bytes());
+        for column in 0..16 {
+            let at = 32 + column * (12 + 128 * 12);
+            let stamp_ns = u64::from_le_bytes(packet[at..at + 8].try_into().unwrap()) + 200_000_000;
+            packet[at..at + 8].copy_from_slice(&stamp_ns.to_le_bytes());
+        }
         packet
     };
     let mut batcher = OusterScanBatcher::new(&meta);
@@ -256,10 +264,10 @@ fn lost_duplicate_late_and_malformed_packets_are_counted() {
     );
     assert_eq!(scans[0].columns_received, 1024 - 16);
     let counters = batcher.counters();
-    // 1 packet missing from frame 1259 is not counted (first frame of the stream, which may
-    // start mid-rotation); frame 1260 skipped = 1 frame, 64 packets.
+    // Packet 10 missing from frame 1259 = 1 packet (packets 9 and 11 arrived, so it is a gap,
+    // not the head a recording may start without); frame 1260 skipped = 1 frame, 64 packets.
     assert_eq!(counters.lost_frames, 1);
-    assert_eq!(counters.lost_packets, 64);
+    assert_eq!(counters.lost_packets, 1 + 64);
     assert_eq!(counters.duplicate_packets, 1);
     assert_eq!(counters.late_packets, 1);
     assert_eq!(counters.malformed_packets, 2);

@@ -162,10 +162,11 @@ fn malformed_packets_are_errors_not_panics() {
     bad_flag[300] = 0x00;
     assert!(matches!(decoder.decode(&bad_flag, &mut points), Err(VelodyneError::BlockFlag { block: 3, .. })));
     let mut bad_azimuth = payload.clone();
-    bad_azimuth[502..504].copy_from_slice(&36_000_u16.to_le_bytes());
+    // 36000 is a full turn, read as 0 (tests/drivers_regressions.rs, B04); beyond it is corrupt.
+    bad_azimuth[502..504].copy_from_slice(&36_001_u16.to_le_bytes());
     assert!(matches!(
         decoder.decode(&bad_azimuth, &mut points),
-        Err(VelodyneError::Azimuth { block: 5, raw: 36_000 })
+        Err(VelodyneError::Azimuth { block: 5, raw: 36_001 })
     ));
     let mut bad_mode = payload.clone();
     let mode_at = bad_mode.len() - 2;

@@ -145,17 +145,25 @@ impl std::fmt::Display for InspectReport {
         )?;
         writeln!(
             f,
-            "lidar packets: {} accepted, {} lost, {} duplicate, {} late, {} malformed",
-            counters.packets, counters.lost, counters.duplicate, counters.late, counters.malformed
+            "lidar packets: {} accepted, {} lost, {} duplicate, {} late, {} malformed, {} stray",
+            counters.packets,
+            counters.lost,
+            counters.duplicate,
+            counters.late,
+            counters.malformed,
+            counters.stray
         )?;
         let mut skipped = String::new();
         let _ = write!(
             skipped,
-            "{} records, {} not IPv4, {} not UDP, {} IPv4 fragments, {} malformed, {} unsupported link",
+            "{} records, {} not IPv4, {} not UDP, {} IPv4 fragments ({} datagrams reassembled, {} \
+             incomplete dropped), {} malformed, {} unsupported link",
             capture.records,
             capture.not_ipv4,
             capture.not_udp,
             capture.ipv4_fragments,
+            capture.reassembled_datagrams,
+            capture.incomplete_reassemblies,
             capture.malformed,
             capture.unsupported_link
         );

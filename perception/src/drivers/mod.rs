@@ -6,7 +6,8 @@
 //! - [`velodyne`]: VLP-16, VLP-32C, HDL-32E and HDL-64E data packets (strongest, last, dual)
 //!   with the published laser tables and firing-time azimuth interpolation.
 //! - [`pcap`]: replay of classic pcap / pcapng captures (Ethernet, VLAN, Linux SLL, raw IPv4,
-//!   BSD loopback) to UDP datagrams, with counters for everything skipped and a truncated tail.
+//!   BSD loopback) to UDP datagrams, IPv4 fragments reassembled, with counters for everything
+//!   skipped and a truncated tail.
 //! - [`live`]: a tokio UDP receiver that assembles rotations into a bounded queue with an
 //!   explicit drop policy.
 //! - [`inspect`]: the report behind `pitsense lidar inspect` (sensor, profile, frames, packet
@@ -31,6 +32,7 @@ pub mod live;
 pub mod ouster;
 pub mod pcap;
 pub mod point_files;
+pub(crate) mod reassembly;
 pub mod velodyne;
 
 /// Packet counters common to every sensor's [`RotationAssembler`].
@@ -47,6 +49,10 @@ pub struct PacketCounters {
     pub late: u64,
     /// Packets the decoder rejected.
     pub malformed: u64,
+    /// Packets dropped because they belong to no plausible rotation (Ouster only: a frame id
+    /// neither current nor next, that neither the sensor clock nor the following packets
+    /// confirm). They close no rotation and count as nothing else.
+    pub stray: u64,
     /// Rotations emitted.
     pub rotations: u64,
     /// Rotations emitted with missing data.

@@ -2,11 +2,13 @@
 //! datagrams.
 //!
 //! Link layers: Ethernet (with any number of 802.1Q / 802.1ad VLAN tags), Linux cooked capture
-//! (SLL and SLL2), raw IPv4, and BSD loopback (NULL/LOOP). Network layer: IPv4 only. Everything
-//! that is not a complete, unfragmented IPv4/UDP datagram is skipped and counted in
-//! [`PcapStats`]: other link types or ethertypes (ARP, IPv6), other IP protocols, IPv4
-//! fragments (reassembly is not supported: an Ouster lidar packet larger than the path MTU
-//! arrives fragmented and is counted here), and frames whose headers are cut short or
+//! (SLL and SLL2), raw IPv4, and BSD loopback (NULL/LOOP). Network layer: IPv4 only. Fragmented
+//! UDP datagrams (an Ouster lidar packet of 24 832 bytes crosses a 1500-byte MTU as 17
+//! fragments) are reassembled, in any order and interleaved, with bounded memory (at most 32
+//! datagrams waiting, each for at most 30 s of capture time); a datagram whose fragments never
+//! all arrive is dropped and counted in [`PcapStats::incomplete_reassemblies`]. Everything else
+//! that is not an IPv4/UDP datagram is skipped and counted in [`PcapStats`]: other link types or
+//! ethertypes (ARP, IPv6), other IP protocols, and frames whose headers are cut short or
 //! inconsistent. A file that ends inside a record (a capture killed mid-write) yields every
 //! complete record, then sets [`PcapStats::truncated`] instead of failing.
 
@@ -20,6 +22,7 @@ use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::{DataLink, PcapError, TsResolution};
 
 use super::bytes;
+use super::reassembly::{Fragment, FragmentKey, Reassembler};
 
 /// Why a capture could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +82,17 @@ pub struct PcapStats {
     pub not_ipv4: u64,
     /// IPv4 packets that are not UDP.
     pub not_udp: u64,
-    /// IPv4 fragments (skipped: no reassembly).
+    /// IPv4 fragments of UDP datagrams read (each reassembled into its datagram once all
+    /// arrived).
     pub ipv4_fragments: u64,
+    /// UDP datagrams reassembled from fragments (included in `udp_datagrams` when they pass the
+    /// port filter).
+    pub reassembled_datagrams: u64,
+    /// Fragmented datagrams dropped because some fragment never arrived (waiting over 30 s on
+    /// the capture clock, evicted when 32 datagrams were waiting, still waiting at the end of
+    /// the capture) or the fragments disagree (overlapping with different bytes, two
+    /// different ends, longer than an IPv4 datagram can be).
+    pub incomplete_reassemblies: u64,
     /// Records whose link, IP or UDP header is cut short or inconsistent (including records
     /// captured with a snap length shorter than the datagram).
     pub malformed: u64,
@@ -101,6 +113,7 @@ pub struct PcapUdpReader<R: Read> {
     file: PathBuf,
     ports: Option<Vec<u16>>,
     stats: PcapStats,
+    reassembler: Reassembler,
     finished: bool,
 }
 
@@ -150,6 +163,7 @@ impl<R: Read> PcapUdpReader<R> {
             file: file.to_path_buf(),
             ports: None,
             stats: PcapStats::default(),
+            reassembler: Reassembler::default(),
             finished: false,
         })
     }
@@ -163,7 +177,11 @@ impl<R: Read> PcapUdpReader<R> {
 
     /// Counters so far.
     pub fn stats(&self) -> PcapStats {
-        self.stats
+        PcapStats {
+            reassembled_datagrams: self.reassembler.reassembled(),
+            incomplete_reassemblies: self.reassembler.incomplete(),
+            ..self.stats
+        }
     }
 
     /// The next UDP datagram, or `None` at the end of the file (or of its complete records,
@@ -178,10 +196,12 @@ impl<R: Read> PcapUdpReader<R> {
                 Ok(Some(record)) => record,
                 Ok(None) => {
                     self.finished = true;
+                    self.reassembler.finish();
                     return Ok(None);
                 }
                 Err(error) => {
                     self.finished = true;
+                    self.reassembler.finish();
                     return Err(error);
                 }
             };
@@ -269,7 +289,17 @@ impl<R: Read> PcapUdpReader<R> {
                 return None;
             }
         };
-        match parse_ipv4_udp(ip) {
+        let reassembled;
+        let transport = match parse_ipv4_udp(ip) {
+            Transport::Fragment(fragment) => {
+                stats.ipv4_fragments += 1;
+                let key = fragment.key;
+                reassembled = self.reassembler.add(fragment, capture_time_ns)?;
+                parse_udp(key.source, key.destination, &reassembled)
+            }
+            other => other,
+        };
+        match transport {
             Transport::Udp { source, destination, payload } => {
                 Some(UdpDatagram { capture_time_ns, source, destination, payload: payload.to_vec() })
             }
@@ -277,11 +307,7 @@ impl<R: Read> PcapUdpReader<R> {
                 stats.not_udp += 1;
                 None
             }
-            Transport::Fragment => {
-                stats.ipv4_fragments += 1;
-                None
-            }
-            Transport::Malformed => {
+            Transport::Malformed | Transport::Fragment(_) => {
                 stats.malformed += 1;
                 None
             }
@@ -348,9 +374,14 @@ fn network_payload(link: DataLink, frame: &[u8]) -> Network<'_> {
 }
 
 enum Transport<'a> {
-    Udp { source: SocketAddrV4, destination: SocketAddrV4, payload: &'a [u8] },
+    Udp {
+        source: SocketAddrV4,
+        destination: SocketAddrV4,
+        payload: &'a [u8],
+    },
     NotUdp,
-    Fragment,
+    /// A fragment of a UDP datagram, to reassemble.
+    Fragment(Fragment<'a>),
     Malformed,
 }
 
@@ -374,15 +405,26 @@ fn parse_ipv4_udp(ip: &[u8]) -> Transport<'_> {
     if total_len < header_len || total_len > ip.len() {
         return Transport::Malformed;
     }
-    let more_fragments = flags_fragment & 0x2000 != 0;
-    let fragment_offset = flags_fragment & 0x1fff;
-    if more_fragments || fragment_offset != 0 {
-        return Transport::Fragment;
-    }
     if protocol != 17 {
         return Transport::NotUdp;
     }
     let Some(udp) = ip.get(header_len..total_len) else { return Transport::Malformed };
+    let more_fragments = flags_fragment & 0x2000 != 0;
+    let fragment_offset = flags_fragment & 0x1fff;
+    if more_fragments || fragment_offset != 0 {
+        let identification = bytes::be_u16(ip, 4).unwrap_or(0);
+        return Transport::Fragment(Fragment {
+            key: FragmentKey { source, destination, protocol, identification },
+            offset_bytes: usize::from(fragment_offset) * 8,
+            more_fragments,
+            payload: udp,
+        });
+    }
+    parse_udp(source, destination, udp)
+}
+
+/// A UDP header and payload (`udp`: the whole IPv4 payload, reassembled if it was fragmented).
+fn parse_udp(source: [u8; 4], destination: [u8; 4], udp: &[u8]) -> Transport<'_> {
     let (Some(source_port), Some(destination_port), Some(udp_len)) =
         (bytes::be_u16(udp, 0), bytes::be_u16(udp, 2), bytes::be_u16(udp, 4))
     else {
@@ -462,7 +504,7 @@ mod tests {
         }
         let frame = udp_frame(false, true, b"abc");
         let Network::Ipv4(ip) = network_payload(DataLink::ETHERNET, &frame) else { panic!("not ipv4") };
-        assert!(matches!(parse_ipv4_udp(ip), Transport::Fragment));
+        assert!(matches!(parse_ipv4_udp(ip), Transport::Fragment(_)));
         // Every prefix of a frame parses without panicking.
         let frame = udp_frame(true, false, b"abcdef");
         for end in 0..frame.len() {

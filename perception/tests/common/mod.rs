@@ -28,6 +28,22 @@ pub fn data_file(relative: &str) -> PathBuf {
     path
 }
 
+/// A file under the data root, or `None` (with a message on stderr saying what is skipped) when
+/// it is absent: for tests on optional inputs such as `regressions/`, which skip instead of
+/// failing on a machine without them.
+pub fn optional_data_file(relative: &str, test: &str) -> Option<PathBuf> {
+    let path = data_root().join(relative);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "{test}: skipped, test data `{}` is missing (set PITSENSE_DATA to the shared data folder)",
+            path.display()
+        );
+        None
+    }
+}
+
 /// The KITTI object training frames shipped in the data folder.
 pub const KITTI_TRAINING_FRAMES: [&str; 3] = ["000000", "000001", "000002"];
 

@@ -328,6 +328,25 @@ impl OusterMetadata {
         Ok(())
     }
 
+    /// Rotation rate in hertz, from the lidar mode (`1024x10` → 10); `None` when the mode does
+    /// not state one.
+    pub fn rotation_rate_hz(&self) -> Option<u32> {
+        let (_, rate) = self.lidar_mode.split_once('x')?;
+        rate.parse::<u32>().ok().filter(|&rate| rate > 0)
+    }
+
+    /// Nominal time between two columns (measurement ids), picoseconds:
+    /// `10¹² / (columns_per_frame × rotation rate)` (97 656 250 ps for `1024x10`; exact for every
+    /// Ouster mode). `None` when the lidar mode states no rate.
+    ///
+    /// Source: Ouster user manual, "Lidar Data Format": columns are evenly spaced in time over
+    /// one rotation.
+    pub fn column_period_ps(&self) -> Option<u64> {
+        let columns_per_second =
+            u64::from(self.rotation_rate_hz()?).checked_mul(self.columns_per_frame as u64)?;
+        (columns_per_second > 0).then(|| 1_000_000_000_000 / columns_per_second)
+    }
+
     /// Number of columns inside the column window (the columns a complete frame holds).
     pub fn window_columns(&self) -> usize {
         let (first, last) = self.column_window;

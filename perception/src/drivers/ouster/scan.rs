@@ -55,8 +55,19 @@ pub struct LidarScan {
     pub columns_received: usize,
     /// Columns a complete frame holds (the column window's width).
     pub columns_expected: usize,
+    /// Received columns whose status flags them invalid (non-LEGACY status bit 0 clear, LEGACY
+    /// status not all ones). They count as received (their packet arrived) but, as in the vendor
+    /// SDK's `ScanBatcher`, contribute nothing: their headers and pixels stay zero, so they
+    /// yield no points whatever their bytes say.
+    pub invalid_columns: usize,
     /// Lidar packets that contributed.
     pub packets: usize,
+    /// First and last measurement id of the column window (inclusive; `first > last` wraps
+    /// through zero), from the metadata.
+    pub column_window: (usize, usize),
+    /// Nominal time between two columns, picoseconds (see
+    /// [`OusterMetadata::column_period_ps`]); 0 when the metadata states no rotation rate.
+    pub column_period_ps: u64,
 }
 
 /// A borrowed `H × W` field image of a [`LidarScan`], typed as the vendor SDK stores it.
@@ -111,7 +122,10 @@ impl LidarScan {
             flags2: vec![0; sized(dual)],
             columns_received: 0,
             columns_expected: metadata.window_columns(),
+            invalid_columns: 0,
             packets: 0,
+            column_window: metadata.column_window,
+            column_period_ps: metadata.column_period_ps().unwrap_or(0),
         }
     }
 
@@ -120,10 +134,26 @@ impl LidarScan {
         self.columns_received == self.columns_expected
     }
 
-    /// Time of validity of the frame: the earliest timestamp among received columns,
-    /// nanoseconds on the sensor clock (0 when no column arrived).
+    /// Time of validity of the frame, nanoseconds on the sensor clock: the time of the column
+    /// window's first column. When that column arrived, its timestamp; when the frame's first
+    /// columns were lost, the first received column's timestamp minus its index in the window
+    /// times the nominal column period ([`Self::column_period_ps`]; columns are evenly spaced in
+    /// time, Ouster user manual "Lidar Data Format"), rounded to the nanosecond. 0 when no column
+    /// with a timestamp arrived (columns flagged invalid carry none).
     pub fn stamp_ns(&self) -> u64 {
-        self.timestamp_ns.iter().copied().filter(|&stamp| stamp != 0).min().unwrap_or(0)
+        let Some((index, stamp_ns)) = self.first_stamped_column() else { return 0 };
+        let offset_ns = (index as u64).saturating_mul(self.column_period_ps).saturating_add(500) / 1000;
+        stamp_ns.saturating_sub(offset_ns)
+    }
+
+    /// Index in the column window (0 = the window's first column) and timestamp of the first
+    /// column that arrived with a timestamp.
+    fn first_stamped_column(&self) -> Option<(usize, u64)> {
+        let width = self.width.max(1);
+        (0..self.columns_expected).find_map(|index| {
+            let col = (self.column_window.0 + index) % width;
+            self.timestamp_ns.get(col).copied().filter(|&stamp| stamp != 0).map(|stamp| (index, stamp))
+        })
     }
 
     /// The per-pixel fields this scan carries, in the vendor SDK's digest order: `RANGE`,
@@ -171,7 +201,9 @@ impl LidarScan {
     }
 
     /// Copies one packet's columns in. Returns `false` (and changes nothing) when the packet's
-    /// first column was already received (a duplicate).
+    /// first column was already received (a duplicate). A column whose status flags it invalid
+    /// is marked received and counted in [`Self::invalid_columns`], and nothing of it is copied
+    /// (vendor SDK `ScanBatcher`: "drop invalid / out-of-bounds data").
     fn ingest(
         &mut self,
         format: &PacketFormat,
@@ -198,10 +230,17 @@ impl LidarScan {
             let Some(column) = format.column(packet, index) else { continue };
             let col = usize::from(column.measurement_id());
             let Some(seen) = received.get_mut(col) else { continue };
-            if !*seen && metadata.in_window(col) {
+            let first_arrival = !*seen;
+            if first_arrival && metadata.in_window(col) {
                 self.columns_received += 1;
             }
             *seen = true;
+            if !column.is_valid() {
+                if first_arrival {
+                    self.invalid_columns += 1;
+                }
+                continue;
+            }
             if let Some(slot) = self.timestamp_ns.get_mut(col) {
                 *slot = column.timestamp_ns();
             }
@@ -266,10 +305,12 @@ pub fn destagger<T: Copy + Default>(image: &[T], width: usize, pixel_shift_by_ro
 pub struct OusterCounters {
     /// Lidar packets accepted (well-formed, not duplicate or late).
     pub packets: u64,
-    /// Packets missing: columns of emitted frames that never arrived (in whole packets; not
-    /// counted for the first frame of a stream, which may start mid-rotation, nor for the frame
-    /// [`RotationAssembler::flush`] closes), plus the packets of frames skipped in the frame-id
-    /// sequence.
+    /// Packets missing: columns of emitted frames that never arrived, in whole packets — the
+    /// missing head (before the first received column), the gaps, and the missing tail (after
+    /// the last received column), also for the frame [`RotationAssembler::flush`] closes at the
+    /// end of a stream — plus the packets of frames skipped in the frame-id sequence. Not
+    /// counted: the head of a stream's first frame (the recording may start mid-rotation) and
+    /// the tail of a frame cut short by a sensor restart (the sensor never sent it).
     pub lost_packets: u64,
     /// Frames skipped in the frame-id sequence.
     pub lost_frames: u64,
@@ -285,26 +326,68 @@ pub struct OusterCounters {
     pub incomplete_frames: u64,
     /// Changes of the packets' initialisation id (sensor restarts; frame ids start over).
     pub reinitialisations: u64,
+    /// Packets dropped because their frame id was neither the current nor the next frame's
+    /// (nor a recent one), the sensor clock did not place them there, and the next packet did
+    /// not continue their frame: corrupt or misrouted packets. They close no frame and add
+    /// nothing to [`Self::lost_packets`].
+    pub stray_packets: u64,
+    /// Jumps to an unrelated frame id confirmed by the packets that follow (a stream of
+    /// unrelated frames: concatenated recordings, a clock reset): the frame in progress is
+    /// closed, and the frame ids skipped are not counted as lost.
+    pub discontinuities: u64,
 }
 
 /// Batches Ouster lidar packets into frames ([`LidarScan`]).
 ///
 /// A frame is emitted as soon as its last column-window column arrives, or, when packets are
-/// missing, when the first packet of a later frame id arrives; [`RotationAssembler::flush`]
-/// emits the frame in progress at the end of a stream. Frame ids compare modulo 65536: a packet
-/// whose frame id is behind the current one (by less than half the range) is late and dropped.
+/// missing, when the first packet of a later frame arrives; [`RotationAssembler::flush`] emits
+/// the frame in progress at the end of a stream. Frame ids compare modulo 65536 against the
+/// frame in progress (or the last one emitted):
+/// - the next frame id starts the next frame;
+/// - a frame id further ahead starts a new frame only when the sensor clock agrees (the
+///   packet's columns, extrapolated to their frame's start, lie that many frame periods after
+///   the reference frame's start, within half a period): then the frames between were lost;
+/// - a frame id behind is a late packet, dropped — unless the clock places it elsewhere;
+/// - any other packet is held: if the next packet continues its frame, the stream jumped to
+///   unrelated frame ids (a discontinuity: the frame in progress closes, nothing is counted as
+///   lost); if not, it was a stray, counted and dropped without closing anything.
+///
 /// A change of the header's initialisation id (the sensor restarted) closes the frame in
-/// progress and restarts the frame-id sequence.
-/// No I/O, no clock: the same packets give the same frames.
+/// progress and restarts the frame-id sequence. Missing packets are counted as lost per
+/// [`OusterCounters::lost_packets`]. No I/O, no clock: the same packets give the same frames.
 #[derive(Clone, Debug)]
 pub struct OusterScanBatcher {
     metadata: OusterMetadata,
     format: PacketFormat,
     current: Option<LidarScan>,
+    /// Whether the frame in progress is the first of a stream (or since a sensor restart): its
+    /// missing head is not counted as lost.
+    current_starts_stream: bool,
     received: Vec<bool>,
-    last_emitted: Option<(u16, bool)>,
+    last_emitted: Option<EmittedFrame>,
     last_init_id: Option<u32>,
+    /// A packet whose frame id is neither the current nor the next frame's and that the sensor
+    /// clock does not place there: a stray, or the first packet of a new stream.
+    candidate: Option<Candidate>,
+    /// The buffer of the last candidate, reused for the next.
+    spare_packet: Vec<u8>,
     counters: OusterCounters,
+}
+
+/// The last frame emitted: its id, whether it was complete, and its stamp.
+#[derive(Clone, Copy, Debug)]
+struct EmittedFrame {
+    frame_id: u16,
+    complete: bool,
+    stamp_ns: u64,
+}
+
+/// A packet held until the next one says whether it starts a new stream.
+#[derive(Clone, Debug)]
+struct Candidate {
+    packet: Vec<u8>,
+    frame_id: u16,
+    init_id: u32,
 }
 
 impl OusterScanBatcher {
@@ -314,9 +397,12 @@ impl OusterScanBatcher {
             format: PacketFormat::new(metadata),
             metadata: metadata.clone(),
             current: None,
+            current_starts_stream: true,
             received: vec![false; metadata.columns_per_frame],
             last_emitted: None,
             last_init_id: None,
+            candidate: None,
+            spare_packet: Vec::new(),
             counters: OusterCounters::default(),
         }
     }
@@ -351,62 +437,135 @@ impl OusterScanBatcher {
         };
         // A new initialisation id means the sensor restarted: its frame ids start over.
         if self.last_init_id.is_some_and(|init_id| init_id != header.init_id) {
-            self.finish(frames, false);
+            if self.candidate.take().is_some() {
+                self.counters.stray_packets += 1;
+            }
+            self.finish(frames, Close::Restart);
             self.last_emitted = None;
             self.counters.reinitialisations += 1;
         }
         self.last_init_id = Some(header.init_id);
-        let frame_id = header.frame_id;
-        let behind = |reference: u16| {
-            let distance = reference.wrapping_sub(frame_id);
-            (1..0x8000).contains(&distance)
-        };
-        match &self.current {
-            Some(current) if current.frame_id == frame_id => {}
-            Some(current) if behind(current.frame_id) => {
-                self.counters.late_packets += 1;
-                return Ok(());
+        // A packet held as a possible new stream is confirmed by the next one continuing its
+        // frame (same frame id, or the next); otherwise it was a stray.
+        if let Some(candidate) = self.candidate.take() {
+            let continues = header.frame_id.wrapping_sub(candidate.frame_id) <= 1;
+            if continues {
+                self.finish(frames, Close::Discontinuity);
+                self.last_emitted = None;
+                self.counters.discontinuities += 1;
+                self.accept(&candidate.packet, candidate.frame_id, candidate.init_id, frames);
+            } else {
+                self.counters.stray_packets += 1;
             }
-            Some(current) => {
-                let gap = frame_id.wrapping_sub(current.frame_id);
-                let count_missing = self.last_emitted.is_some();
-                self.finish(frames, count_missing);
-                self.note_gap(gap);
-                self.start(frame_id, header.init_id);
-            }
-            None => {
-                match self.last_emitted {
-                    Some((last, complete)) if last == frame_id || behind(last) => {
-                        if complete && last == frame_id {
-                            self.counters.duplicate_packets += 1;
-                        } else {
-                            self.counters.late_packets += 1;
-                        }
-                        return Ok(());
-                    }
-                    Some((last, _)) => self.note_gap(frame_id.wrapping_sub(last)),
-                    None => {}
-                }
-                self.start(frame_id, header.init_id);
-            }
+            self.spare_packet = candidate.packet;
         }
-        let Some(current) = self.current.as_mut() else {
-            return Ok(());
+        self.accept(packet, header.frame_id, header.init_id, frames);
+        Ok(())
+    }
+
+    /// Places one validated packet: into the frame in progress, a new frame, a counter (late,
+    /// duplicate), or the candidate slot (a frame id neither current nor next that the sensor
+    /// clock does not vouch for).
+    fn accept(&mut self, packet: &[u8], frame_id: u16, init_id: u32, frames: &mut Vec<LidarScan>) {
+        let reference = match (&self.current, &self.last_emitted) {
+            (Some(current), _) => Some((current.frame_id, current.stamp_ns())),
+            (None, Some(last)) => Some((last.frame_id, last.stamp_ns)),
+            (None, None) => None,
         };
+        if let Some((reference_id, reference_stamp_ns)) = reference
+            && reference_id != frame_id
+        {
+            let ahead = frame_id.wrapping_sub(reference_id);
+            let behind = reference_id.wrapping_sub(frame_id);
+            let frames_later = if ahead < 0x8000 { i64::from(ahead) } else { -i64::from(behind) };
+            let clock = self.clock_agrees(reference_stamp_ns, frames_later, packet);
+            let late = frames_later < 0 && clock != Some(false);
+            let next = frames_later == 1 || (frames_later > 1 && clock == Some(true));
+            if late {
+                self.counters.late_packets += 1;
+                return;
+            }
+            if !next {
+                self.hold_candidate(packet, frame_id, init_id);
+                return;
+            }
+            // A later frame: the one in progress is over, and the frames between were lost.
+            self.finish(frames, Close::Superseded);
+            self.note_gap(ahead);
+        } else if self.current.is_none()
+            && let Some(last) = &self.last_emitted
+            && last.frame_id == frame_id
+        {
+            if last.complete {
+                self.counters.duplicate_packets += 1;
+            } else {
+                self.counters.late_packets += 1;
+            }
+            return;
+        }
+        if self.current.is_none() {
+            self.start(frame_id, init_id);
+        }
+        let Some(current) = self.current.as_mut() else { return };
         if current.ingest(&self.format, &self.metadata, packet, &mut self.received) {
             self.counters.packets += 1;
             if current.is_complete() {
-                self.finish(frames, true);
+                self.finish(frames, Close::Superseded);
             }
         } else {
             self.counters.duplicate_packets += 1;
         }
-        Ok(())
     }
 
-    /// Emits the frame in progress, if any (end of a recording).
+    fn hold_candidate(&mut self, packet: &[u8], frame_id: u16, init_id: u32) {
+        let mut bytes = std::mem::take(&mut self.spare_packet);
+        bytes.clear();
+        bytes.extend_from_slice(packet);
+        self.candidate = Some(Candidate { packet: bytes, frame_id, init_id });
+    }
+
+    /// Whether the sensor clock puts `packet` `frames_later` frames after the reference frame
+    /// (stamped `reference_stamp_ns`): its extrapolated frame start within half a frame period
+    /// of `reference + frames_later × frame period`. `None` when the clock cannot tell (no
+    /// rotation rate in the metadata, no timestamp in the packet or the reference).
+    fn clock_agrees(&self, reference_stamp_ns: u64, frames_later: i64, packet: &[u8]) -> Option<bool> {
+        let column_period_ps = self.metadata.column_period_ps()?;
+        let frame_period_ps = i128::from(column_period_ps) * self.metadata.columns_per_frame as i128;
+        let packet_start_ns = self.packet_frame_start_ns(packet)?;
+        if reference_stamp_ns == 0 || frame_period_ps == 0 {
+            return None;
+        }
+        let elapsed_ps = (i128::from(packet_start_ns) - i128::from(reference_stamp_ns)) * 1000;
+        let expected_ps = i128::from(frames_later) * frame_period_ps;
+        Some((elapsed_ps - expected_ps).abs() * 2 <= frame_period_ps)
+    }
+
+    /// The start of the frame a packet belongs to, on the sensor clock: its first valid
+    /// column's timestamp minus that column's index in the window × the column period.
+    fn packet_frame_start_ns(&self, packet: &[u8]) -> Option<u64> {
+        let column_period_ps = self.metadata.column_period_ps()?;
+        let (first, _) = self.metadata.column_window;
+        let width = self.metadata.columns_per_frame.max(1);
+        (0..self.format.columns_per_packet).find_map(|index| {
+            let column = self.format.column(packet, index)?;
+            let stamp_ns = column.timestamp_ns();
+            if !column.is_valid() || stamp_ns == 0 {
+                return None;
+            }
+            let window_index = (usize::from(column.measurement_id()) + width - first % width) % width;
+            let offset_ns = (window_index as u64).saturating_mul(column_period_ps).saturating_add(500) / 1000;
+            Some(stamp_ns.saturating_sub(offset_ns))
+        })
+    }
+
+    /// Emits the frame in progress, if any (end of a recording); a packet still held as a
+    /// possible new stream is counted as stray.
     pub fn flush_frames(&mut self, frames: &mut Vec<LidarScan>) {
-        self.finish(frames, false);
+        if let Some(candidate) = self.candidate.take() {
+            self.counters.stray_packets += 1;
+            self.spare_packet = candidate.packet;
+        }
+        self.finish(frames, Close::EndOfStream);
     }
 
     fn validate(&self, packet: &[u8]) -> Result<super::PacketHeader, OusterError> {
@@ -438,24 +597,55 @@ impl OusterScanBatcher {
         scan.init_id = init_id;
         self.received.iter_mut().for_each(|seen| *seen = false);
         self.current = Some(scan);
+        self.current_starts_stream = self.last_emitted.is_none();
     }
 
-    /// Emits the current frame. `count_missing`: whether its missing columns count as lost
-    /// packets (not for the first frame of a stream, which may start mid-rotation, nor for the
-    /// frame a stream ends in).
-    fn finish(&mut self, frames: &mut Vec<LidarScan>, count_missing: bool) {
+    /// Columns of the frame in progress that the sensor sent but that never arrived (see
+    /// [`OusterCounters::lost_packets`] for which count).
+    fn lost_columns(&self, close: Close) -> usize {
+        let window = self.metadata.window_columns();
+        let (first, _) = self.metadata.column_window;
+        let width = self.metadata.columns_per_frame.max(1);
+        let arrived = |index: usize| self.received.get((first + index) % width).copied().unwrap_or(false);
+        let Some(first_arrived) = (0..window).find(|&index| arrived(index)) else { return 0 };
+        let last_arrived = (0..window).rev().find(|&index| arrived(index)).unwrap_or(first_arrived);
+        let head = if self.current_starts_stream { 0 } else { first_arrived };
+        let gaps = (first_arrived..=last_arrived).filter(|&index| !arrived(index)).count();
+        let tail = match close {
+            Close::Restart | Close::Discontinuity => 0,
+            Close::Superseded | Close::EndOfStream => window - 1 - last_arrived,
+        };
+        head + gaps + tail
+    }
+
+    /// Emits the current frame, counting its missing packets as lost.
+    fn finish(&mut self, frames: &mut Vec<LidarScan>, close: Close) {
+        let lost_columns = self.lost_columns(close);
         let Some(scan) = self.current.take() else { return };
         let missing = scan.columns_expected.saturating_sub(scan.columns_received);
-        if count_missing {
-            self.counters.lost_packets += missing.div_ceil(self.format.columns_per_packet) as u64;
-        }
+        self.counters.lost_packets += lost_columns.div_ceil(self.format.columns_per_packet) as u64;
         self.counters.frames += 1;
         if missing > 0 {
             self.counters.incomplete_frames += 1;
         }
-        self.last_emitted = Some((scan.frame_id, missing == 0));
+        self.last_emitted =
+            Some(EmittedFrame { frame_id: scan.frame_id, complete: missing == 0, stamp_ns: scan.stamp_ns() });
         frames.push(scan);
     }
+}
+
+/// Why the frame in progress is emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Close {
+    /// Complete, or a later frame arrived: whatever is missing was lost.
+    Superseded,
+    /// The end of the stream ([`RotationAssembler::flush`]): a missing tail was lost.
+    EndOfStream,
+    /// The sensor restarted (new initialisation id): it never sent the rest of this frame.
+    Restart,
+    /// The packets continue with an unrelated frame id (another recording, a clock jump): the
+    /// rest of this frame is not known to have been sent.
+    Discontinuity,
 }
 
 impl RotationAssembler for OusterScanBatcher {
@@ -478,6 +668,7 @@ impl RotationAssembler for OusterScanBatcher {
             duplicate: counters.duplicate_packets,
             late: counters.late_packets,
             malformed: counters.malformed_packets,
+            stray: counters.stray_packets,
             rotations: counters.frames,
             incomplete_rotations: counters.incomplete_frames,
         }

@@ -39,8 +39,9 @@ pub enum VelodyneError {
         /// The flag read (little-endian).
         flag: u16,
     },
-    /// A block azimuth outside 0..=35999 hundredths of a degree.
-    #[error("Velodyne data block {block} has azimuth {raw} (hundredths of a degree), beyond 35999")]
+    /// A block azimuth beyond a full turn (above 36000 hundredths of a degree; 36000 itself is
+    /// read as 0°).
+    #[error("Velodyne data block {block} has azimuth {raw} (hundredths of a degree), beyond 36000")]
     Azimuth {
         /// Block index.
         block: usize,

@@ -6,7 +6,9 @@
 //! ```text
 //! offset  size  content
 //!      0  100   data block 0:  u16 flag (0xEEFF; HDL-64E lower bank 0xDDFF)
-//!                              u16 azimuth, hundredths of a degree, 0..=35999
+//!                              u16 azimuth, hundredths of a degree, 0..=36000
+//!                              (36000 = 360.00° = 0°: sensors emit it where the encoder
+//!                              rounds up to a full turn, so it is read as 0)
 //!                              32 × { u16 distance (2 mm, VLP-32C 4 mm; 0 = no return),
 //!                                     u8 calibrated reflectivity }
 //!    100  100   data block 1
@@ -57,6 +59,8 @@ pub const DATA_PACKET_BYTES: usize = 1206;
 const BLOCKS: usize = 12;
 const BLOCK_BYTES: usize = 100;
 const CHANNELS: usize = 32;
+/// A full turn, hundredths of a degree.
+const FULL_TURN_CDEG: u16 = 36_000;
 const UPPER_BANK_FLAG: u16 = 0xEEFF;
 const LOWER_BANK_FLAG: u16 = 0xDDFF;
 
@@ -133,7 +137,7 @@ pub struct PacketInfo {
     pub return_mode_byte: u8,
     /// Product-id byte as received (HDL-64E: status value).
     pub product_id: u8,
-    /// Raw azimuth of each block, hundredths of a degree.
+    /// Azimuth of each block, hundredths of a degree, `0..36000` (a raw 36000 reads as 0).
     pub block_azimuths_cdeg: [u16; BLOCKS],
     /// Returns with a non-zero distance inside the configured range.
     pub points: usize,
@@ -271,10 +275,14 @@ impl VelodyneDecoder {
             if !flag_ok {
                 return Err(VelodyneError::BlockFlag { block, flag });
             }
-            *azimuth = bytes::le_u16(payload, base + 2).unwrap_or(u16::MAX);
-            if *azimuth >= 36_000 {
-                return Err(VelodyneError::Azimuth { block, raw: *azimuth });
-            }
+            let raw = bytes::le_u16(payload, base + 2).unwrap_or(u16::MAX);
+            *azimuth = match raw {
+                0..FULL_TURN_CDEG => raw,
+                // A full turn is the same direction as 0° (the ROS `velodyne` driver likewise
+                // takes every azimuth modulo 36000).
+                FULL_TURN_CDEG => 0,
+                _ => return Err(VelodyneError::Azimuth { block, raw }),
+            };
         }
         let return_mode = if self.config.model == VelodyneModel::Hdl64e {
             self.config.hdl64e_return_mode
@@ -299,7 +307,7 @@ impl VelodyneDecoder {
     /// # Errors
     /// [`VelodyneError::PayloadLength`] for a payload shorter than 1206 bytes;
     /// [`VelodyneError::BlockFlag`] for a block flag other than 0xEEFF (or 0xDDFF on an
-    /// HDL-64E); [`VelodyneError::Azimuth`] for an azimuth ≥ 36000; [`VelodyneError::ReturnMode`]
+    /// HDL-64E); [`VelodyneError::Azimuth`] for an azimuth above 36000 (36000 itself is 0°); [`VelodyneError::ReturnMode`]
     /// for an unknown return-mode byte (not checked on the HDL-64E). Nothing is appended then.
     pub fn decode(
         &self,
