@@ -143,16 +143,31 @@ impl OusterLoop {
         passes: u64,
         stop: &Arc<AtomicBool>,
     ) -> Result<PlayStats, PlayerError> {
+        self.play_from(destination, 0, passes, stop)
+    }
+
+    /// As [`OusterLoop::play`], starting at pass `first_pass` (frame ids and sensor stamps go on
+    /// from there: a stream resumed after an outage).
+    ///
+    /// # Errors
+    /// [`PlayerError::Socket`] when a send fails.
+    pub fn play_from(
+        &self,
+        destination: SocketAddr,
+        first_pass: u64,
+        passes: u64,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<PlayStats, PlayerError> {
         let socket_error = |source| PlayerError::Socket { destination, source };
         let socket = UdpSocket::bind("127.0.0.1:0").map_err(socket_error)?;
         let start = Instant::now();
         let mut stats = PlayStats::default();
-        for pass in 0..passes {
+        for index in 0..passes {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
-            let pass_start_ns = pass * self.frame_period_ns;
-            for (offset_ns, payload) in self.pass(pass) {
+            let pass_start_ns = index * self.frame_period_ns;
+            for (offset_ns, payload) in self.pass(first_pass + index) {
                 sleep_until(start, pass_start_ns + offset_ns);
                 socket.send_to(&payload, destination).map_err(socket_error)?;
                 stats.datagrams += 1;

@@ -191,7 +191,7 @@ fn live_lidar_and_v2x_with_a_lidar_outage_and_garbage() {
     garbage.send_to(&capture.pass(0)[0].1[..1000], lidar_addr).unwrap();
     let outage_start = Instant::now();
     std::thread::sleep(Duration::from_millis(1000));
-    let second = capture.play(lidar_addr, 20, &never).unwrap();
+    let second = capture.play_from(lidar_addr, 20, 20, &never).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let v2x_sent = v2x.join().unwrap();
@@ -213,16 +213,24 @@ fn live_lidar_and_v2x_with_a_lidar_outage_and_garbage() {
     let v2x_garbage = v2x_sent / 10;
     assert!(stdout.contains(&format!("{v2x_garbage} undecodable")), "{stdout}");
 
-    // Health: nominal with both inputs, lidar stale during the outage (detected within two
-    // rotation periods plus one evaluation tick), nominal again after.
+    // Health: nominal with both inputs; during the outage the lidar is stale (detected within
+    // two rotation periods plus one evaluation tick) and, with no camera configured, nothing
+    // can see: perception_unavailable; nominal again after.
     let health = health_lines(dir.path());
     let modes: Vec<&str> = health.iter().map(|h| h["mode"].as_str().unwrap()).collect();
     let mut transitions: Vec<&str> = modes.clone();
     transitions.dedup();
-    let lost_at = transitions.iter().position(|m| *m == "lidar_lost").expect("no lidar_lost");
-    assert!(transitions[..lost_at].contains(&"nominal"), "{transitions:?}");
-    assert!(transitions[lost_at..].contains(&"nominal"), "{transitions:?}");
-    let during: Vec<&serde_json::Value> = health.iter().filter(|h| h["mode"] == "lidar_lost").collect();
+    let first_nominal = transitions.iter().position(|m| *m == "nominal").expect("never nominal");
+    let lost_at = first_nominal
+        + transitions[first_nominal..]
+            .iter()
+            .position(|m| *m == "perception_unavailable")
+            .expect("no outage");
+    assert!(transitions[lost_at..].contains(&"nominal"), "not nominal after the outage: {transitions:?}");
+    let during: Vec<&serde_json::Value> = health
+        .iter()
+        .filter(|h| h["mode"] == "perception_unavailable" && status_of(h, "lidar") == "stale")
+        .collect();
     assert!(during.iter().all(|h| status_of(h, "v2x") == "ok"), "V2X kept going");
     let detected_after_ms = during.first().unwrap()["inputs"]["lidar"]["age_ms"].as_f64().unwrap();
     assert!(
