@@ -588,11 +588,10 @@ impl FusionTask {
         if waited_enough {
             return true;
         }
-        let v2x_done = self.v2x_state.as_ref().is_none_or(|state| {
+        self.v2x_state.as_ref().is_none_or(|state| {
             state.watermark_ns() >= stamp_ns
                 || !self.replay && !state.monitor().health(self.shared.clock.now_ns()).status.is_usable()
-        });
-        v2x_done
+        })
     }
 
     fn fuse(&mut self, result: LidarResult, seq: u64) {
