@@ -11,7 +11,7 @@ mod common;
 use std::path::PathBuf;
 
 use pitsense_perception::drivers::RotationAssembler;
-use pitsense_perception::drivers::inspect::{InspectOptions, inspect_ouster_pcap};
+use pitsense_perception::drivers::inspect::{InspectError, InspectOptions, inspect_ouster_pcap};
 use pitsense_perception::drivers::ouster::{LidarScan, OusterMetadata, OusterScanBatcher, StreamDigest};
 use pitsense_perception::drivers::pcap::read_udp_datagrams;
 use pitsense_perception::drivers::velodyne::{
@@ -347,4 +347,60 @@ fn far_off_frame_ids_are_not_losses() {
         let edges = if discontinuities == 0 { 4 + 1 } else { 0 };
         assert_eq!(counters.lost_packets, lost_packets + edges, "{frames_later} frames later");
     }
+}
+
+/// R05: metadata without `data_format` (the profile then defaults to LEGACY, whose packets are
+/// 16 × (16 + 128 × 12 + 4) = 24 896 bytes, while the capture's are the RNG19 profile's
+/// 32 + 16 × (12 + 128 × 12) + 32 = 24 832), and a capture whose lidar packets go to port 7510
+/// with metadata lacking `udp_port_lidar` (default 7502). Neither may report "0 frames" as a
+/// success: the error names the missing key or port, and says what would fit.
+#[test]
+fn r05_missing_metadata_keys_are_named() {
+    let test = "r05_missing_metadata_keys_are_named";
+    let Some((sdk_capture, metadata_file, no_data_format)) =
+        inputs("regressions/R05/r05_no_data_format.json", test)
+    else {
+        return;
+    };
+    let (Some(no_ports), Some(port7510)) = (
+        common::optional_data_file("regressions/R05/r05_no_ports.json", test),
+        common::optional_data_file("regressions/R05/r05_port7510.pcap", test),
+    ) else {
+        return;
+    };
+    let nothing_decoded = |capture: &std::path::Path, metadata: &std::path::Path| match inspect_ouster_pcap(
+        capture,
+        metadata,
+        &InspectOptions::default(),
+    ) {
+        Err(InspectError::NothingDecoded { cause, report, .. }) => (cause, report),
+        other => panic!("expected NothingDecoded, got {other:?}"),
+    };
+
+    assert_eq!(OusterMetadata::read(&metadata_file).unwrap().defaulted_keys, Vec::<&str>::new());
+    let metadata = OusterMetadata::read(&no_data_format).unwrap();
+    assert_eq!(metadata.defaulted_keys, ["data_format"]);
+    let (cause, report) = nothing_decoded(&sdk_capture, &no_data_format);
+    assert_eq!((report.packets.lidar, report.packets.assembler.malformed), (64, 64));
+    assert!(cause.contains("no `data_format`") && cause.contains("LEGACY"), "{cause}");
+    assert!(cause.contains("24832 bytes, expected 24896"), "{cause}");
+    assert!(cause.contains("24832-byte packets fit the RNG19_RFL8_SIG16_NIR16 profile"), "{cause}");
+
+    let metadata = OusterMetadata::read(&no_ports).unwrap();
+    assert_eq!(metadata.defaulted_keys, ["udp_port_lidar", "udp_port_imu"]);
+    let (cause, report) = nothing_decoded(&port7510, &no_ports);
+    assert_eq!((report.packets.udp, report.packets.lidar, report.packets.other), (74, 0, 74));
+    assert!(cause.contains("lidar port 7502") && cause.contains("has no `udp_port_lidar`"), "{cause}");
+    assert!(cause.contains("7510 (64 × 24832 B), 7511 (10 × 48 B)"), "{cause}");
+    assert!(cause.contains("port 7510 carries 24832-byte datagrams"), "{cause}");
+    let error = inspect_ouster_pcap(&port7510, &no_ports, &InspectOptions::default()).unwrap_err();
+    assert!(error.to_string().contains("r05_port7510.pcap"), "{error}");
+
+    // With the port given, the same capture decodes to the vendor frame.
+    let options = InspectOptions { lidar_port: Some(7510), ..InspectOptions::default() };
+    let report = inspect_ouster_pcap(&port7510, &no_ports, &options).unwrap();
+    assert_eq!(
+        report.frames.iter().map(|frame| (frame.frame_id, frame.packets)).collect::<Vec<_>>(),
+        [(1259, 64)]
+    );
 }
