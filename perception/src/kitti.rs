@@ -3,7 +3,11 @@
 //! devkit `readme.txt`).
 //!
 //! - `velodyne/NNNNNN.bin`: little-endian `f32` records of `(x, y, z, reflectance)`, 16 bytes
-//!   each, in the velodyne frame (x forward, y left, z up, metres; reflectance `0..=1`).
+//!   each, in the velodyne frame (x forward, y left, z up, metres; reflectance `0..=1`). Files
+//!   in the same place with another record layout exist (nuScenes-derived sets write
+//!   `x, y, z, intensity, ring`, 20 bytes); a file that does not read plausibly as KITTI records
+//!   is refused (see [`parse_velodyne_bin`]) unless its layout is declared
+//!   ([`VelodyneBinLayout`], from the dataset description).
 //! - `calib/NNNNNN.txt`: lines `key: v1 v2 ...`, row-major. `P0..P3` (3×4) project points of the
 //!   rectified reference camera frame into the image of camera `i`; `R0_rect` (3×3) rotates
 //!   camera 0 into that rectified frame; `Tr_velo_to_cam` and `Tr_imu_to_velo` are 3×4 `[R | t]`.
@@ -25,6 +29,39 @@ use pitsense_types::{
 
 /// Bytes per point in a KITTI velodyne file: four little-endian `f32`.
 pub const VELODYNE_RECORD_BYTES: usize = 16;
+
+/// The record layout of a velodyne `.bin` file: little-endian `f32` values per point, the
+/// first four being `x, y, z` (metres) and the intensity.
+///
+/// A dataset description states it; [`read_velodyne_bin`] assumes [`Self::KITTI`] and checks
+/// that the data is plausible under it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VelodyneBinLayout {
+    /// `f32` values per point, at least 4 (`x, y, z, intensity`, then any extra columns such as
+    /// a ring index, skipped).
+    pub columns: usize,
+    /// The stored intensity's full scale: points get `intensity / intensity_full_scale` (1 for
+    /// KITTI reflectance `0..=1`, 255 for nuScenes intensity `0..=255`).
+    pub intensity_full_scale: f32,
+}
+
+impl VelodyneBinLayout {
+    /// KITTI: `x, y, z, reflectance` (16 bytes), reflectance `0..=1`.
+    pub const KITTI: Self = Self { columns: 4, intensity_full_scale: 1.0 };
+    /// nuScenes `LIDAR_TOP`: `x, y, z, intensity, ring` (20 bytes), intensity `0..=255`.
+    pub const NUSCENES: Self = Self { columns: 5, intensity_full_scale: 255.0 };
+
+    /// Bytes per point.
+    pub fn record_bytes(&self) -> usize {
+        self.columns * 4
+    }
+}
+
+/// Largest plausible stored intensity: sensors report at most 16 bits.
+const MAX_PLAUSIBLE_INTENSITY: f32 = 65_535.0;
+/// Share of implausible intensities (negative, non-finite, above 16 bits) a file may hold and
+/// still be read: a corrupt point or two, not a misread layout (which gives about one in three).
+const MAX_IMPLAUSIBLE_SHARE: f64 = 0.01;
 
 /// KITTI's colour camera 2 (left colour camera), the one the labels' 2D boxes refer to.
 pub const KITTI_CAMERA_2: SensorId = 2;
@@ -52,6 +89,37 @@ pub enum KittiError {
         file: PathBuf,
         /// Its length in bytes.
         byte_len: usize,
+    },
+    /// A velodyne file whose records, read in the expected layout, do not look like points: too
+    /// many intensities are negative, not finite or beyond 16 bits (the sign of a file written
+    /// with another number of columns).
+    #[error(
+        "velodyne file `{}` does not read as {columns} f32 columns (x, y, z, intensity{}): {implausible} of \
+         {points} intensities are negative, not finite or above 65535{hint}",
+        file.display(),
+        if *columns > 4 { ", ..." } else { "" }
+    )]
+    VelodyneImplausible {
+        /// The file.
+        file: PathBuf,
+        /// Columns of the layout it was read with.
+        columns: usize,
+        /// Points whose intensity is implausible.
+        implausible: usize,
+        /// Points read.
+        points: usize,
+        /// What layout the bytes do fit, if one does (empty otherwise).
+        hint: String,
+    },
+    /// A velodyne layout with fewer than 4 columns or a full scale that is not positive.
+    #[error(
+        "velodyne layout of {columns} columns, intensity full scale {intensity_full_scale}: needs ≥ 4 columns and a positive scale"
+    )]
+    VelodyneLayout {
+        /// Columns asked for.
+        columns: usize,
+        /// Full scale asked for.
+        intensity_full_scale: f32,
     },
     /// A calibration file lacks a required key.
     #[error("calibration file `{}` has no `{key}` line", file.display())]
@@ -117,34 +185,134 @@ fn read_text(path: &Path) -> Result<String, KittiError> {
 /// lidar pipeline counts and drops them).
 ///
 /// # Errors
-/// [`KittiError::Io`] when the file cannot be read, [`KittiError::VelodyneLength`] when its
-/// length is not a multiple of 16 bytes.
+/// [`KittiError::Io`] when the file cannot be read; those of [`parse_velodyne_bin`].
 pub fn read_velodyne_bin(path: &Path, header: Header) -> Result<PointCloud, KittiError> {
     let bytes = read_file(path)?;
     parse_velodyne_bin(&bytes, path, header)
 }
 
+/// Reads a velodyne `.bin` scan whose record layout the dataset description gives.
+///
+/// # Errors
+/// [`KittiError::Io`] when the file cannot be read; those of
+/// [`parse_velodyne_bin_with_layout`].
+pub fn read_velodyne_bin_with_layout(
+    path: &Path,
+    layout: VelodyneBinLayout,
+    header: Header,
+) -> Result<PointCloud, KittiError> {
+    let bytes = read_file(path)?;
+    parse_velodyne_bin_with_layout(&bytes, path, layout, header)
+}
+
 /// Decodes the bytes of a KITTI velodyne scan held in memory; `file` names it in errors.
 ///
 /// Layout: `N` records of 16 bytes, each `x, y, z, reflectance` as little-endian IEEE-754 `f32`.
+/// The length alone cannot tell this layout from others (an `N × 5` nuScenes-style file is a
+/// multiple of 16 bytes whenever `N` is a multiple of 4), so the reflectances are checked: more
+/// than 1 % of them negative, non-finite or above 65535 means the file is not in this layout
+/// (read out of step, the reflectance column takes coordinates and ring indices, about a third
+/// of them negative). The error then says whether the bytes fit `x, y, z, intensity, ring`
+/// (every intensity in `0..=255` or less, every ring an integer in `0..=255`).
 ///
 /// # Errors
-/// [`KittiError::VelodyneLength`] when `bytes.len()` is not a multiple of 16.
+/// [`KittiError::VelodyneLength`] when `bytes.len()` is not a multiple of 16;
+/// [`KittiError::VelodyneImplausible`] when the reflectances are implausible.
 pub fn parse_velodyne_bin(bytes: &[u8], file: &Path, header: Header) -> Result<PointCloud, KittiError> {
-    let (records, rest) = bytes.as_chunks::<VELODYNE_RECORD_BYTES>();
-    if !rest.is_empty() {
-        return Err(KittiError::VelodyneLength { file: file.to_path_buf(), byte_len: bytes.len() });
+    parse_velodyne_bin_with_layout(bytes, file, VelodyneBinLayout::KITTI, header)
+}
+
+/// Decodes a velodyne `.bin` scan held in memory in a given record layout; `file` names it in
+/// errors. Intensities are divided by the layout's full scale; columns past the fourth are
+/// skipped. The intensities are checked as in [`parse_velodyne_bin`].
+///
+/// # Errors
+/// [`KittiError::VelodyneLayout`] for fewer than 4 columns or a full scale that is not
+/// positive; [`KittiError::VelodyneLength`] (16-byte layout) or
+/// [`KittiError::VelodyneImplausible`] with the length in the hint (other layouts) when the
+/// length is not a whole number of records; [`KittiError::VelodyneImplausible`] when more than
+/// 1 % of the intensities are negative, non-finite or above 65535.
+pub fn parse_velodyne_bin_with_layout(
+    bytes: &[u8],
+    file: &Path,
+    layout: VelodyneBinLayout,
+    header: Header,
+) -> Result<PointCloud, KittiError> {
+    let VelodyneBinLayout { columns, intensity_full_scale } = layout;
+    if columns < 4 || !(intensity_full_scale > 0.0 && intensity_full_scale.is_finite()) {
+        return Err(KittiError::VelodyneLayout { columns, intensity_full_scale });
     }
-    let points = records
-        .iter()
-        .map(|r| PointXyzi {
-            x_m: f32::from_le_bytes([r[0], r[1], r[2], r[3]]),
-            y_m: f32::from_le_bytes([r[4], r[5], r[6], r[7]]),
-            z_m: f32::from_le_bytes([r[8], r[9], r[10], r[11]]),
-            intensity: f32::from_le_bytes([r[12], r[13], r[14], r[15]]),
+    let record_bytes = layout.record_bytes();
+    if !bytes.len().is_multiple_of(record_bytes) {
+        if record_bytes == VELODYNE_RECORD_BYTES {
+            return Err(KittiError::VelodyneLength { file: file.to_path_buf(), byte_len: bytes.len() });
+        }
+        return Err(KittiError::VelodyneImplausible {
+            file: file.to_path_buf(),
+            columns,
+            implausible: 0,
+            points: bytes.len() / record_bytes,
+            hint: format!(
+                ": its {} bytes are not a whole number of {record_bytes}-byte records",
+                bytes.len()
+            ),
+        });
+    }
+    let value =
+        |record: &[u8], column: usize| crate::drivers::bytes::le_f32(record, column * 4).unwrap_or(f32::NAN);
+    let mut implausible = 0_usize;
+    let points: Vec<PointXyzi> = bytes
+        .chunks_exact(record_bytes)
+        .map(|record| {
+            let stored_intensity = value(record, 3);
+            if !plausible_intensity(stored_intensity) {
+                implausible += 1;
+            }
+            PointXyzi {
+                x_m: value(record, 0),
+                y_m: value(record, 1),
+                z_m: value(record, 2),
+                intensity: stored_intensity / intensity_full_scale,
+            }
         })
         .collect();
+    if implausible as f64 > MAX_IMPLAUSIBLE_SHARE * points.len() as f64 {
+        let hint = if columns != 5 && nuscenes_layout_fits(bytes) {
+            "; read as 5 f32 columns (x, y, z, intensity, ring: the nuScenes layout) every intensity \
+             is in 0..=255 and every ring an integer in 0..=255, so this is likely a 5-column \
+             file: declare its layout (VelodyneBinLayout with 5 columns) in the dataset description"
+                .to_owned()
+        } else {
+            String::new()
+        };
+        return Err(KittiError::VelodyneImplausible {
+            file: file.to_path_buf(),
+            columns,
+            implausible,
+            points: points.len(),
+            hint,
+        });
+    }
     Ok(PointCloud { header, points })
+}
+
+/// Whether a stored intensity can be one: finite, non-negative, at most 16 bits.
+fn plausible_intensity(intensity: f32) -> bool {
+    intensity.is_finite() && (0.0..=MAX_PLAUSIBLE_INTENSITY).contains(&intensity)
+}
+
+/// Whether `bytes` read as `x, y, z, intensity, ring` records all have an intensity in
+/// `0..=255` and a ring that is an integer in `0..=255`.
+fn nuscenes_layout_fits(bytes: &[u8]) -> bool {
+    let record_bytes = VelodyneBinLayout::NUSCENES.record_bytes();
+    if bytes.is_empty() || !bytes.len().is_multiple_of(record_bytes) {
+        return false;
+    }
+    bytes.chunks_exact(record_bytes).all(|record| {
+        let value = |column: usize| crate::drivers::bytes::le_f32(record, column * 4).unwrap_or(f32::NAN);
+        let (intensity, ring) = (value(3), value(4));
+        (0.0..=255.0).contains(&intensity) && (0.0..=255.0).contains(&ring) && ring.fract() == 0.0
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -512,6 +680,35 @@ mod tests {
         assert_eq!(cloud.points.len(), 2);
         assert_eq!(cloud.points[0], PointXyzi { x_m: 1.5, y_m: -2.0, z_m: 0.25, intensity: 0.5 });
         assert_eq!(cloud.points[1].z_m, -1.73);
+    }
+
+    #[test]
+    fn declared_layouts_and_implausible_intensities() {
+        // One nuScenes record: (1, 2, −1) intensity 51 ring 7 → intensity 51 / 255 = 0.2.
+        let record: Vec<u8> = [1.0_f32, 2.0, -1.0, 51.0, 7.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let cloud = parse_velodyne_bin_with_layout(
+            &record,
+            Path::new("n.bin"),
+            VelodyneBinLayout::NUSCENES,
+            header(),
+        )
+        .unwrap();
+        assert_eq!(cloud.points, [PointXyzi { x_m: 1.0, y_m: 2.0, z_m: -1.0, intensity: 0.2 }]);
+        let three = VelodyneBinLayout { columns: 3, intensity_full_scale: 1.0 };
+        let error = parse_velodyne_bin_with_layout(&record, Path::new("n.bin"), three, header()).unwrap_err();
+        assert!(matches!(error, KittiError::VelodyneLayout { columns: 3, .. }), "{error}");
+        // Four KITTI points, one with reflectance −0.5: 1 of 4 (> 1 %) is implausible.
+        let points: Vec<u8> =
+            [[0.0_f32, 0.0, 0.0, 0.5], [1.0, 0.0, 0.0, -0.5], [2.0, 0.0, 0.0, 0.1], [3.0, 0.0, 0.0, 1.0]]
+                .iter()
+                .flatten()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+        let error = parse_velodyne_bin(&points, Path::new("k.bin"), header()).unwrap_err();
+        assert!(
+            matches!(error, KittiError::VelodyneImplausible { implausible: 1, points: 4, .. }),
+            "{error}"
+        );
     }
 
     #[test]

@@ -11,12 +11,17 @@ mod common;
 use std::path::PathBuf;
 
 use pitsense_perception::drivers::RotationAssembler;
-use pitsense_perception::drivers::inspect::{InspectOptions, inspect_ouster_pcap};
+use pitsense_perception::drivers::inspect::{InspectError, InspectOptions, inspect_ouster_pcap};
 use pitsense_perception::drivers::ouster::{LidarScan, OusterMetadata, OusterScanBatcher, StreamDigest};
 use pitsense_perception::drivers::pcap::read_udp_datagrams;
+use pitsense_perception::drivers::point_files::{PointFileError, read_point_file};
 use pitsense_perception::drivers::velodyne::{
     VelodyneDecoder, VelodyneDecoderConfig, VelodyneModel, VelodyneRotationAssembler,
 };
+use pitsense_perception::kitti::{
+    KittiError, VelodyneBinLayout, read_velodyne_bin, read_velodyne_bin_with_layout,
+};
+use pitsense_types::{FrameId, Header};
 
 const SDK_CAPTURE: &str = "lidar_pcap/ouster_sdk_tests/OS-2-128-U1_v2.3.0_1024x10.pcap";
 const SDK_METADATA: &str = "lidar_pcap/ouster_sdk_tests/OS-2-128-U1_v2.3.0_1024x10.json";
@@ -347,4 +352,108 @@ fn far_off_frame_ids_are_not_losses() {
         let edges = if discontinuities == 0 { 4 + 1 } else { 0 };
         assert_eq!(counters.lost_packets, lost_packets + edges, "{frames_later} frames later");
     }
+}
+
+/// R05: metadata without `data_format` (the profile then defaults to LEGACY, whose packets are
+/// 16 × (16 + 128 × 12 + 4) = 24 896 bytes, while the capture's are the RNG19 profile's
+/// 32 + 16 × (12 + 128 × 12) + 32 = 24 832), and a capture whose lidar packets go to port 7510
+/// with metadata lacking `udp_port_lidar` (default 7502). Neither may report "0 frames" as a
+/// success: the error names the missing key or port, and says what would fit.
+#[test]
+fn r05_missing_metadata_keys_are_named() {
+    let test = "r05_missing_metadata_keys_are_named";
+    let Some((sdk_capture, metadata_file, no_data_format)) =
+        inputs("regressions/R05/r05_no_data_format.json", test)
+    else {
+        return;
+    };
+    let (Some(no_ports), Some(port7510)) = (
+        common::optional_data_file("regressions/R05/r05_no_ports.json", test),
+        common::optional_data_file("regressions/R05/r05_port7510.pcap", test),
+    ) else {
+        return;
+    };
+    let nothing_decoded = |capture: &std::path::Path, metadata: &std::path::Path| match inspect_ouster_pcap(
+        capture,
+        metadata,
+        &InspectOptions::default(),
+    ) {
+        Err(InspectError::NothingDecoded { cause, report, .. }) => (cause, report),
+        other => panic!("expected NothingDecoded, got {other:?}"),
+    };
+
+    assert_eq!(OusterMetadata::read(&metadata_file).unwrap().defaulted_keys, Vec::<&str>::new());
+    let metadata = OusterMetadata::read(&no_data_format).unwrap();
+    assert_eq!(metadata.defaulted_keys, ["data_format"]);
+    let (cause, report) = nothing_decoded(&sdk_capture, &no_data_format);
+    assert_eq!((report.packets.lidar, report.packets.assembler.malformed), (64, 64));
+    assert!(cause.contains("no `data_format`") && cause.contains("LEGACY"), "{cause}");
+    assert!(cause.contains("24832 bytes, expected 24896"), "{cause}");
+    assert!(cause.contains("24832-byte packets fit the RNG19_RFL8_SIG16_NIR16 profile"), "{cause}");
+
+    let metadata = OusterMetadata::read(&no_ports).unwrap();
+    assert_eq!(metadata.defaulted_keys, ["udp_port_lidar", "udp_port_imu"]);
+    let (cause, report) = nothing_decoded(&port7510, &no_ports);
+    assert_eq!((report.packets.udp, report.packets.lidar, report.packets.other), (74, 0, 74));
+    assert!(cause.contains("lidar port 7502") && cause.contains("has no `udp_port_lidar`"), "{cause}");
+    assert!(cause.contains("7510 (64 × 24832 B), 7511 (10 × 48 B)"), "{cause}");
+    assert!(cause.contains("port 7510 carries 24832-byte datagrams"), "{cause}");
+    let error = inspect_ouster_pcap(&port7510, &no_ports, &InspectOptions::default()).unwrap_err();
+    assert!(error.to_string().contains("r05_port7510.pcap"), "{error}");
+
+    // With the port given, the same capture decodes to the vendor frame.
+    let options = InspectOptions { lidar_port: Some(7510), ..InspectOptions::default() };
+    let report = inspect_ouster_pcap(&port7510, &no_ports, &options).unwrap();
+    assert_eq!(
+        report.frames.iter().map(|frame| (frame.frame_id, frame.packets)).collect::<Vec<_>>(),
+        [(1259, 64)]
+    );
+}
+
+/// R09: KITTI frame 000000 written with a fifth float32 column (a ring index, as
+/// nuScenes-derived sets do): 115 384 × 20 = 2 307 680 bytes, also a multiple of 16. Read as
+/// KITTI records it would be 144 230 points of garbage; the reader refuses it, says it fits
+/// the 5-column layout, and with that layout declared gives KITTI 000000's points exactly.
+#[test]
+fn r09_five_column_bin_is_not_read_as_four() {
+    let test = "r09_five_column_bin_is_not_read_as_four";
+    let (Some(five_columns), Some(kitti)) = (
+        common::optional_data_file("regressions/R09/velodyne/000000.bin", test),
+        common::optional_data_file("kitti/object/training/velodyne/000000.bin", test),
+    ) else {
+        return;
+    };
+    let bytes = std::fs::read(&five_columns).unwrap();
+    assert_eq!(bytes.len(), 2_307_680);
+    assert_eq!((bytes.len() % 16, bytes.len() % 20), (0, 0));
+    // Independently: the fourth value of each 16-byte record, as a KITTI reader would take it.
+    let floats: Vec<f32> =
+        bytes.chunks_exact(4).map(|word| f32::from_le_bytes(word.try_into().unwrap())).collect();
+    let negative_or_huge = floats
+        .iter()
+        .skip(3)
+        .step_by(4)
+        .filter(|value| !value.is_finite() || **value < 0.0 || **value > 65_535.0)
+        .count();
+    assert_eq!(floats.len() / 4, 144_230);
+    assert!(negative_or_huge > 144_230 / 100, "{negative_or_huge} implausible reflectances");
+
+    let header = Header { stamp_ns: 0, frame: FrameId::Lidar(0), seq: 0 };
+    let error = read_velodyne_bin(&five_columns, header).unwrap_err();
+    let message = error.to_string();
+    match error {
+        KittiError::VelodyneImplausible { implausible, points, .. } => {
+            assert_eq!((implausible, points), (negative_or_huge, 144_230));
+        }
+        other => panic!("expected VelodyneImplausible, got {other:?}"),
+    }
+    assert!(message.contains("000000.bin") && message.contains("5 f32 columns"), "{message}");
+    assert!(matches!(read_point_file(&five_columns, header), Err(PointFileError::Kitti(_))));
+
+    // Declared (5 columns, intensity stored as KITTI reflectance 0..1): KITTI 000000's points.
+    let layout = VelodyneBinLayout { columns: 5, intensity_full_scale: 1.0 };
+    let cloud = read_velodyne_bin_with_layout(&five_columns, layout, header).unwrap();
+    let reference = read_velodyne_bin(&kitti, header).unwrap();
+    assert_eq!(cloud.points.len(), 115_384);
+    assert!(cloud.points == reference.points, "the 5-column file holds KITTI 000000's points");
 }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pitsense_perception::drivers::inspect::{InspectOptions, inspect_ouster_pcap, inspect_velodyne_pcap};
+use pitsense_perception::drivers::inspect::{
+    InspectError, InspectOptions, inspect_ouster_pcap, inspect_velodyne_pcap,
+};
 use pitsense_perception::drivers::velodyne::{VelodyneDecoderConfig, VelodyneModel};
 use pitsense_runtime::config::{DEFAULT_CONFIG_TOML, PitsenseConfig};
 use pitsense_runtime::replay::{ReplayOptions, check_data_root, default_data_root, run_replay};
@@ -154,6 +156,10 @@ enum LidarCommand {
         /// Print per-frame field digests.
         #[arg(long)]
         digest: bool,
+        /// Lidar (data) UDP port; default: the metadata's `udp_port_lidar`, else 7502 (Ouster)
+        /// or 2368 (Velodyne).
+        #[arg(long)]
+        lidar_port: Option<u16>,
     },
 }
 
@@ -367,11 +373,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Lidar {
-            command: LidarCommand::Inspect { pcap, meta, velodyne, cut_azimuth_deg, digest },
+            command: LidarCommand::Inspect { pcap, meta, velodyne, cut_azimuth_deg, digest, lidar_port },
         } => {
-            let options = InspectOptions { digest, ..InspectOptions::default() };
-            let report = match (meta, velodyne) {
-                (Some(meta), _) => inspect_ouster_pcap(&pcap, &meta, &options)?,
+            let options = InspectOptions { digest, lidar_port, ..InspectOptions::default() };
+            let inspected = match (meta, velodyne) {
+                (Some(meta), _) => inspect_ouster_pcap(&pcap, &meta, &options),
                 (None, Some(model)) => {
                     let model = match model.to_ascii_lowercase().as_str() {
                         "vlp16" => VelodyneModel::Vlp16,
@@ -382,15 +388,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                             "--velodyne: unknown model `{other}` (vlp16, vlp32c, hdl32e, hdl64e)"
                         ),
                     };
-                    inspect_velodyne_pcap(
-                        &pcap,
-                        VelodyneDecoderConfig::new(model),
-                        cut_azimuth_deg,
-                        &options,
-                    )?
+                    inspect_velodyne_pcap(&pcap, VelodyneDecoderConfig::new(model), cut_azimuth_deg, &options)
                 }
                 (None, None) => anyhow::bail!("give --meta (Ouster) or --velodyne MODEL"),
             };
+            // Nothing decoded: show what the capture held, then fail with the reason.
+            if let Err(InspectError::NothingDecoded { report, .. }) = &inspected {
+                write_stdout(&format!("{report}"))?;
+            }
+            let report = inspected?;
             write_stdout(&format!("{report}"))?;
             for line in report.digest_lines() {
                 write_line(&line)?;

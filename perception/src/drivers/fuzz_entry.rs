@@ -51,6 +51,7 @@ pub fn small_ouster_metadata(profile: UdpProfileLidar) -> OusterMetadata {
         udp_port_lidar: None,
         udp_port_imu: None,
         initialization_id: None,
+        defaulted_keys: Vec::new(),
     }
 }
 

@@ -6,14 +6,22 @@
 //! vendor SDK's digest form ([`InspectReport::digest_lines`], [`InspectReport::digest_json`]).
 //! [`inspect_velodyne_pcap`] does the same for a Velodyne capture. A CLI is a thin wrapper:
 //! print [`InspectReport`]'s `Display`, then the digest lines.
+//!
+//! A capture from which not one frame decodes is an error ([`InspectError::NothingDecoded`]),
+//! not a report of "0 frames": the error says why — no datagram on the lidar port (and which
+//! ports the capture's datagrams went to, and whether the metadata lacked its port key), or
+//! every lidar packet rejected (the decoder's reason, the metadata keys that were absent and
+//! defaulted, and which packet profile the packets' size fits) — and carries the report.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::ouster::{
-    OusterError, OusterMetadata, OusterScanBatcher, PacketDigest, StreamDigest, scan_digest,
+    OusterError, OusterMetadata, OusterScanBatcher, PacketDigest, PacketFormat, StreamDigest,
+    UdpProfileLidar, scan_digest,
 };
 use super::pcap::{PcapReadError, PcapStats, PcapUdpReader};
 use super::velodyne::{VelodyneDecoder, VelodyneDecoderConfig, VelodyneError, VelodyneRotationAssembler};
@@ -40,6 +48,118 @@ pub enum InspectError {
     /// The capture could not be read.
     #[error(transparent)]
     Capture(#[from] PcapReadError),
+    /// The capture was read but not one frame (rotation) could be decoded from it.
+    #[error("`{}`: no frame could be decoded: {cause}", capture.display())]
+    NothingDecoded {
+        /// The capture file.
+        capture: PathBuf,
+        /// Why: what went to the lidar port and what the decoder or the metadata said.
+        cause: String,
+        /// What was found (packet counts by port and kind, capture counters).
+        report: Box<InspectReport>,
+    },
+}
+
+/// Where the lidar port came from, for error messages.
+fn port_origin(given: Option<u16>, from_metadata: Option<u16>, key: &str, default: u16) -> String {
+    match (given, from_metadata) {
+        (Some(_), _) => "as given".to_owned(),
+        (None, Some(_)) => format!("the metadata's `{key}`"),
+        (None, None) => format!("the vendor default {default}: the metadata has no `{key}`"),
+    }
+}
+
+/// What a capture's UDP datagrams looked like, for explaining a capture that decodes nothing.
+#[derive(Default)]
+struct DatagramCensus {
+    /// Datagrams and the first datagram's payload length, by destination port.
+    by_port: BTreeMap<u16, (u64, usize)>,
+    /// The decoder's first complaint about a lidar packet.
+    first_error: Option<String>,
+}
+
+impl DatagramCensus {
+    fn note(&mut self, port: u16, payload_len: usize) {
+        self.by_port.entry(port).or_insert((0, payload_len)).0 += 1;
+    }
+
+    fn reject(&mut self, error: &dyn std::fmt::Display) {
+        if self.first_error.is_none() {
+            self.first_error = Some(error.to_string());
+        }
+    }
+
+    /// Why no frame decoded. `lidar_packet_bytes`: the size a lidar packet should have, when the
+    /// format fixes it (Ouster); `packet_hint`: what the metadata has to say about rejected
+    /// packets.
+    fn cause(
+        &self,
+        packets: &PacketSummary,
+        lidar_port: u16,
+        port_origin: &str,
+        lidar_packet_bytes: Option<usize>,
+        packet_hint: impl FnOnce(usize) -> String,
+    ) -> String {
+        if packets.lidar == 0 {
+            let mut cause = format!("no UDP datagram went to the lidar port {lidar_port} ({port_origin})");
+            if self.by_port.is_empty() {
+                cause.push_str("; the capture holds no UDP datagram");
+                return cause;
+            }
+            let ports: Vec<String> = self
+                .by_port
+                .iter()
+                .map(|(port, (count, bytes))| format!("{port} ({count} × {bytes} B)"))
+                .collect();
+            let _ = write!(cause, "; datagrams went to ports {}", ports.join(", "));
+            let fitting = self.by_port.iter().find(|(_, (_, bytes))| Some(*bytes) == lidar_packet_bytes);
+            if let Some((port, (_, bytes))) = fitting {
+                let _ = write!(
+                    cause,
+                    "; port {port} carries {bytes}-byte datagrams, this sensor's lidar packet size"
+                );
+            }
+            return cause;
+        }
+        let mut cause = format!(
+            "all {} datagrams to the lidar port {lidar_port} were rejected ({})",
+            packets.lidar,
+            self.first_error.as_deref().unwrap_or("no reason given")
+        );
+        let first_len = self.by_port.get(&lidar_port).map_or(0, |(_, bytes)| *bytes);
+        let hint = packet_hint(first_len);
+        if !hint.is_empty() {
+            let _ = write!(cause, "; {hint}");
+        }
+        cause
+    }
+}
+
+/// What an Ouster metadata file's absent keys and the profiles' packet sizes say about lidar
+/// packets of `packet_len` bytes that did not decode.
+fn ouster_packet_hint(metadata: &OusterMetadata, metadata_file: &Path, packet_len: usize) -> String {
+    let mut hints = Vec::new();
+    let format_keys = ["data_format", "lidar_data_format", "udp_profile_lidar"];
+    if let Some(key) = metadata.defaulted_keys.iter().find(|key| format_keys.contains(key)) {
+        hints.push(format!(
+            "the metadata `{}` has no `{key}`, so the {} profile was assumed",
+            metadata_file.display(),
+            metadata.udp_profile_lidar
+        ));
+    }
+    let fitting: Vec<&str> = UdpProfileLidar::ALL
+        .iter()
+        .filter(|&&profile| {
+            let mut other = metadata.clone();
+            other.udp_profile_lidar = profile;
+            profile != metadata.udp_profile_lidar && PacketFormat::new(&other).packet_bytes() == packet_len
+        })
+        .map(|profile| profile.name())
+        .collect();
+    if !fitting.is_empty() {
+        hints.push(format!("{packet_len}-byte packets fit the {} profile", fitting.join(" or ")));
+    }
+    hints.join("; ")
 }
 
 /// Options of an inspection.
@@ -218,13 +338,18 @@ fn classify(port: u16, lidar_port: u16, imu_port: u16, packets: &mut PacketSumma
 /// [`InspectError::Metadata`] when the metadata cannot be read or uses an unsupported profile;
 /// [`InspectError::Capture`] when the capture cannot be opened or is corrupt mid-file (a
 /// truncated tail is not an error: see [`PcapStats::truncated`]). Malformed packets are
-/// counted, not errors.
+/// counted, not errors, unless no frame decodes at all: then [`InspectError::NothingDecoded`]
+/// says why (no datagram on the lidar port — listing the ports the datagrams went to and
+/// whether the metadata lacks `udp_port_lidar` — or every lidar packet rejected — with the
+/// decoder's reason, the absent metadata keys such as `data_format`, and the profile the
+/// packets' size fits).
 pub fn inspect_ouster_pcap(
     pcap: &Path,
     metadata: &Path,
     options: &InspectOptions,
 ) -> Result<InspectReport, InspectError> {
-    let metadata = OusterMetadata::read(metadata)?;
+    let metadata_file = metadata;
+    let metadata = OusterMetadata::read(metadata_file)?;
     let lidar_port = options.lidar_port.or(metadata.udp_port_lidar).unwrap_or(OUSTER_DEFAULT_LIDAR_PORT);
     let imu_port = options.imu_port.or(metadata.udp_port_imu).unwrap_or(OUSTER_DEFAULT_IMU_PORT);
     let mut batcher = OusterScanBatcher::new(&metadata);
@@ -234,6 +359,7 @@ pub fn inspect_ouster_pcap(
     let mut scans = Vec::new();
     let mut frames = Vec::new();
     let mut scan_digests = Vec::new();
+    let mut census = DatagramCensus::default();
     let mut summarise = |scans: &mut Vec<super::ouster::LidarScan>| {
         for scan in scans.drain(..) {
             if options.digest {
@@ -249,6 +375,7 @@ pub fn inspect_ouster_pcap(
         }
     };
     while let Some(datagram) = reader.next_datagram()? {
+        census.note(datagram.destination.port(), datagram.payload.len());
         if classify(datagram.destination.port(), lidar_port, imu_port, &mut packets) != PortKind::Lidar {
             continue;
         }
@@ -257,13 +384,14 @@ pub fn inspect_ouster_pcap(
         }
         if let Err(error) = batcher.push(&datagram.payload, &mut scans) {
             tracing::debug!("{}: malformed lidar packet: {error}", pcap.display());
+            census.reject(&error);
         }
         summarise(&mut scans);
     }
     batcher.flush(&mut scans);
     summarise(&mut scans);
     packets.assembler = batcher.packet_counters();
-    Ok(InspectReport {
+    let report = InspectReport {
         capture_file: pcap.to_path_buf(),
         sensor: metadata.describe(),
         profile: metadata.udp_profile_lidar.to_string(),
@@ -274,15 +402,25 @@ pub fn inspect_ouster_pcap(
         capture: reader.stats(),
         digest: packet_digest
             .map(|digest| StreamDigest { packet_hash: digest.finish(), scans: scan_digests }),
-    })
+    };
+    if !report.frames.is_empty() {
+        return Ok(report);
+    }
+    let origin =
+        port_origin(options.lidar_port, metadata.udp_port_lidar, "udp_port_lidar", OUSTER_DEFAULT_LIDAR_PORT);
+    let cause =
+        census.cause(&report.packets, lidar_port, &origin, Some(batcher.format().packet_bytes()), |len| {
+            ouster_packet_hint(&metadata, metadata_file, len)
+        });
+    Err(InspectError::NothingDecoded { capture: pcap.to_path_buf(), cause, report: Box::new(report) })
 }
 
 /// Inspects a Velodyne capture: data packets (to the data port) are decoded with `config` and
 /// cut into rotations at `cut_azimuth_deg`. No digests (the vendor publishes none).
 ///
 /// # Errors
-/// [`InspectError::Velodyne`] for unusable decoder settings; [`InspectError::Capture`] as for
-/// [`inspect_ouster_pcap`].
+/// [`InspectError::Velodyne`] for unusable decoder settings; [`InspectError::Capture`] and
+/// [`InspectError::NothingDecoded`] as for [`inspect_ouster_pcap`].
 pub fn inspect_velodyne_pcap(
     pcap: &Path,
     config: VelodyneDecoderConfig,
@@ -299,6 +437,7 @@ pub fn inspect_velodyne_pcap(
     let mut rotations = Vec::new();
     let mut frames = Vec::new();
     let mut return_modes = std::collections::BTreeSet::new();
+    let mut census = DatagramCensus::default();
     let mut product_ids = std::collections::BTreeSet::new();
     let mut summarise = |rotations: &mut Vec<super::velodyne::VelodyneRotation>| {
         for rotation in rotations.drain(..) {
@@ -312,6 +451,7 @@ pub fn inspect_velodyne_pcap(
         }
     };
     while let Some(datagram) = reader.next_datagram()? {
+        census.note(datagram.destination.port(), datagram.payload.len());
         if classify(datagram.destination.port(), lidar_port, imu_port, &mut packets) != PortKind::Lidar {
             continue;
         }
@@ -321,6 +461,7 @@ pub fn inspect_velodyne_pcap(
         }
         if let Err(error) = assembler.push_packet(&datagram.payload, &mut rotations) {
             tracing::debug!("{}: malformed Velodyne packet: {error}", pcap.display());
+            census.reject(&error);
         }
         summarise(&mut rotations);
     }
@@ -328,7 +469,7 @@ pub fn inspect_velodyne_pcap(
     summarise(&mut rotations);
     packets.assembler = assembler.packet_counters();
     let product_ids: Vec<String> = product_ids.iter().map(|id| format!("{id:#04x}")).collect();
-    Ok(InspectReport {
+    let report = InspectReport {
         capture_file: pcap.to_path_buf(),
         sensor: format!("Velodyne {model} (product id byte {})", product_ids.join(", ")),
         profile: return_modes.into_iter().collect::<Vec<_>>().join(", "),
@@ -338,5 +479,15 @@ pub fn inspect_velodyne_pcap(
         packets,
         capture: reader.stats(),
         digest: None,
-    })
+    };
+    if !report.frames.is_empty() {
+        return Ok(report);
+    }
+    let origin = if options.lidar_port.is_some() {
+        "as given".to_owned()
+    } else {
+        format!("the Velodyne default {VELODYNE_DEFAULT_DATA_PORT}")
+    };
+    let cause = census.cause(&report.packets, lidar_port, &origin, None, |_| String::new());
+    Err(InspectError::NothingDecoded { capture: pcap.to_path_buf(), cause, report: Box::new(report) })
 }

@@ -39,6 +39,10 @@ pub enum UdpProfileLidar {
 }
 
 impl UdpProfileLidar {
+    /// Every profile this decoder implements.
+    pub const ALL: [Self; 4] =
+        [Self::Legacy, Self::Rng19Rfl8Sig16Nir16, Self::Rng19Rfl8Sig16Nir16Dual, Self::Rng15Rfl8Nir8];
+
     /// Parses the metadata string (`"LEGACY"`, `"RNG19_RFL8_SIG16_NIR16"`, ...).
     ///
     /// # Errors
@@ -119,6 +123,14 @@ pub struct OusterMetadata {
     pub udp_port_imu: Option<u16>,
     /// Initialisation id the sensor writes into every non-legacy packet header, when recorded.
     pub initialization_id: Option<u32>,
+    /// Keys the file lacks whose defaults were assumed, named as in the file's layout:
+    /// `data_format` (flat) or `lidar_data_format` (nested) when the whole packet-format block
+    /// is absent (profile LEGACY, 16 columns per packet, sizes from the lidar mode and the beam
+    /// tables), else `udp_profile_lidar` when only the profile is (LEGACY); `udp_port_lidar`
+    /// and `udp_port_imu` when absent or 0 (the vendor defaults 7502 and 7503 then apply).
+    /// Empty when the file states everything. Lets a caller whose packets do not decode say
+    /// which missing key is the likely cause.
+    pub defaulted_keys: Vec<&'static str>,
 }
 
 impl OusterMetadata {
@@ -157,14 +169,25 @@ impl OusterMetadata {
         let lidar_mode = reader
             .string(&["config_params.lidar_mode", "lidar_mode"])
             .ok_or_else(|| reader.missing("lidar_mode"))?;
+        let mut defaulted_keys = Vec::new();
+        let nested = reader.value(&["sensor_info", "config_params", "lidar_data_format"]).is_some();
+        let format_block_given = reader.value(&["lidar_data_format", "data_format"]).is_some();
         let udp_profile_lidar = match reader.string(&[
             "lidar_data_format.udp_profile_lidar",
             "config_params.udp_profile_lidar",
             "data_format.udp_profile_lidar",
         ]) {
             Some(name) => UdpProfileLidar::parse(&name)?,
-            None => UdpProfileLidar::Legacy,
+            None => {
+                if format_block_given {
+                    defaulted_keys.push("udp_profile_lidar");
+                }
+                UdpProfileLidar::Legacy
+            }
         };
+        if !format_block_given {
+            defaulted_keys.push(if nested { "lidar_data_format" } else { "data_format" });
+        }
         let udp_profile_imu = reader
             .string(&[
                 "lidar_data_format.udp_profile_imu",
@@ -239,6 +262,11 @@ impl OusterMetadata {
         };
         let udp_port_lidar = port(&["config_params.udp_port_lidar", "udp_port_lidar"], "udp_port_lidar")?;
         let udp_port_imu = port(&["config_params.udp_port_imu", "udp_port_imu"], "udp_port_imu")?;
+        for (port, key) in [(udp_port_lidar, "udp_port_lidar"), (udp_port_imu, "udp_port_imu")] {
+            if port.is_none() {
+                defaulted_keys.push(key);
+            }
+        }
         let initialization_id = reader
             .uint(&["sensor_info.initialization_id", "initialization_id"])?
             .and_then(|id| u32::try_from(id).ok());
@@ -263,6 +291,7 @@ impl OusterMetadata {
             udp_port_lidar,
             udp_port_imu,
             initialization_id,
+            defaulted_keys,
         };
         metadata.validate(file)?;
         Ok(metadata)
@@ -496,6 +525,7 @@ mod tests {
         assert_eq!(meta.beam_to_lidar_transform[(0, 3)], 12.0);
         assert_eq!(meta.udp_port_lidar, Some(7502));
         assert_eq!(meta.udp_port_imu, None);
+        assert_eq!(meta.defaulted_keys, ["udp_port_imu"]);
     }
 
     #[test]
