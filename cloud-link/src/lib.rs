@@ -36,4 +36,4 @@ pub use episode::{
     EpisodeWriterOptions, V2xDecoded, V2xRaw,
 };
 pub use error::CloudLinkError;
-pub use recover::{RecoverReport, recover};
+pub use recover::{RecoverReport, SkippedChunk, recover};
