@@ -2,15 +2,22 @@
 //!
 //! The input is scanned record by record from the start magic (no footer or summary needed).
 //! Records outside chunks (schemas, channels, messages, metadata, attachments) are kept when
-//! complete. A chunk is kept only when the whole record is present, its CRC matches and every
-//! record inside it parses. A corrupt chunk whose record framing is intact (its opcode and length
+//! complete. A chunk is decompressed here, into at most its declared `uncompressed_size` bytes
+//! (and never more than [`MAX_CHUNK_UNCOMPRESSED_BYTES`]), and kept only when the output has
+//! exactly that size, its CRC matches (when not 0) and every record inside it fits in what is left
+//! of the chunk and parses. A corrupt chunk whose record framing is intact (its opcode and length
 //! lie inside the file) is skipped and named in [`RecoverReport::chunks_skipped`]; the scan goes on
 //! after it. The scan stops at the first torn or malformed record outside a chunk, the footer or
 //! the data end. The output is a fresh MCAP with the same schemas, channels, messages (same
 //! sequence and times), metadata and attachments, and a full summary and index.
+//!
+//! Every length read from the file is checked against what is left of its record or chunk before
+//! it is used, so a damaged file costs at most its own size plus one chunk's declared output in
+//! memory (MCAP record layout: `opcode: u8, length: u64 LE, body`, MCAP specification "Records").
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::CloudLinkError;
@@ -19,11 +26,19 @@ use crate::error::CloudLinkError;
 const MAGIC: &[u8; 8] = b"\x89MCAP0\r\n";
 const OP_HEADER: u8 = 0x01;
 const OP_FOOTER: u8 = 0x02;
+const OP_SCHEMA: u8 = 0x03;
+const OP_CHANNEL: u8 = 0x04;
+const OP_MESSAGE: u8 = 0x05;
 const OP_CHUNK: u8 = 0x06;
 const OP_ATTACHMENT: u8 = 0x09;
 const OP_DATA_END: u8 = 0x0F;
 /// Bytes of a record's opcode and length prefix.
 const RECORD_PREFIX_BYTES: usize = 9;
+
+/// The largest decompressed chunk recovery accepts, in bytes (256 MiB: 64 times the recorder's
+/// default chunk size of 4 MiB). A chunk declaring more is skipped, so a damaged size field can
+/// never make recovery allocate gigabytes.
+pub const MAX_CHUNK_UNCOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A chunk that recovery skipped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,21 +107,77 @@ fn next_record(bytes: &[u8], offset: usize) -> Result<(u8, &[u8]), String> {
     }
 }
 
+/// Decompresses a chunk's records into at most `header.uncompressed_size` bytes and checks the
+/// size and CRC; `Err` says why the chunk is corrupt.
+fn decompress_chunk(header: &mcap::records::ChunkHeader, data: &[u8]) -> Result<Vec<u8>, String> {
+    let declared = header.uncompressed_size;
+    if declared > MAX_CHUNK_UNCOMPRESSED_BYTES {
+        return Err(format!(
+            "uncompressed_size declares {declared} bytes, more than the recovery limit of \
+             {MAX_CHUNK_UNCOMPRESSED_BYTES}"
+        ));
+    }
+    let records = match header.compression.as_str() {
+        "" => data.to_vec(),
+        "zstd" => {
+            let decoder = zstd::stream::read::Decoder::new(data).map_err(|e| format!("zstd: {e}"))?;
+            // One byte more than declared reveals a chunk that decompresses to more.
+            let mut out = Vec::new();
+            decoder
+                .take(declared + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| format!("zstd: {e} after {} decompressed bytes", out.len()))?;
+            out
+        }
+        other => return Err(format!("compression {other:?} is not supported by recovery")),
+    };
+    if records.len() as u64 != declared {
+        return Err(format!(
+            "decompressed to {}{} bytes but uncompressed_size declares {declared}",
+            if records.len() as u64 > declared { "more than " } else { "" },
+            records.len().min(usize::try_from(declared).unwrap_or(usize::MAX))
+        ));
+    }
+    if header.uncompressed_crc != 0 {
+        let crc = crc32fast::hash(&records);
+        if crc != header.uncompressed_crc {
+            return Err(format!(
+                "uncompressed CRC 0x{crc:08x} does not match the declared 0x{:08x}",
+                header.uncompressed_crc
+            ));
+        }
+    }
+    Ok(records)
+}
+
 /// Reads the records of one chunk; `Err` says why the chunk is corrupt (then none is kept).
 fn chunk_records(header: &mcap::records::ChunkHeader, data: &[u8]) -> Result<Vec<Kept>, String> {
-    let reader = mcap::read::ChunkReader::new(header.clone(), data).map_err(|e| e.to_string())?;
+    let records = decompress_chunk(header, data)?;
     let mut kept = Vec::new();
-    for record in reader {
-        match record.map_err(|e| e.to_string())? {
-            mcap::records::Record::Schema { header, data } => {
-                kept.push(Kept::Schema(header, data.into_owned()))
+    let mut offset = 0;
+    while offset < records.len() {
+        let (opcode, body) =
+            next_record(&records, offset).map_err(|e| format!("{e} at byte {offset} of the chunk"))?;
+        let malformed = |e: mcap::McapError| {
+            format!("malformed record (opcode 0x{opcode:02x}) at byte {offset} of the chunk: {e}")
+        };
+        match opcode {
+            OP_SCHEMA | OP_CHANNEL | OP_MESSAGE => {
+                match mcap::parse_record(opcode, body).map_err(malformed)? {
+                    mcap::records::Record::Schema { header, data } => {
+                        kept.push(Kept::Schema(header, data.into_owned()))
+                    }
+                    mcap::records::Record::Channel(channel) => kept.push(Kept::Channel(channel)),
+                    mcap::records::Record::Message { header, data } => {
+                        kept.push(Kept::Message(header, data.into_owned()))
+                    }
+                    _ => {}
+                }
             }
-            mcap::records::Record::Channel(channel) => kept.push(Kept::Channel(channel)),
-            mcap::records::Record::Message { header, data } => {
-                kept.push(Kept::Message(header, data.into_owned()))
-            }
+            // Other records do not belong in a chunk; readers skip them (MCAP specification).
             _ => {}
         }
+        offset += RECORD_PREFIX_BYTES + body.len();
     }
     Ok(kept)
 }
@@ -217,7 +288,8 @@ fn scan(bytes: &[u8]) -> Scan {
 
 /// Recovers `input` (an MCAP file, possibly torn by a crash) into a new valid MCAP at `output`,
 /// holding every record up to the last complete chunk except the corrupt chunks it skips (listed
-/// in the report with their offset and reason).
+/// in the report with their offset and reason). Never aborts on a damaged input: every length in
+/// it is bounded by what is left of its record or chunk.
 ///
 /// Errors: the input cannot be read or does not start with the MCAP magic; the output cannot be
 /// written.
