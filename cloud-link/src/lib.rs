@@ -36,4 +36,4 @@ pub use episode::{
     EpisodeWriterOptions, V2xDecoded, V2xRaw,
 };
 pub use error::CloudLinkError;
-pub use recover::{RecoverReport, recover};
+pub use recover::{MAX_CHUNK_UNCOMPRESSED_BYTES, RecoverReport, SkippedChunk, recover};

@@ -293,7 +293,9 @@ fn a_file_cut_inside_a_chunk_keeps_the_chunks_before_it() {
         assert_eq!(report.message_counts, expected_counts(30), "cut at {cut}");
         assert_topics(&read_with_mcap_crate(&recovered), 30);
     }
-    // A finished file recovers whole; a chunk with a flipped byte is dropped with what follows.
+    // A finished file recovers whole; a chunk with a flipped byte is skipped (its record framing
+    // is intact), the fifth chunk after it is kept: frames 0..30 and 40..50, which hold the same
+    // per-topic counts as frames 0..40 (every count pattern repeats every 10 frames).
     let recovered = dir.path().join("whole.mcap");
     assert_eq!(recover(&full, &recovered).unwrap().message_counts, expected_counts(50));
     let mut flipped = bytes.clone();
@@ -302,7 +304,11 @@ fn a_file_cut_inside_a_chunk_keeps_the_chunks_before_it() {
     let torn = dir.path().join("flipped.mcap");
     std::fs::write(&torn, &flipped).unwrap();
     let report = recover(&torn, &recovered).unwrap();
-    assert_eq!(report.message_counts, expected_counts(30));
+    assert_eq!(report.message_counts, expected_counts(40));
+    assert_eq!(report.chunks_kept, 4);
+    assert_eq!(report.chunks_skipped.len(), 1);
+    assert_eq!(report.chunks_skipped[0].offset, fourth.chunk_start_offset);
+    assert_eq!(report.chunks_skipped[0].length, fourth.chunk_length);
 }
 
 #[test]

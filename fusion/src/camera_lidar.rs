@@ -5,6 +5,13 @@
 //! Pang et al., "CLOCs: Camera-LiDAR Object Candidates Fusion for 3D Object Detection",
 //! IROS 2020 (IoU between projected 3D boxes and 2D boxes), with the one-to-one association
 //! solved by the Hungarian method instead of thresholding.
+//!
+//! A detector with class-aware NMS may report one object several times, once per class whose
+//! score passes its threshold (a dog at 0.83 and a cat at 0.38 on the same animal, their boxes at
+//! IoU 0.95). Camera boxes that overlap by at least `same_object_iou` are therefore taken as one
+//! camera object first (greedy by decreasing score, as class-agnostic NMS does); the association
+//! is by overlap, the label by score: a matched lidar object takes the class and score of the
+//! best-scoring detection of its camera object, never of whichever box happens to overlap more.
 
 use pitsense_types::nalgebra::Point3;
 use pitsense_types::{
@@ -24,11 +31,16 @@ pub struct FusionConfig {
     /// Near clipping plane: depth along the camera's optical axis, metres, in front of which a
     /// point must lie to be projected, in `(0, 100]`. Default 0.1 m.
     pub min_depth_m: f64,
+    /// Smallest IoU between two camera boxes for them to be one object seen as several classes,
+    /// in `(0, 1]`; the best-scoring one gives the label. Default 0.7 (distinct objects, even
+    /// occluding ones, rarely overlap this much in the image; duplicates left by class-aware
+    /// NMS overlap by 0.9 and more). 1 merges only identical boxes.
+    pub same_object_iou: f64,
 }
 
 impl Default for FusionConfig {
     fn default() -> Self {
-        Self { min_iou: 0.3, min_depth_m: 0.1 }
+        Self { min_iou: 0.3, min_depth_m: 0.1, same_object_iou: 0.7 }
     }
 }
 
@@ -36,10 +48,17 @@ impl FusionConfig {
     /// Checks every value.
     ///
     /// # Errors
-    /// A [`ConfigError`] naming the first bad key (`fusion.min_iou`, `fusion.min_depth_m`).
+    /// A [`ConfigError`] naming the first bad key (`fusion.min_iou`, `fusion.min_depth_m`,
+    /// `fusion.same_object_iou`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !(self.min_iou > 0.0 && self.min_iou <= 1.0) {
             return Err(ConfigError::new("fusion.min_iou", format!("{} must be in (0, 1]", self.min_iou)));
+        }
+        if !(self.same_object_iou > 0.0 && self.same_object_iou <= 1.0) {
+            return Err(ConfigError::new(
+                "fusion.same_object_iou",
+                format!("{} must be in (0, 1]", self.same_object_iou),
+            ));
         }
         if !(self.min_depth_m > 0.0 && self.min_depth_m <= 100.0) {
             return Err(ConfigError::new(
@@ -54,9 +73,11 @@ impl FusionConfig {
 /// The camera detection a lidar object was fused with.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CameraMatch {
-    /// Index into the `camera` slice given to [`CameraLidarFusion::fuse`].
+    /// Index into the `camera` slice given to [`CameraLidarFusion::fuse`]: the best-scoring
+    /// detection of the camera object matched (whose label and score the lidar object took).
     pub camera_index: usize,
-    /// IoU between the projected lidar box and the camera box, in `[min_iou, 1]`.
+    /// Largest IoU between the projected lidar box and a box of that camera object, in
+    /// `[min_iou, 1]`.
     pub iou: f32,
 }
 
@@ -77,8 +98,8 @@ pub struct FusionOutput {
     pub projections_px: Vec<Option<BoxPx>>,
     /// The camera detection each object was fused with, if any.
     pub camera_matches: Vec<Option<CameraMatch>>,
-    /// Indices (ascending) of camera detections of this camera that matched no lidar object.
-    /// They create no 3D object.
+    /// Indices (ascending) of camera detections of this camera that matched no lidar object,
+    /// alone or as part of a camera object. They create no 3D object.
     pub unmatched_camera: Vec<usize>,
     /// Indices (ascending) of camera detections that were not considered: their frame is not
     /// [`FrameId::ImagePixels`] of the calibration's camera, or their box is not finite.
@@ -154,6 +175,10 @@ pub struct CameraLidarFusion {
     config: FusionConfig,
     /// Scratch: indices of the camera detections taking part in the assignment.
     candidates: Vec<usize>,
+    /// Scratch: for each candidate (same order), the camera object it belongs to.
+    object_of_candidate: Vec<usize>,
+    /// Scratch: for each camera object, the camera index of its best-scoring detection.
+    object_leaders: Vec<usize>,
 }
 
 impl CameraLidarFusion {
@@ -163,7 +188,7 @@ impl CameraLidarFusion {
     /// The [`ConfigError`] of [`FusionConfig::validate`].
     pub fn new(config: FusionConfig) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Self { config, candidates: Vec::new() })
+        Ok(Self { config, candidates: Vec::new(), object_of_candidate: Vec::new(), object_leaders: Vec::new() })
     }
 
     /// The validated configuration.
@@ -176,10 +201,15 @@ impl CameraLidarFusion {
     /// 1. Each lidar object in a [`FrameId::Lidar`] frame is projected with [`project_box`].
     /// 2. Camera detections in frame [`FrameId::ImagePixels`]`(calib.camera_id)` with a finite
     ///    box are candidates; the others are listed in [`FusionOutput::skipped_camera`].
-    /// 3. The IoU matrix between projections and candidates is solved for the maximum total
-    ///    IoU over pairs with IoU ≥ `min_iou` ([`assign_max_weight`]).
-    /// 4. A matched lidar object takes the camera's `class_label` and `score` and becomes
-    ///    [`ObjectSource::Fused`]; its geometry and header stay the lidar's.
+    /// 3. Candidates are grouped into camera objects: taken by decreasing score (ties by index),
+    ///    each joins the first object whose best-scoring box it overlaps with IoU ≥
+    ///    `same_object_iou`, or starts one.
+    /// 4. The matrix of IoUs between projections and camera objects (an object's IoU: the
+    ///    largest over its boxes) is solved for the maximum total IoU over pairs with IoU ≥
+    ///    `min_iou` ([`assign_max_weight`]).
+    /// 5. A matched lidar object takes the `class_label` and `score` of its camera object's
+    ///    best-scoring detection and becomes [`ObjectSource::Fused`]; its geometry and header
+    ///    stay the lidar's.
     ///
     /// Camera and lidar stamps are assumed to be synchronised by the caller.
     pub fn fuse(
@@ -208,22 +238,57 @@ impl CameraLidarFusion {
             }
         }
 
-        let candidates = &self.candidates;
-        let min_iou = self.config.min_iou;
-        let iou = |row: usize, col: usize| -> Option<f64> {
-            let projection = projections_px.get(row).copied().flatten()?;
-            let detection = camera.get(*candidates.get(col)?)?;
-            Some(f64::from(projection.iou(&detection.box_px)))
+        // Camera objects: candidates by decreasing score (ties by index), greedy.
+        let mut by_score: Vec<usize> = (0..self.candidates.len()).collect();
+        let score_of = |position: usize| {
+            self.candidates.get(position).and_then(|&index| camera.get(index)).map_or(f32::NEG_INFINITY, |d| d.score)
         };
-        let pairs = assign_max_weight(lidar.len(), candidates.len(), |row, col| {
-            iou(row, col).filter(|&value| value >= min_iou)
+        by_score.sort_by(|&a, &b| score_of(b).total_cmp(&score_of(a)).then(a.cmp(&b)));
+        self.object_of_candidate.clear();
+        self.object_of_candidate.resize(self.candidates.len(), usize::MAX);
+        self.object_leaders.clear();
+        for position in by_score {
+            let Some(detection) = self.candidates.get(position).and_then(|&index| camera.get(index)) else {
+                continue;
+            };
+            let joined = self.object_leaders.iter().position(|&leader| {
+                camera.get(leader).is_some_and(|best| {
+                    f64::from(best.box_px.iou(&detection.box_px)) >= self.config.same_object_iou
+                })
+            });
+            let object = joined.unwrap_or_else(|| {
+                self.object_leaders.push(self.candidates.get(position).copied().unwrap_or_default());
+                self.object_leaders.len() - 1
+            });
+            if let Some(slot) = self.object_of_candidate.get_mut(position) {
+                *slot = object;
+            }
+        }
+
+        let (candidates, object_of_candidate, object_leaders) =
+            (&self.candidates, &self.object_of_candidate, &self.object_leaders);
+        let min_iou = self.config.min_iou;
+        // IoU of a projection with a camera object: the largest over the object's boxes.
+        let iou = |row: usize, object: usize| -> Option<f64> {
+            let projection = projections_px.get(row).copied().flatten()?;
+            candidates
+                .iter()
+                .zip(object_of_candidate)
+                .filter(|&(_, &of)| of == object)
+                .filter_map(|(&index, _)| camera.get(index))
+                .map(|detection| f64::from(projection.iou(&detection.box_px)))
+                .max_by(f64::total_cmp)
+        };
+        let pairs = assign_max_weight(lidar.len(), object_leaders.len(), |row, object| {
+            iou(row, object).filter(|&value| value >= min_iou)
         });
 
         let mut objects: Vec<Detection3d> = lidar.to_vec();
         let mut camera_matches: Vec<Option<CameraMatch>> = vec![None; lidar.len()];
         let mut camera_used = vec![false; camera.len()];
-        for (row, col) in pairs {
-            let (Some(&camera_index), Some(value)) = (candidates.get(col), iou(row, col)) else {
+        for (row, object_index) in pairs {
+            let (Some(&camera_index), Some(value)) = (object_leaders.get(object_index), iou(row, object_index))
+            else {
                 continue;
             };
             let (Some(object), Some(detection), Some(slot)) =
@@ -235,8 +300,10 @@ impl CameraLidarFusion {
             object.score = detection.score;
             object.source = ObjectSource::Fused;
             *slot = Some(CameraMatch { camera_index, iou: value as f32 });
-            if let Some(used) = camera_used.get_mut(camera_index) {
-                *used = true;
+            for (&index, _) in candidates.iter().zip(object_of_candidate).filter(|&(_, &of)| of == object_index) {
+                if let Some(used) = camera_used.get_mut(index) {
+                    *used = true;
+                }
             }
         }
         let unmatched_camera = candidates
@@ -388,6 +455,46 @@ mod tests {
     }
 
     #[test]
+    fn the_label_comes_from_the_best_score_among_duplicates_not_the_best_overlap() {
+        // Issue 16 B12: one animal reported twice by class-aware NMS, dog 0.83 and cat 0.38. The
+        // lidar box at 10 m projects to a 111.1 px square around (320, 240). The cat box
+        // [265, 185, 375, 295] overlaps it more (IoU 110² / 111.1² = 0.980) than the dog box,
+        // the same box 2.5 px to the right (IoU 108.1 · 110 / (111.1² + 110² − 108.1 · 110) =
+        // 0.953); the two camera boxes overlap with IoU 107.5 / 112.5 = 0.956 ≥ 0.7.
+        let mut fusion = CameraLidarFusion::new(FusionConfig::default()).unwrap();
+        let lidar = [lidar_box([10.0, 0.0, 0.0], [2.0, 2.0, 2.0])];
+        let camera = [
+            camera_box([265.0, 185.0, 375.0, 295.0], "cat", 0.38),
+            camera_box([267.5, 185.0, 377.5, 295.0], "dog", 0.83),
+        ];
+        assert!((f64::from(camera[0].box_px.iou(&camera[1].box_px)) - 107.5 / 112.5).abs() < 1e-6);
+        let projection = project_box(&lidar[0], &calibration(), 0.1).unwrap();
+        let (iou_cat, iou_dog) = (projection.iou(&camera[0].box_px), projection.iou(&camera[1].box_px));
+        assert!(iou_cat > iou_dog, "{iou_cat} vs {iou_dog}");
+        let output = fusion.fuse(&lidar, &camera, &calibration());
+        assert_eq!(output.objects[0].class_label, "dog");
+        assert_eq!(output.objects[0].score, 0.83);
+        assert_eq!(output.objects[0].source, ObjectSource::Fused);
+        let matched = output.camera_matches[0].unwrap();
+        assert_eq!(matched.camera_index, 1);
+        // The association's IoU is the camera object's best one (the cat box's).
+        assert!((matched.iou - iou_cat).abs() < 1e-6, "{matched:?}");
+        // Both detections described the fused object: neither is left unmatched.
+        assert!(output.unmatched_camera.is_empty(), "{:?}", output.unmatched_camera);
+
+        // Two objects side by side stay two: each lidar box takes its own camera box.
+        let lidar = [lidar_box([10.0, 0.0, 0.0], [2.0, 2.0, 2.0]), lidar_box([10.0, 3.0, 0.0], [2.0, 2.0, 2.0])];
+        let left = project_box(&lidar[1], &calibration(), 0.1).unwrap();
+        let camera = [
+            camera_box([265.0, 185.0, 375.0, 295.0], "truck", 0.5),
+            camera_box([left.x1, left.y1, left.x2, left.y2], "car", 0.9),
+        ];
+        let output = fusion.fuse(&lidar, &camera, &calibration());
+        assert_eq!(output.objects[0].class_label, "truck");
+        assert_eq!(output.objects[1].class_label, "car");
+    }
+
+    #[test]
     fn a_small_overlap_is_not_fused() {
         let mut fusion =
             CameraLidarFusion::new(FusionConfig { min_iou: 0.5, ..FusionConfig::default() }).unwrap();
@@ -420,6 +527,8 @@ mod tests {
         assert_eq!(err.key, "fusion.min_depth_m");
         let err = FusionConfig { min_iou: f64::NAN, ..FusionConfig::default() }.validate().unwrap_err();
         assert_eq!(err.key, "fusion.min_iou");
+        let err = FusionConfig { same_object_iou: 0.0, ..FusionConfig::default() }.validate().unwrap_err();
+        assert_eq!(err.key, "fusion.same_object_iou");
     }
 
     #[test]

@@ -15,6 +15,13 @@
 //!   `GIoU = IoU − (C − U) / C` with `U` the union volume. GIoU is in `(−1, 1]`: 1 for identical
 //!   boxes, negative for disjoint ones, approaching −1 as they move apart.
 //!
+//! - Site-frame coordinates (UTM eastings of about 500 km, northings of several thousand km):
+//!   every measure is computed in a frame centred on the pair (the midpoint of the two centres),
+//!   so the corner coordinates stay of the size of the boxes and the shoelace sums keep their
+//!   precision; IoU and GIoU are then the same at 4,500,000 m as at the origin. The enclosing
+//!   hull is never taken smaller than the union (it cannot be, except by rounding), so GIoU ≤ IoU
+//!   ≤ 1 always.
+//!
 //! Everything here works on fixed-size stack arrays: no allocation.
 
 use pitsense_types::nalgebra::{Point3, Vector3};
@@ -147,24 +154,39 @@ fn ratio(numerator: f64, denominator: f64) -> f64 {
     if denominator > 0.0 { (numerator / denominator).clamp(-1.0, 1.0) } else { 0.0 }
 }
 
-/// Intersection, union and enclosing volumes of two boxes (see the module documentation).
+/// Intersection, union and enclosing volumes of two boxes (see the module documentation),
+/// computed relative to the midpoint of the two centres so that site-frame (UTM-scale)
+/// coordinates lose no precision.
 pub fn box_overlap(a: &OrientedBox, b: &OrientedBox) -> BoxOverlap {
+    let pair_centre = pair_midpoint(&a.center_m, &b.center_m);
+    let relative = |boxed: &OrientedBox| OrientedBox {
+        center_m: Point3::from(boxed.center_m - pair_centre),
+        ..*boxed
+    };
+    let (a, b) = (relative(a), relative(b));
     let (footprint_a, footprint_b) = (a.footprint_m(), b.footprint_m());
     let intersection_bev_m2 = convex_intersection_area_m2(&footprint_a, &footprint_b);
     let union_bev_m2 = a.footprint_area_m2() + b.footprint_area_m2() - intersection_bev_m2;
-    let hull_bev_m2 = hull_area_m2(&footprint_a, &footprint_b);
+    // The hull holds the union; rounding must not make it smaller (GIoU would pass IoU).
+    let hull_bev_m2 = hull_area_m2(&footprint_a, &footprint_b).max(union_bev_m2);
     let ((bottom_a, top_a), (bottom_b, top_b)) = (a.z_range_m(), b.z_range_m());
     let overlap_height_m = (top_a.min(top_b) - bottom_a.max(bottom_b)).max(0.0);
     let span_height_m = top_a.max(top_b) - bottom_a.min(bottom_b);
     let intersection_m3 = intersection_bev_m2 * overlap_height_m;
+    let union_m3 = a.volume_m3() + b.volume_m3() - intersection_m3;
     BoxOverlap {
         intersection_m3,
-        union_m3: a.volume_m3() + b.volume_m3() - intersection_m3,
-        enclosing_m3: hull_bev_m2 * span_height_m,
+        union_m3,
+        enclosing_m3: (hull_bev_m2 * span_height_m).max(union_m3),
         intersection_bev_m2,
         union_bev_m2,
         hull_bev_m2,
     }
+}
+
+/// The midpoint of two points, halving before adding so that it cannot overflow.
+fn pair_midpoint(p: &Point3<f64>, q: &Point3<f64>) -> Point3<f64> {
+    Point3::new(p.x / 2.0 + q.x / 2.0, p.y / 2.0 + q.y / 2.0, p.z / 2.0 + q.z / 2.0)
 }
 
 /// 3D IoU of two upright boxes, in `[0, 1]`.
@@ -437,6 +459,47 @@ mod tests {
             assert!(overlap.hull_bev_m2 + 1e-9 >= overlap.union_bev_m2);
             let giou = overlap.giou_3d();
             assert!((-1.0..=1.0).contains(&giou) && giou <= overlap.iou_3d() + 1e-12);
+        }
+    }
+
+    #[test]
+    fn iou_and_giou_at_utm_scale_equal_those_at_the_origin() {
+        // Issue 16 B08. Boxes at site-frame coordinates (easting 500 km, northing 4,500 km,
+        // elevation 1.2 km) must give the IoU and GIoU they give at the origin. The centres are
+        // multiples of 2^-20 m, so the translation itself is exact (the spacing of f64 at 4.5e6
+        // is 2^-30) and any difference comes from the overlap computation.
+        let offset = Vector3::new(500_000.0, 4_500_000.0, 1_200.0);
+        let translate = |b: &OrientedBox| OrientedBox { center_m: b.center_m + offset, ..*b };
+        let dyadic = |v: f64| (v * 1_048_576.0).round() / 1_048_576.0;
+        // Hand values first: the 45° pair of `rotated_by_45_degrees_by_hand` and identical boxes.
+        let (a, b) = (cube(0.0, 0.0, 0.0, 2.0, 0.0), cube(0.0, 0.0, 0.0, 2.0, FRAC_PI_4));
+        let far = box_overlap(&translate(&a), &translate(&b));
+        assert!((far.iou_3d() - 1.0 / SQRT_2).abs() < 1e-9, "{far:?}");
+        assert!((far.giou_3d() - (5.0 / SQRT_2 - 3.0)).abs() < 1e-9, "{far:?}");
+        let car = OrientedBox { center_m: Point3::new(0.0, 0.0, 0.0), size_m: Vector3::new(4.5, 1.8, 1.6), yaw_rad: 0.7 };
+        let car_far = translate(&car);
+        assert!(giou_3d(&car_far, &car_far) <= 1.0);
+        assert!((iou_3d(&car_far, &car_far) - 1.0).abs() < 1e-9);
+        assert!((giou_3d(&car_far, &car_far) - 1.0).abs() < 1e-9);
+        // Then seeded random pairs, from overlapping to a few metres apart.
+        let mut rng = ChaCha8Rng::seed_from_u64(16);
+        for _ in 0..500 {
+            let mut random_box = || OrientedBox {
+                center_m: Point3::new(
+                    dyadic(rng.random_range(-3.0..3.0)),
+                    dyadic(rng.random_range(-3.0..3.0)),
+                    dyadic(rng.random_range(-0.5..0.5)),
+                ),
+                size_m: Vector3::new(rng.random_range(0.5..12.0), rng.random_range(0.5..5.0), rng.random_range(1.0..4.0)),
+                yaw_rad: rng.random_range(-PI..PI),
+            };
+            let (a, b) = (random_box(), random_box());
+            let (near, far) = (box_overlap(&a, &b), box_overlap(&translate(&a), &translate(&b)));
+            assert!((near.iou_3d() - far.iou_3d()).abs() < 1e-9, "{near:?} vs {far:?}");
+            assert!((near.giou_3d() - far.giou_3d()).abs() < 1e-9, "{near:?} vs {far:?}");
+            assert!((near.giou_bev() - far.giou_bev()).abs() < 1e-9, "{near:?} vs {far:?}");
+            assert!(far.giou_3d() <= far.iou_3d() && far.iou_3d() <= 1.0, "{far:?}");
+            assert!(far.giou_3d() <= 1.0 && box_overlap(&translate(&a), &translate(&a)).giou_3d() <= 1.0);
         }
     }
 

@@ -141,6 +141,41 @@ pub enum OutputDecoder {
     YoloxAnchorFree,
 }
 
+/// How the output tensor's values are laid out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputLayout {
+    /// `[1, anchors, 5 + classes]`: one row per anchor point (YOLOX's exporter).
+    #[default]
+    AnchorMajor,
+    /// `[1, 5 + classes, anchors]`: one row per attribute, the transposed head of exporters
+    /// such as Ultralytics'; the detector transposes it before decoding.
+    AttributeMajor,
+}
+
+impl OutputLayout {
+    /// The output shape this layout needs for `anchors` anchor points of `row_len` values.
+    pub fn shape(self, anchors: usize, row_len: usize) -> [usize; 3] {
+        match self {
+            Self::AnchorMajor => [1, anchors, row_len],
+            Self::AttributeMajor => [1, row_len, anchors],
+        }
+    }
+}
+
+/// Which boxes non-maximum suppression compares.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NmsMode {
+    /// Boxes suppress boxes of their own class only (YOLOX's `multiclass_nms_class_aware`): one
+    /// object may come out once per class whose score passes the threshold.
+    #[default]
+    ClassAware,
+    /// Boxes suppress boxes of every class (YOLOX's `multiclass_nms_class_agnostic`): one object
+    /// comes out once, with its best class.
+    ClassAgnostic,
+}
+
 /// `[output]`: the output tensor contract.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -149,6 +184,13 @@ pub struct OutputContract {
     pub tensor: String,
     /// How rows are decoded.
     pub decoder: OutputDecoder,
+    /// How the tensor is laid out; default [`OutputLayout::AnchorMajor`]. The detector refuses an
+    /// output whose shape is not the one this layout needs.
+    #[serde(default)]
+    pub layout: OutputLayout,
+    /// NMS mode the model was validated with; default [`NmsMode::ClassAware`].
+    #[serde(default)]
+    pub nms: NmsMode,
     /// Strides of the anchor grids, in the order their rows appear.
     pub strides: Vec<u32>,
     /// Whether objectness and class columns are probabilities (already passed through a sigmoid).
@@ -167,6 +209,12 @@ impl OutputContract {
     /// Columns per row: 4 box values, objectness, one per class.
     pub fn row_len(&self) -> usize {
         5 + self.classes.len()
+    }
+
+    /// The output tensor shape the contract needs for an input of `width_px` × `height_px`, in
+    /// the manifest's [`OutputLayout`] (`[1, 3549, 85]` for YOLOX-Nano at 416 × 416).
+    pub fn shape(&self, width_px: u32, height_px: u32) -> [usize; 3] {
+        self.layout.shape(self.anchor_count(width_px, height_px), self.row_len())
     }
 }
 
@@ -329,6 +377,29 @@ mod tests {
         assert_eq!(manifest.output.row_len(), 85);
         assert_eq!(manifest.output.classes.first().map(String::as_str), Some("person"));
         assert_eq!(manifest.output.classes.get(7).map(String::as_str), Some("truck"));
+    }
+
+    #[test]
+    fn layout_and_nms_default_to_yolox_and_are_read_from_the_manifest() {
+        let manifest = builtin_manifest("yolox_nano").unwrap();
+        assert_eq!(manifest.output.layout, OutputLayout::AnchorMajor);
+        assert_eq!(manifest.output.nms, NmsMode::ClassAware);
+        assert_eq!(manifest.output.shape(416, 416), [1, 3549, 85]);
+        let text = include_str!("../yolox_nano.toml")
+            .replace("nms = \"class_aware\"", "nms = \"class_agnostic\"")
+            .replace("layout = \"anchor_major\"", "layout = \"attribute_major\"");
+        let manifest = ModelManifest::parse(&text, "test").unwrap();
+        assert_eq!(manifest.output.nms, NmsMode::ClassAgnostic);
+        assert_eq!(manifest.output.shape(416, 416), [1, 85, 3549]);
+        // Both keys are optional: without them, today's YOLOX contract.
+        let text = include_str!("../yolox_nano.toml")
+            .replace("nms = \"class_aware\"", "")
+            .replace("layout = \"anchor_major\"", "");
+        let manifest = ModelManifest::parse(&text, "test").unwrap();
+        assert_eq!((manifest.output.layout, manifest.output.nms), (OutputLayout::AnchorMajor, NmsMode::ClassAware));
+        let text = include_str!("../yolox_nano.toml").replace("nms = \"class_aware\"", "nms = \"per_class\"");
+        let error = ModelManifest::parse(&text, "test").unwrap_err().to_string();
+        assert!(error.contains("per_class"), "{error}");
     }
 
     #[test]

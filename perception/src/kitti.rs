@@ -11,6 +11,11 @@
 //! - `calib/NNNNNN.txt`: lines `key: v1 v2 ...`, row-major. `P0..P3` (3×4) project points of the
 //!   rectified reference camera frame into the image of camera `i`; `R0_rect` (3×3) rotates
 //!   camera 0 into that rectified frame; `Tr_velo_to_cam` and `Tr_imu_to_velo` are 3×4 `[R | t]`.
+//!   Two other KITTI dialects are read too: the odometry benchmark's `calib.txt` (`P0..P3` and
+//!   `Tr`, which already maps the velodyne into the rectified frame, so `R0_rect` is the identity;
+//!   odometry devkit `readme.txt`) and the raw recordings' `calib_velo_to_cam.txt` (`R` 3×3 and
+//!   `T` 3×1; raw devkit `readme.txt`), whose camera half is `calib_cam_to_cam.txt` (`P_rect_0i`,
+//!   `R_rect_00`), see [`read_raw_drive_calib`].
 //! - `label_2/NNNNNN.txt`: one object per line, 15 columns
 //!   `type truncated occluded alpha x1 y1 x2 y2 h w l x y z rotation_y` (a 16th column, `score`,
 //!   appears in result files). The 3D box is in the rectified camera frame (x right, y down,
@@ -122,12 +127,16 @@ pub enum KittiError {
         intensity_full_scale: f32,
     },
     /// A calibration file lacks a required key.
-    #[error("calibration file `{}` has no `{key}` line", file.display())]
+    #[error("calibration file `{}` has no `{key}` line{also_accepted}", file.display())]
     CalibMissingKey {
         /// The file.
         file: PathBuf,
-        /// The missing key (`P2`, `R0_rect` or `Tr_velo_to_cam`).
+        /// The missing key by its object-benchmark name (`P2`, `R0_rect`, `Tr_velo_to_cam`), or
+        /// the raw-drive key (`R`, `T`) when only one of the pair is there.
         key: &'static str,
+        /// The other dialects' keys that would have done, as text for the message (` (nor
+        /// `Tr` ...)`), empty when there are none.
+        also_accepted: &'static str,
     },
     /// A calibration line is malformed: wrong number of values, a value that is not a finite
     /// number, a duplicated key or a line with no key.
@@ -335,9 +344,11 @@ pub struct KittiCalib {
     pub p2: Matrix3x4<f64>,
     /// `P3`: rectified reference frame → image of camera 3 (colour right). Optional.
     pub p3: Option<Matrix3x4<f64>>,
-    /// `R0_rect`: rotation from camera 0's frame to the rectified reference frame.
+    /// `R0_rect`: rotation from camera 0's frame to the rectified reference frame (the identity
+    /// for odometry files, whose `Tr` ends in the rectified frame).
     pub rect_from_cam0: Matrix3<f64>,
-    /// `Tr_velo_to_cam`: `[R | t]` from the velodyne frame to camera 0's frame, metres.
+    /// `Tr_velo_to_cam` (odometry `Tr`, raw `R` and `T`): `[R | t]` from the velodyne frame to
+    /// camera 0's frame, metres.
     pub cam0_from_velo: Matrix3x4<f64>,
     /// `Tr_imu_to_velo`: `[R | t]` from the IMU (OXTS) frame to the velodyne frame. Optional.
     pub velo_from_imu: Option<Matrix3x4<f64>>,
@@ -404,7 +415,160 @@ impl KittiCalib {
     }
 }
 
-/// Reads a KITTI object calibration file (`calib/NNNNNN.txt`).
+/// A key of the calibration dialects: its canonical name, the spellings accepted and how many
+/// numbers it holds.
+struct CalibKey {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    numbers: usize,
+}
+
+/// Every key read, in the order of [`CalibEntries`]' slots.
+const CALIB_KEYS: [CalibKey; 10] = [
+    CalibKey { name: "P0", aliases: &["P0", "P_rect_00"], numbers: 12 },
+    CalibKey { name: "P1", aliases: &["P1", "P_rect_01"], numbers: 12 },
+    CalibKey { name: "P2", aliases: &["P2", "P_rect_02"], numbers: 12 },
+    CalibKey { name: "P3", aliases: &["P3", "P_rect_03"], numbers: 12 },
+    CalibKey { name: "R0_rect", aliases: &["R0_rect", "R_rect", "R_rect_00"], numbers: 9 },
+    CalibKey { name: "Tr_velo_to_cam", aliases: &["Tr_velo_to_cam", "Tr_velo_cam"], numbers: 12 },
+    CalibKey { name: "Tr_imu_to_velo", aliases: &["Tr_imu_to_velo", "Tr_imu_velo"], numbers: 12 },
+    // Odometry: velodyne → rectified camera 0.
+    CalibKey { name: "Tr", aliases: &["Tr"], numbers: 12 },
+    // Raw drives' calib_velo_to_cam.txt: rotation and translation, velodyne → camera 0.
+    CalibKey { name: "R", aliases: &["R"], numbers: 9 },
+    CalibKey { name: "T", aliases: &["T"], numbers: 3 },
+];
+
+/// What a missing `Tr_velo_to_cam` could have been in the other dialects.
+const VELO_TO_CAM_ALSO_ACCEPTED: &str =
+    " (nor `Tr_velo_cam`, nor the odometry files' `Tr`, nor the raw drives' `R` and `T`)";
+
+/// The values of one calibration file, one slot per [`CALIB_KEYS`] entry.
+struct CalibEntries {
+    file: PathBuf,
+    slots: [Option<CalibEntry>; CALIB_KEYS.len()],
+}
+
+impl CalibEntries {
+    /// Parses `text` (any dialect); `file` names it in errors.
+    fn parse(text: &str, file: &Path) -> Result<Self, KittiError> {
+        let mut slots: [Option<CalibEntry>; CALIB_KEYS.len()] = Default::default();
+        for (index, line) in text.lines().enumerate() {
+            let line_number = index + 1;
+            let mut tokens = line.split_whitespace();
+            let Some(first) = tokens.next() else { continue };
+            // `key:` or `key: v1 ...` or `key:v1` (colon glued to the first value).
+            let (key, glued) = match first.split_once(':') {
+                Some((key, rest)) => (key, (!rest.is_empty()).then_some(rest)),
+                None => (first, None),
+            };
+            let Some((slot, calib_key)) =
+                CALIB_KEYS.iter().enumerate().find(|(_, k)| k.aliases.contains(&key))
+            else {
+                continue;
+            };
+            let value_error = |reason: String| KittiError::CalibValue {
+                file: file.to_path_buf(),
+                line: line_number,
+                key: calib_key.name.to_string(),
+                reason,
+            };
+            let mut values = Vec::with_capacity(calib_key.numbers);
+            for token in glued.into_iter().chain(tokens) {
+                match token.parse::<f64>() {
+                    Ok(value) if value.is_finite() => values.push(value),
+                    _ => return Err(value_error(format!("`{token}` is not a finite number"))),
+                }
+            }
+            if values.len() != calib_key.numbers {
+                return Err(value_error(format!(
+                    "expected {} numbers, found {}",
+                    calib_key.numbers,
+                    values.len()
+                )));
+            }
+            let entry = slots.get_mut(slot).ok_or_else(|| value_error("internal key table".into()))?;
+            if let Some(previous) = entry {
+                return Err(value_error(format!("key given twice (first on line {})", previous.line)));
+            }
+            *entry = Some(CalibEntry { line: line_number, values });
+        }
+        Ok(Self { file: file.to_path_buf(), slots })
+    }
+
+    /// The entry of the key named `name` in [`CALIB_KEYS`].
+    fn get(&self, name: &str) -> Option<&CalibEntry> {
+        let slot = CALIB_KEYS.iter().position(|k| k.name == name)?;
+        self.slots.get(slot)?.as_ref()
+    }
+
+    fn matrix_3x4(&self, name: &str) -> Option<Matrix3x4<f64>> {
+        self.get(name).map(|e| Matrix3x4::from_row_slice(&e.values))
+    }
+
+    fn missing(&self, key: &'static str, also_accepted: &'static str) -> KittiError {
+        KittiError::CalibMissingKey { file: self.file.clone(), key, also_accepted }
+    }
+
+    /// A conflict between two keys that give the same transform.
+    fn conflict(&self, later: &CalibEntry, key: &str, reason: String) -> KittiError {
+        KittiError::CalibValue { file: self.file.clone(), line: later.line, key: key.to_string(), reason }
+    }
+
+    /// The velodyne → camera transform of whichever dialect the file is in, and whether it maps
+    /// into camera 0's own frame (object `Tr_velo_to_cam`, raw `R`/`T`: `R0_rect` still applies)
+    /// or already into the rectified frame (odometry `Tr`).
+    fn velo_to_cam(&self) -> Result<(Matrix3x4<f64>, VeloToCamTarget), KittiError> {
+        let object = self.get("Tr_velo_to_cam");
+        let odometry = self.get("Tr");
+        let (rotation, translation) = (self.get("R"), self.get("T"));
+        let mut sources: Vec<(&str, &CalibEntry)> = Vec::new();
+        sources.extend(object.map(|e| ("Tr_velo_to_cam", e)));
+        sources.extend(odometry.map(|e| ("Tr", e)));
+        sources.extend(rotation.map(|e| ("R", e)));
+        if let [(first, first_entry), (second, second_entry), ..] = sources.as_slice() {
+            let (earlier, later, later_key) = if first_entry.line < second_entry.line {
+                (first, second_entry, second)
+            } else {
+                (second, first_entry, first)
+            };
+            return Err(self.conflict(
+                later,
+                later_key,
+                format!("the velodyne → camera transform is already given by `{earlier}`"),
+            ));
+        }
+        if let Some(entry) = object {
+            return Ok((Matrix3x4::from_row_slice(&entry.values), VeloToCamTarget::Camera0));
+        }
+        if let Some(entry) = odometry {
+            return Ok((Matrix3x4::from_row_slice(&entry.values), VeloToCamTarget::Rectified));
+        }
+        match (rotation, translation) {
+            (Some(r), Some(t)) => {
+                let mut matrix = Matrix3x4::zeros();
+                matrix.fixed_view_mut::<3, 3>(0, 0).copy_from(&Matrix3::from_row_slice(&r.values));
+                matrix.fixed_view_mut::<3, 1>(0, 3).copy_from(&Vector3::from_row_slice(&t.values));
+                Ok((matrix, VeloToCamTarget::Camera0))
+            }
+            (Some(_), None) => Err(self.missing("T", " (the raw drives' translation that goes with `R`)")),
+            (None, Some(_)) => Err(self.missing("R", " (the raw drives' rotation that goes with `T`)")),
+            (None, None) => Err(self.missing("Tr_velo_to_cam", VELO_TO_CAM_ALSO_ACCEPTED)),
+        }
+    }
+}
+
+/// Which camera frame a velodyne → camera transform ends in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VeloToCamTarget {
+    /// Camera 0's own frame; `R0_rect` rotates it into the rectified frame.
+    Camera0,
+    /// The rectified reference frame already (odometry `Tr`); `R0_rect` is the identity.
+    Rectified,
+}
+
+/// Reads a KITTI calibration file: an object or tracking `calib/NNNNNN.txt`, or an odometry
+/// `calib.txt` (see [`parse_calib`]).
 ///
 /// # Errors
 /// [`KittiError::Io`], or the errors of [`parse_calib`].
@@ -416,71 +580,84 @@ pub fn read_calib(path: &Path) -> Result<KittiCalib, KittiError> {
 /// Parses the text of a KITTI calibration file; `file` names it in errors.
 ///
 /// Each non-blank line is `key: numbers` (the colon may be missing, as in some tracking calib
-/// files). `P0..P3`, `Tr_velo_to_cam` (alias `Tr_velo_cam`) and `Tr_imu_to_velo` (alias
-/// `Tr_imu_velo`) need 12 numbers, `R0_rect` (alias `R_rect`) needs 9; other keys are ignored.
-/// `P2`, `R0_rect` and `Tr_velo_to_cam` are required.
+/// files). `P0..P3` (alias `P_rect_00..03`), `Tr_velo_to_cam` (alias `Tr_velo_cam`), `Tr` and
+/// `Tr_imu_to_velo` (alias `Tr_imu_velo`) need 12 numbers, `R0_rect` (aliases `R_rect`,
+/// `R_rect_00`) and `R` need 9, `T` needs 3; other keys (`calib_time`, `delta_f`, ...) are ignored.
+///
+/// `P2` is required, and exactly one velodyne → camera transform:
+/// - object/tracking dialect: `Tr_velo_to_cam` to camera 0, with `R0_rect` required;
+/// - odometry dialect: `Tr`, which maps into the rectified frame already, so `R0_rect` is taken
+///   as the identity (and must not be given);
+/// - raw dialect: `R` and `T` (camera 0's frame), with `R0_rect` required.
 ///
 /// # Errors
-/// [`KittiError::CalibMissingKey`] for a missing required key; [`KittiError::CalibValue`] for a
-/// wrong number of values, a value that is not a finite number or a key given twice.
+/// [`KittiError::CalibMissingKey`] for a missing required key (for the transform, naming
+/// `Tr_velo_to_cam` and the other dialects' keys); [`KittiError::CalibValue`] for a wrong number
+/// of values, a value that is not a finite number, a key given twice, two transforms, or
+/// `R0_rect` next to an odometry `Tr`.
 pub fn parse_calib(text: &str, file: &Path) -> Result<KittiCalib, KittiError> {
-    const KEYS: [(&str, &[&str], usize); 7] = [
-        ("P0", &["P0"], 12),
-        ("P1", &["P1"], 12),
-        ("P2", &["P2"], 12),
-        ("P3", &["P3"], 12),
-        ("R0_rect", &["R0_rect", "R_rect"], 9),
-        ("Tr_velo_to_cam", &["Tr_velo_to_cam", "Tr_velo_cam"], 12),
-        ("Tr_imu_to_velo", &["Tr_imu_to_velo", "Tr_imu_velo"], 12),
-    ];
-    let mut entries: [Option<CalibEntry>; 7] = Default::default();
-    for (index, line) in text.lines().enumerate() {
-        let line_number = index + 1;
-        let mut tokens = line.split_whitespace();
-        let Some(first) = tokens.next() else { continue };
-        // `key:` or `key: v1 ...` or `key:v1` (colon glued to the first value).
-        let (key, glued) = match first.split_once(':') {
-            Some((key, rest)) => (key, (!rest.is_empty()).then_some(rest)),
-            None => (first, None),
-        };
-        let Some(slot) = KEYS.iter().position(|(_, aliases, _)| aliases.contains(&key)) else {
-            continue;
-        };
-        let (canonical, _, expected) = KEYS[slot];
-        let value_error = |reason: String| KittiError::CalibValue {
-            file: file.to_path_buf(),
-            line: line_number,
-            key: canonical.to_string(),
-            reason,
-        };
-        let mut values = Vec::with_capacity(expected);
-        for token in glued.into_iter().chain(tokens) {
-            match token.parse::<f64>() {
-                Ok(value) if value.is_finite() => values.push(value),
-                _ => return Err(value_error(format!("`{token}` is not a finite number"))),
-            }
+    let entries = CalibEntries::parse(text, file)?;
+    let (cam0_from_velo, target) = entries.velo_to_cam()?;
+    let rect_from_cam0 = match (target, entries.get("R0_rect")) {
+        (VeloToCamTarget::Camera0, Some(r0)) => Matrix3::from_row_slice(&r0.values),
+        (VeloToCamTarget::Camera0, None) => return Err(entries.missing("R0_rect", " (nor `R_rect`, `R_rect_00`)")),
+        (VeloToCamTarget::Rectified, None) => Matrix3::identity(),
+        (VeloToCamTarget::Rectified, Some(r0)) => {
+            return Err(entries.conflict(
+                r0,
+                "R0_rect",
+                "the odometry `Tr` maps into the rectified frame already; `R0_rect` would rotate twice".into(),
+            ));
         }
-        if values.len() != expected {
-            return Err(value_error(format!("expected {expected} numbers, found {}", values.len())));
-        }
-        let entry = entries.get_mut(slot).ok_or_else(|| value_error("internal key table".into()))?;
-        if let Some(previous) = entry {
-            return Err(value_error(format!("key given twice (first on line {})", previous.line)));
-        }
-        *entry = Some(CalibEntry { line: line_number, values });
-    }
-    let [p0, p1, p2, p3, r0, tr_velo, tr_imu] = entries;
-    let missing = |key: &'static str| KittiError::CalibMissingKey { file: file.to_path_buf(), key };
-    let as_3x4 = |entry: Option<CalibEntry>| entry.map(|e| Matrix3x4::from_row_slice(&e.values));
+    };
     Ok(KittiCalib {
         file: file.to_path_buf(),
-        p0: as_3x4(p0),
-        p1: as_3x4(p1),
-        p2: as_3x4(p2).ok_or_else(|| missing("P2"))?,
-        p3: as_3x4(p3),
-        rect_from_cam0: r0.map(|e| Matrix3::from_row_slice(&e.values)).ok_or_else(|| missing("R0_rect"))?,
-        cam0_from_velo: as_3x4(tr_velo).ok_or_else(|| missing("Tr_velo_to_cam"))?,
-        velo_from_imu: as_3x4(tr_imu),
+        p0: entries.matrix_3x4("P0"),
+        p1: entries.matrix_3x4("P1"),
+        p2: entries.matrix_3x4("P2").ok_or_else(|| entries.missing("P2", " (nor `P_rect_02`)"))?,
+        p3: entries.matrix_3x4("P3"),
+        rect_from_cam0,
+        cam0_from_velo,
+        velo_from_imu: entries.matrix_3x4("Tr_imu_to_velo"),
+    })
+}
+
+/// Parses the velodyne → camera 0 transform (`[R | t]`, metres) of a calibration file in any
+/// dialect: `Tr_velo_to_cam` (object, tracking), `Tr` (odometry: to the rectified frame, which is
+/// camera 0's for those files) or `R` and `T` (raw drives' `calib_velo_to_cam.txt`, with its
+/// `calib_time`, `delta_f` and `delta_c` lines ignored). `file` names it in errors.
+///
+/// # Errors
+/// [`KittiError::CalibMissingKey`] naming `Tr_velo_to_cam` and the keys that would also do, or
+/// `R` / `T` when only the other is there; [`KittiError::CalibValue`] as for [`parse_calib`].
+pub fn parse_velo_to_cam(text: &str, file: &Path) -> Result<Matrix3x4<f64>, KittiError> {
+    CalibEntries::parse(text, file)?.velo_to_cam().map(|(matrix, _)| matrix)
+}
+
+/// Reads the calibration of a KITTI raw recording from its two files (raw devkit `readme.txt`):
+/// `calib_cam_to_cam.txt` gives `P_rect_00..03` (as `P0..P3`) and `R_rect_00` (as `R0_rect`),
+/// `calib_velo_to_cam.txt` gives `R` and `T` (velodyne → camera 0). Other keys (`S_xx`, `K_xx`,
+/// `D_xx`, unrectified `R_xx`/`T_xx`, `calib_time`, ...) are ignored.
+///
+/// # Errors
+/// [`KittiError::Io`]; [`KittiError::CalibMissingKey`] / [`KittiError::CalibValue`] naming the
+/// file at fault.
+pub fn read_raw_drive_calib(cam_to_cam: &Path, velo_to_cam: &Path) -> Result<KittiCalib, KittiError> {
+    let cameras = CalibEntries::parse(&read_text(cam_to_cam)?, cam_to_cam)?;
+    let velodyne = CalibEntries::parse(&read_text(velo_to_cam)?, velo_to_cam)?;
+    let (cam0_from_velo, _) = velodyne.velo_to_cam()?;
+    Ok(KittiCalib {
+        file: cam_to_cam.to_path_buf(),
+        p0: cameras.matrix_3x4("P0"),
+        p1: cameras.matrix_3x4("P1"),
+        p2: cameras.matrix_3x4("P2").ok_or_else(|| cameras.missing("P2", " (nor `P_rect_02`)"))?,
+        p3: cameras.matrix_3x4("P3"),
+        rect_from_cam0: cameras
+            .get("R0_rect")
+            .map(|e| Matrix3::from_row_slice(&e.values))
+            .ok_or_else(|| cameras.missing("R0_rect", " (nor `R_rect_00`)"))?,
+        cam0_from_velo,
+        velo_from_imu: None,
     })
 }
 

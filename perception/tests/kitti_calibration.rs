@@ -6,7 +6,7 @@
 
 mod common;
 
-use pitsense_perception::kitti::{read_calib, read_labels};
+use pitsense_perception::kitti::{KittiError, parse_velo_to_cam, read_calib, read_labels, read_raw_drive_calib};
 use pitsense_types::BoxPx;
 
 /// Smallest accepted IoU between the projected 3D box and the labelled 2D box. Measured
@@ -94,4 +94,98 @@ fn calib_file_values_are_read_exactly() {
     let camera = calib.camera_calibration(width_px, height_px).unwrap();
     assert_eq!(camera.intrinsics.fx_px, 7.070493e2);
     assert_eq!(camera.camera_id, 2);
+}
+
+/// `regressions/B05/<case>/calib/000000.txt` under the data root, or `None` (with a message) when
+/// the regression inputs are absent.
+fn b05_calib(case: &str) -> Option<std::path::PathBuf> {
+    let path = common::data_root().join("regressions/B05").join(case).join("calib/000000.txt");
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!("skipping: {} is absent (set PITSENSE_DATA to the shared data root)", path.display());
+        None
+    }
+}
+
+/// B05: an odometry-style file (`P0..P3` and `Tr`, no `R0_rect`) is read with `R0_rect` = identity.
+/// Its `Tr` is object 000000's `R0_rect · Tr_velo_to_cam` (checked here by multiplying the object
+/// file's matrices), so the labels of object 000000 must come out as the same objects in the lidar
+/// frame through either file.
+#[test]
+fn odometry_calib_with_tr_gives_the_same_objects_as_the_object_calib() {
+    let Some(odometry_path) = b05_calib("c_odometry") else { return };
+    let object = read_calib(&common::data_file("kitti/object/training/calib/000000.txt")).unwrap();
+    let odometry = read_calib(&odometry_path).unwrap();
+    assert_eq!(odometry.rect_from_cam0, pitsense_types::nalgebra::Matrix3::identity());
+    assert_eq!(odometry.cam0_from_velo[(0, 0)], -0.001596099420763059);
+    assert_eq!(odometry.cam0_from_velo[(2, 3)], -0.33254899883289785);
+    assert_eq!(odometry.p2, object.p2);
+    let product = object.rect_from_cam0 * object.cam0_from_velo;
+    assert!((product - odometry.cam0_from_velo).abs().max() < 1e-12, "{product} vs {}", odometry.cam0_from_velo);
+
+    let labels = read_labels(&common::data_file("kitti/object/training/label_2/000000.txt")).unwrap();
+    let (object_inverse, odometry_inverse) = (object.velo_from_rect().unwrap(), odometry.velo_from_rect().unwrap());
+    let mut compared = 0;
+    for label in labels.iter().filter(|l| !l.is_dont_care()) {
+        let a = label.to_detection_in_lidar(&object_inverse, common::kitti_header(0));
+        let b = label.to_detection_in_lidar(&odometry_inverse, common::kitti_header(0));
+        assert!((a.center_m - b.center_m).norm() < 1e-9, "{:?} vs {:?}", a.center_m, b.center_m);
+        assert!((a.yaw_rad - b.yaw_rad).abs() < 1e-9);
+        assert_eq!(a.size_m, b.size_m);
+        compared += 1;
+    }
+    assert_eq!(compared, 1, "000000 holds one pedestrian");
+    // The camera model agrees too: a lidar point 10 m ahead projects to the same pixel (the object
+    // file's two rotations are re-orthonormalised separately, hence the 0.01 px tolerance).
+    let (a, b) = (object.camera_calibration(1224, 370).unwrap(), odometry.camera_calibration(1224, 370).unwrap());
+    let point = pitsense_types::nalgebra::Point3::new(10.0, 1.0, -1.0);
+    let (pa, pb) = (a.project_lidar_point(&point, 0.1).unwrap(), b.project_lidar_point(&point, 0.1).unwrap());
+    assert!((pa - pb).norm() < 0.01, "{pa} vs {pb}");
+}
+
+/// B05: an odometry-style file without `Tr` fails naming the transform it lacks (and the keys that
+/// would have done), not `R0_rect`.
+#[test]
+fn odometry_calib_without_tr_names_the_missing_transform() {
+    let Some(path) = b05_calib("d_odometry_no_Tr") else { return };
+    let err = read_calib(&path).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, KittiError::CalibMissingKey { key: "Tr_velo_to_cam", .. }), "{message}");
+    assert!(message.contains("`Tr`") && !message.contains("R0_rect"), "{message}");
+    assert!(message.contains("d_odometry_no_Tr"), "{message}");
+}
+
+/// B05: a raw recording's `calib_velo_to_cam.txt` (`calib_time`, `R`, `T`, `delta_f`, `delta_c`)
+/// gives the velodyne → camera 0 transform; its values are object 000000's `Tr_velo_to_cam`
+/// (same drive). With a `calib_cam_to_cam.txt` holding object 000000's `P2` and `R0_rect` under
+/// their raw names (`P_rect_02`, `R_rect_00`, beside raw keys that must be ignored), the raw pair
+/// gives the object file's calibration.
+#[test]
+fn raw_drive_velo_to_cam_with_r_and_t_is_read() {
+    let Some(path) = b05_calib("e_raw_velo_to_cam") else { return };
+    let object = read_calib(&common::data_file("kitti/object/training/calib/000000.txt")).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let transform = parse_velo_to_cam(&text, &path).unwrap();
+    assert_eq!(transform, object.cam0_from_velo);
+    // On its own the file has no camera: the error names `P2`, not the transform.
+    let err = read_calib(&path).unwrap_err();
+    assert!(matches!(err, KittiError::CalibMissingKey { key: "P2", .. }), "{err}");
+
+    let matrix_text = |m: &[f64]| m.iter().map(|v| format!("{v:e}")).collect::<Vec<_>>().join(" ");
+    let p2: Vec<f64> = object.p2.transpose().iter().copied().collect();
+    let r0: Vec<f64> = object.rect_from_cam0.transpose().iter().copied().collect();
+    let cam_to_cam = format!(
+        "calib_time: 09-Jan-2012 13:57:47\ncorner_dist: 9.950000e-02\nS_02: 1.392000e+03 5.120000e+02\n\
+         R_02: 1 0 0 0 1 0 0 0 1\nT_02: 0.06 -0.001 0.002\nR_rect_00: {}\nP_rect_02: {}\n",
+        matrix_text(&r0),
+        matrix_text(&p2)
+    );
+    let cam_to_cam_path =
+        std::env::temp_dir().join(format!("pitsense-b05-{}-calib_cam_to_cam.txt", std::process::id()));
+    std::fs::write(&cam_to_cam_path, cam_to_cam).unwrap();
+    let raw = read_raw_drive_calib(&cam_to_cam_path, &path);
+    std::fs::remove_file(&cam_to_cam_path).ok();
+    let raw = raw.unwrap();
+    assert_eq!((raw.p2, raw.rect_from_cam0, raw.cam0_from_velo), (object.p2, object.rect_from_cam0, object.cam0_from_velo));
 }

@@ -114,16 +114,23 @@ pub fn run_episode_command(command: &EpisodeCommand) -> anyhow::Result<()> {
             let out = out.clone().unwrap_or_else(|| file.with_extension("recovered.mcap"));
             let report = pitsense_cloud_link::recover(file, &out)?;
             println!(
-                "{}: {} messages in {} complete chunks, {} metadata records kept; {} bytes dropped ({})",
+                "{}: {} messages in {} complete chunks, {} metadata records kept; {} corrupt chunks skipped; {} bytes dropped ({})",
                 out.display(),
                 report.message_count(),
                 report.chunks_kept,
                 report.metadata_kept,
+                report.chunks_skipped.len(),
                 report.bytes_dropped,
                 report.stopped_because
             );
             for (topic, count) in &report.message_counts {
                 println!("  {topic}: {count}");
+            }
+            for skipped in &report.chunks_skipped {
+                println!(
+                    "  skipped corrupt chunk at byte {} ({} bytes): {}",
+                    skipped.offset, skipped.length, skipped.reason
+                );
             }
             Ok(())
         }

@@ -4,13 +4,14 @@
 //! class names) comes from its manifest in `pitsense-models`, never from constants here.
 //! Pipeline per image, each step public so benchmarks can time it:
 //! [`YoloxDetector::preprocess`] (letterbox into the input tensor) →
-//! [`YoloxDetector::infer`] (ONNX Runtime) → [`YoloxDetector::postprocess`] (decode and
-//! class-aware NMS, boxes back in original pixels).
+//! [`YoloxDetector::infer`] (ONNX Runtime; the output's shape is checked against the manifest's
+//! layout) → [`YoloxDetector::postprocess`] (decode and NMS in the manifest's mode, boxes back in
+//! original pixels).
 
 mod detector;
 mod nms;
 mod runtime;
 
 pub use detector::{DetectorConfig, DetectorError, YoloxDetector};
-pub use nms::{class_aware_nms, decode_yolox};
+pub use nms::{class_agnostic_nms, class_aware_nms, decode_yolox, non_maximum_suppression};
 pub use runtime::{OnnxRuntimeError, onnx_runtime_environment};

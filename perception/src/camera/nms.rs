@@ -1,4 +1,4 @@
-use pitsense_models::OutputContract;
+use pitsense_models::{NmsMode, OutputContract};
 use pitsense_types::BoxPx;
 
 /// One candidate box before NMS, in original-image pixels.
@@ -106,7 +106,31 @@ pub fn decode_yolox(
 /// class index then position, so the result does not depend on the input order.
 /// At most `max_detections` are returned.
 pub fn class_aware_nms(
+    boxes: Vec<(BoxPx, u32, f32)>,
+    iou_threshold: f32,
+    max_detections: usize,
+) -> Vec<(BoxPx, u32, f32)> {
+    non_maximum_suppression(boxes, NmsMode::ClassAware, iou_threshold, max_detections)
+}
+
+/// Class-agnostic greedy non-maximum suppression (as YOLOX's `multiclass_nms_class_agnostic`):
+/// boxes are taken by decreasing score and a box is dropped when its IoU with any kept box,
+/// whatever its class, exceeds `iou_threshold`; one object comes out once, with its best class.
+///
+/// Input and output as [`class_aware_nms`].
+pub fn class_agnostic_nms(
+    boxes: Vec<(BoxPx, u32, f32)>,
+    iou_threshold: f32,
+    max_detections: usize,
+) -> Vec<(BoxPx, u32, f32)> {
+    non_maximum_suppression(boxes, NmsMode::ClassAgnostic, iou_threshold, max_detections)
+}
+
+/// Greedy non-maximum suppression in the manifest's `mode` ([`class_aware_nms`] or
+/// [`class_agnostic_nms`]).
+pub fn non_maximum_suppression(
     mut boxes: Vec<(BoxPx, u32, f32)>,
+    mode: NmsMode,
     iou_threshold: f32,
     max_detections: usize,
 ) -> Vec<(BoxPx, u32, f32)> {
@@ -123,8 +147,11 @@ pub fn class_aware_nms(
         if kept.len() >= max_detections {
             break;
         }
-        let suppressed =
-            kept.iter().any(|keep| keep.1 == candidate.1 && keep.0.iou(&candidate.0) > iou_threshold);
+        let competes = |keep: &(BoxPx, u32, f32)| match mode {
+            NmsMode::ClassAware => keep.1 == candidate.1,
+            NmsMode::ClassAgnostic => true,
+        };
+        let suppressed = kept.iter().any(|keep| competes(keep) && keep.0.iou(&candidate.0) > iou_threshold);
         if !suppressed {
             kept.push(candidate);
         }
@@ -154,6 +181,23 @@ mod tests {
         let kept = class_aware_nms(boxes, 0.45, 100);
         let scores: Vec<f32> = kept.iter().map(|k| k.2).collect();
         assert_eq!(scores, vec![0.9, 0.7, 0.6]);
+    }
+
+    #[test]
+    fn class_agnostic_nms_keeps_one_box_per_object() {
+        // Issue 16 B12: one animal as dog 0.83 and cat 0.38, boxes 100 × 100 px offset by 2.5 px
+        // along x: IoU = 97.5·100 / (2·10000 − 9750) = 9750 / 10250 = 0.951.
+        let (dog, cat) = (bx(100.0, 100.0, 200.0, 200.0), bx(102.5, 100.0, 202.5, 200.0));
+        assert!((dog.iou(&cat) - 9750.0 / 10250.0).abs() < 1e-6);
+        let boxes = vec![(cat, 15, 0.38), (dog, 16, 0.83)];
+        let aware = class_aware_nms(boxes.clone(), 0.45, 100);
+        assert_eq!(aware.iter().map(|k| (k.1, k.2)).collect::<Vec<_>>(), vec![(16, 0.83), (15, 0.38)]);
+        let agnostic = class_agnostic_nms(boxes.clone(), 0.45, 100);
+        assert_eq!(agnostic, vec![(dog, 16, 0.83)]);
+        assert_eq!(non_maximum_suppression(boxes, NmsMode::ClassAgnostic, 0.45, 100), agnostic);
+        // Below the IoU threshold both stay in either mode.
+        let apart = vec![(dog, 16, 0.83), (bx(300.0, 100.0, 400.0, 200.0), 15, 0.38)];
+        assert_eq!(class_agnostic_nms(apart, 0.45, 100).len(), 2);
     }
 
     #[test]
