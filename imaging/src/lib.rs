@@ -6,6 +6,9 @@
 //! Inputs: encoded PNG/JPEG bytes, decoded [`Image`]s and a model's [`InputContract`].
 //! Outputs: RGB [`Image`]s and NCHW float32 input tensors with the [`Letterbox`] geometry that
 //! maps detections back to original pixels.
+//!
+//! With the cargo feature `opencv`: the `camera` module, live camera input and video files
+//! through OpenCV.
 
 use std::path::Path;
 
@@ -13,6 +16,9 @@ use fast_image_resize::images::{Image as ResizeImage, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use pitsense_models::{ChannelOrder, InputContract, LetterboxPlacement, ResizeFilter};
 use pitsense_types::{Header, Image, PixelFormat, SensorId};
+
+#[cfg(feature = "opencv")]
+pub mod camera;
 
 /// Why an image could not be decoded or prepared.
 #[derive(Debug, thiserror::Error)]
