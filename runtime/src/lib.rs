@@ -3,6 +3,7 @@
 //! (`objects.jsonl`) and a Rerun recording. The `pitsense` binary is a thin CLI over this
 //! library.
 
+pub mod can;
 pub mod cloud;
 pub mod config;
 pub mod dataset;
