@@ -7,6 +7,7 @@ pub mod cloud;
 pub mod config;
 pub mod dataset;
 pub mod episodes;
+pub mod gnss;
 pub mod objects_jsonl;
 pub mod pipeline;
 pub mod replay;
