@@ -9,6 +9,7 @@ pub mod config;
 pub mod dataset;
 pub mod episodes;
 pub mod graph;
+pub mod gnss;
 pub mod objects_jsonl;
 pub mod onboard;
 pub mod pipeline;
