@@ -8,6 +8,7 @@ pub mod config;
 pub mod dataset;
 pub mod episodes;
 pub mod objects_jsonl;
+pub mod outputs;
 pub mod pipeline;
 pub mod replay;
 pub mod rrd;
