@@ -12,6 +12,7 @@ pub mod graph;
 pub mod gnss;
 pub mod objects_jsonl;
 pub mod onboard;
+pub mod outputs;
 pub mod pipeline;
 pub mod replay;
 pub mod rrd;
