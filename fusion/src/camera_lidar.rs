@@ -188,7 +188,12 @@ impl CameraLidarFusion {
     /// The [`ConfigError`] of [`FusionConfig::validate`].
     pub fn new(config: FusionConfig) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Self { config, candidates: Vec::new(), object_of_candidate: Vec::new(), object_leaders: Vec::new() })
+        Ok(Self {
+            config,
+            candidates: Vec::new(),
+            object_of_candidate: Vec::new(),
+            object_leaders: Vec::new(),
+        })
     }
 
     /// The validated configuration.
@@ -241,7 +246,10 @@ impl CameraLidarFusion {
         // Camera objects: candidates by decreasing score (ties by index), greedy.
         let mut by_score: Vec<usize> = (0..self.candidates.len()).collect();
         let score_of = |position: usize| {
-            self.candidates.get(position).and_then(|&index| camera.get(index)).map_or(f32::NEG_INFINITY, |d| d.score)
+            self.candidates
+                .get(position)
+                .and_then(|&index| camera.get(index))
+                .map_or(f32::NEG_INFINITY, |d| d.score)
         };
         by_score.sort_by(|&a, &b| score_of(b).total_cmp(&score_of(a)).then(a.cmp(&b)));
         self.object_of_candidate.clear();
@@ -287,7 +295,8 @@ impl CameraLidarFusion {
         let mut camera_matches: Vec<Option<CameraMatch>> = vec![None; lidar.len()];
         let mut camera_used = vec![false; camera.len()];
         for (row, object_index) in pairs {
-            let (Some(&camera_index), Some(value)) = (object_leaders.get(object_index), iou(row, object_index))
+            let (Some(&camera_index), Some(value)) =
+                (object_leaders.get(object_index), iou(row, object_index))
             else {
                 continue;
             };
@@ -300,7 +309,9 @@ impl CameraLidarFusion {
             object.score = detection.score;
             object.source = ObjectSource::Fused;
             *slot = Some(CameraMatch { camera_index, iou: value as f32 });
-            for (&index, _) in candidates.iter().zip(object_of_candidate).filter(|&(_, &of)| of == object_index) {
+            for (&index, _) in
+                candidates.iter().zip(object_of_candidate).filter(|&(_, &of)| of == object_index)
+            {
                 if let Some(used) = camera_used.get_mut(index) {
                     *used = true;
                 }
@@ -483,7 +494,8 @@ mod tests {
         assert!(output.unmatched_camera.is_empty(), "{:?}", output.unmatched_camera);
 
         // Two objects side by side stay two: each lidar box takes its own camera box.
-        let lidar = [lidar_box([10.0, 0.0, 0.0], [2.0, 2.0, 2.0]), lidar_box([10.0, 3.0, 0.0], [2.0, 2.0, 2.0])];
+        let lidar =
+            [lidar_box([10.0, 0.0, 0.0], [2.0, 2.0, 2.0]), lidar_box([10.0, 3.0, 0.0], [2.0, 2.0, 2.0])];
         let left = project_box(&lidar[1], &calibration(), 0.1).unwrap();
         let camera = [
             camera_box([265.0, 185.0, 375.0, 295.0], "truck", 0.5),

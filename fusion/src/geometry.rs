@@ -159,10 +159,8 @@ fn ratio(numerator: f64, denominator: f64) -> f64 {
 /// coordinates lose no precision.
 pub fn box_overlap(a: &OrientedBox, b: &OrientedBox) -> BoxOverlap {
     let pair_centre = pair_midpoint(&a.center_m, &b.center_m);
-    let relative = |boxed: &OrientedBox| OrientedBox {
-        center_m: Point3::from(boxed.center_m - pair_centre),
-        ..*boxed
-    };
+    let relative =
+        |boxed: &OrientedBox| OrientedBox { center_m: Point3::from(boxed.center_m - pair_centre), ..*boxed };
     let (a, b) = (relative(a), relative(b));
     let (footprint_a, footprint_b) = (a.footprint_m(), b.footprint_m());
     let intersection_bev_m2 = convex_intersection_area_m2(&footprint_a, &footprint_b);
@@ -476,7 +474,11 @@ mod tests {
         let far = box_overlap(&translate(&a), &translate(&b));
         assert!((far.iou_3d() - 1.0 / SQRT_2).abs() < 1e-9, "{far:?}");
         assert!((far.giou_3d() - (5.0 / SQRT_2 - 3.0)).abs() < 1e-9, "{far:?}");
-        let car = OrientedBox { center_m: Point3::new(0.0, 0.0, 0.0), size_m: Vector3::new(4.5, 1.8, 1.6), yaw_rad: 0.7 };
+        let car = OrientedBox {
+            center_m: Point3::new(0.0, 0.0, 0.0),
+            size_m: Vector3::new(4.5, 1.8, 1.6),
+            yaw_rad: 0.7,
+        };
         let car_far = translate(&car);
         assert!(giou_3d(&car_far, &car_far) <= 1.0);
         assert!((iou_3d(&car_far, &car_far) - 1.0).abs() < 1e-9);
@@ -490,7 +492,11 @@ mod tests {
                     dyadic(rng.random_range(-3.0..3.0)),
                     dyadic(rng.random_range(-0.5..0.5)),
                 ),
-                size_m: Vector3::new(rng.random_range(0.5..12.0), rng.random_range(0.5..5.0), rng.random_range(1.0..4.0)),
+                size_m: Vector3::new(
+                    rng.random_range(0.5..12.0),
+                    rng.random_range(0.5..5.0),
+                    rng.random_range(1.0..4.0),
+                ),
                 yaw_rad: rng.random_range(-PI..PI),
             };
             let (a, b) = (random_box(), random_box());

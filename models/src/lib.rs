@@ -396,7 +396,10 @@ mod tests {
             .replace("nms = \"class_aware\"", "")
             .replace("layout = \"anchor_major\"", "");
         let manifest = ModelManifest::parse(&text, "test").unwrap();
-        assert_eq!((manifest.output.layout, manifest.output.nms), (OutputLayout::AnchorMajor, NmsMode::ClassAware));
+        assert_eq!(
+            (manifest.output.layout, manifest.output.nms),
+            (OutputLayout::AnchorMajor, NmsMode::ClassAware)
+        );
         let text = include_str!("../yolox_nano.toml").replace("nms = \"class_aware\"", "nms = \"per_class\"");
         let error = ModelManifest::parse(&text, "test").unwrap_err().to_string();
         assert!(error.contains("per_class"), "{error}");

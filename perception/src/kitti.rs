@@ -600,13 +600,16 @@ pub fn parse_calib(text: &str, file: &Path) -> Result<KittiCalib, KittiError> {
     let (cam0_from_velo, target) = entries.velo_to_cam()?;
     let rect_from_cam0 = match (target, entries.get("R0_rect")) {
         (VeloToCamTarget::Camera0, Some(r0)) => Matrix3::from_row_slice(&r0.values),
-        (VeloToCamTarget::Camera0, None) => return Err(entries.missing("R0_rect", " (nor `R_rect`, `R_rect_00`)")),
+        (VeloToCamTarget::Camera0, None) => {
+            return Err(entries.missing("R0_rect", " (nor `R_rect`, `R_rect_00`)"));
+        }
         (VeloToCamTarget::Rectified, None) => Matrix3::identity(),
         (VeloToCamTarget::Rectified, Some(r0)) => {
             return Err(entries.conflict(
                 r0,
                 "R0_rect",
-                "the odometry `Tr` maps into the rectified frame already; `R0_rect` would rotate twice".into(),
+                "the odometry `Tr` maps into the rectified frame already; `R0_rect` would rotate twice"
+                    .into(),
             ));
         }
     };

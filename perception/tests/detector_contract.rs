@@ -113,7 +113,13 @@ fn anchor_major_head() -> Vec<f32> {
     let cat_row = dog_row + 1;
     head[dog_row * ROW_LEN..dog_row * ROW_LEN + 5].copy_from_slice(&[0.5, 0.5, size, size, 1.0]);
     head[dog_row * ROW_LEN + 5 + DOG] = 0.83;
-    head[cat_row * ROW_LEN..cat_row * ROW_LEN + 5].copy_from_slice(&[-0.5 + 2.5 / 32.0, 0.5, size, size, 1.0]);
+    head[cat_row * ROW_LEN..cat_row * ROW_LEN + 5].copy_from_slice(&[
+        -0.5 + 2.5 / 32.0,
+        0.5,
+        size,
+        size,
+        1.0,
+    ]);
     head[cat_row * ROW_LEN + 5 + CAT] = 0.38;
     head
 }
@@ -132,14 +138,18 @@ fn transpose(head: &[f32]) -> Vec<f32> {
 /// and the extra `[output]` lines replaced or added); returns the resolved model.
 fn model(name: &str, head: &[f32], dims: &[usize], output_lines: &str) -> (ResolvedModel, PathBuf) {
     let bytes = identity_model(head, dims);
-    let path = std::env::temp_dir().join(format!("pitsense-detector-contract-{}-{name}.onnx", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("pitsense-detector-contract-{}-{name}.onnx", std::process::id()));
     std::fs::write(&path, &bytes).unwrap();
     let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     let text = include_str!("../../models/yolox_nano.toml")
         .replace("695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14", &sha256)
         .replace("layout = \"anchor_major\"\n", "")
         .replace("nms = \"class_aware\"\n", "")
-        .replace("decoder = \"yolox_anchor_free\"\n", &format!("decoder = \"yolox_anchor_free\"\n{output_lines}"));
+        .replace(
+            "decoder = \"yolox_anchor_free\"\n",
+            &format!("decoder = \"yolox_anchor_free\"\n{output_lines}"),
+        );
     let manifest = ModelManifest::parse(&text, name).unwrap();
     (manifest.resolve_file(&path).unwrap(), path)
 }
@@ -200,7 +210,8 @@ fn a_transposed_head_is_refused_naming_its_shape_or_read_when_the_manifest_says_
     assert!(message.contains("[1, 85, 3549]") && message.contains("[1, 3549, 85]"), "{message}");
 
     // Declared by the manifest: transposed back and decoded to the same detections.
-    let (resolved, path) = model("columns-declared", &columns, &[1, ROW_LEN, ANCHORS], "layout = \"attribute_major\"\n");
+    let (resolved, path) =
+        model("columns-declared", &columns, &[1, ROW_LEN, ANCHORS], "layout = \"attribute_major\"\n");
     let found = detections(&mut detector(resolved).unwrap());
     std::fs::remove_file(path).ok();
     assert_detections(&found, &[("dog", 0.83, DOG_BOX), ("cat", 0.38, CAT_BOX)]);
@@ -208,7 +219,8 @@ fn a_transposed_head_is_refused_naming_its_shape_or_read_when_the_manifest_says_
 
 #[test]
 fn the_manifest_chooses_class_agnostic_nms() {
-    let (resolved, path) = model("agnostic", &anchor_major_head(), &[1, ANCHORS, ROW_LEN], "nms = \"class_agnostic\"\n");
+    let (resolved, path) =
+        model("agnostic", &anchor_major_head(), &[1, ANCHORS, ROW_LEN], "nms = \"class_agnostic\"\n");
     let found = detections(&mut detector(resolved).unwrap());
     std::fs::remove_file(path).ok();
     // IoU 0.951 > nms_iou 0.45: the cat box is suppressed by the better dog box.

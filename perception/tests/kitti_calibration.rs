@@ -6,7 +6,9 @@
 
 mod common;
 
-use pitsense_perception::kitti::{KittiError, parse_velo_to_cam, read_calib, read_labels, read_raw_drive_calib};
+use pitsense_perception::kitti::{
+    KittiError, parse_velo_to_cam, read_calib, read_labels, read_raw_drive_calib,
+};
 use pitsense_types::BoxPx;
 
 /// Smallest accepted IoU between the projected 3D box and the labelled 2D box. Measured
@@ -122,10 +124,15 @@ fn odometry_calib_with_tr_gives_the_same_objects_as_the_object_calib() {
     assert_eq!(odometry.cam0_from_velo[(2, 3)], -0.33254899883289785);
     assert_eq!(odometry.p2, object.p2);
     let product = object.rect_from_cam0 * object.cam0_from_velo;
-    assert!((product - odometry.cam0_from_velo).abs().max() < 1e-12, "{product} vs {}", odometry.cam0_from_velo);
+    assert!(
+        (product - odometry.cam0_from_velo).abs().max() < 1e-12,
+        "{product} vs {}",
+        odometry.cam0_from_velo
+    );
 
     let labels = read_labels(&common::data_file("kitti/object/training/label_2/000000.txt")).unwrap();
-    let (object_inverse, odometry_inverse) = (object.velo_from_rect().unwrap(), odometry.velo_from_rect().unwrap());
+    let (object_inverse, odometry_inverse) =
+        (object.velo_from_rect().unwrap(), odometry.velo_from_rect().unwrap());
     let mut compared = 0;
     for label in labels.iter().filter(|l| !l.is_dont_care()) {
         let a = label.to_detection_in_lidar(&object_inverse, common::kitti_header(0));
@@ -138,7 +145,8 @@ fn odometry_calib_with_tr_gives_the_same_objects_as_the_object_calib() {
     assert_eq!(compared, 1, "000000 holds one pedestrian");
     // The camera model agrees too: a lidar point 10 m ahead projects to the same pixel (the object
     // file's two rotations are re-orthonormalised separately, hence the 0.01 px tolerance).
-    let (a, b) = (object.camera_calibration(1224, 370).unwrap(), odometry.camera_calibration(1224, 370).unwrap());
+    let (a, b) =
+        (object.camera_calibration(1224, 370).unwrap(), odometry.camera_calibration(1224, 370).unwrap());
     let point = pitsense_types::nalgebra::Point3::new(10.0, 1.0, -1.0);
     let (pa, pb) = (a.project_lidar_point(&point, 0.1).unwrap(), b.project_lidar_point(&point, 0.1).unwrap());
     assert!((pa - pb).norm() < 0.01, "{pa} vs {pb}");
@@ -187,5 +195,8 @@ fn raw_drive_velo_to_cam_with_r_and_t_is_read() {
     let raw = read_raw_drive_calib(&cam_to_cam_path, &path);
     std::fs::remove_file(&cam_to_cam_path).ok();
     let raw = raw.unwrap();
-    assert_eq!((raw.p2, raw.rect_from_cam0, raw.cam0_from_velo), (object.p2, object.rect_from_cam0, object.cam0_from_velo));
+    assert_eq!(
+        (raw.p2, raw.rect_from_cam0, raw.cam0_from_velo),
+        (object.p2, object.rect_from_cam0, object.cam0_from_velo)
+    );
 }

@@ -13,7 +13,7 @@ use pitsense_runtime::outputs::tracked_objects::label;
 use pitsense_runtime::outputs::{LatencyReport, ZenohMode, ZenohOutputs, ZenohOutputsConfig};
 use pitsense_types::nalgebra::{Matrix6, Point3, Vector3};
 use pitsense_types::{
-    DegradedMode, FrameId, HealthReport, Header, InputHealth, InputStatus, ObjectSource, Track, TrackState,
+    DegradedMode, FrameId, Header, HealthReport, InputHealth, InputStatus, ObjectSource, Track, TrackState,
 };
 use serde_json::{Value, json};
 
@@ -32,14 +32,23 @@ fn covariance(scale: f64) -> Matrix6<f64> {
     for i in 0..6 {
         p[(i, i)] = diagonal[i] * scale;
     }
-    for (i, j, value) in [(0, 1, 0.05), (0, 2, 0.01), (1, 2, -0.02), (3, 4, 0.4), (3, 5, 0.03), (4, 5, -0.05), (0, 3, 0.1)] {
+    for (i, j, value) in
+        [(0, 1, 0.05), (0, 2, 0.01), (1, 2, -0.02), (3, 4, 0.4), (3, 5, 0.03), (4, 5, -0.05), (0, 3, 0.1)]
+    {
         p[(i, j)] = value * scale;
         p[(j, i)] = value * scale;
     }
     p
 }
 
-fn track(track_id: u64, class_label: &str, center: [f64; 3], velocity: [f64; 3], yaw_rad: f64, scale: f64) -> Track {
+fn track(
+    track_id: u64,
+    class_label: &str,
+    center: [f64; 3],
+    velocity: [f64; 3],
+    yaw_rad: f64,
+    scale: f64,
+) -> Track {
     Track {
         header: Header { stamp_ns: STAMP_NS, frame: FrameId::Site, seq: 9 },
         track_id,
@@ -55,7 +64,7 @@ fn track(track_id: u64, class_label: &str, center: [f64; 3], velocity: [f64; 3],
         age_frames: 12,
         hits: 10,
         frames_since_update: 0,
-        source: ObjectSource::CameraLidar,
+        source: ObjectSource::Fused,
     }
 }
 
@@ -144,7 +153,11 @@ fn check_object(object: &Value, track: &Track, expected_label: u8, expected_uuid
     let (sxx, syy, szz) = (p[(3, 3)], p[(4, 4)], p[(5, 5)]);
     let (sxy, sxz, syz) = (p[(3, 4)], p[(3, 5)], p[(4, 5)]);
     let rotated = [
-        [c * c * sxx + 2.0 * c * s * sxy + s * s * syy, -c * s * sxx + (c * c - s * s) * sxy + c * s * syy, c * sxz + s * syz],
+        [
+            c * c * sxx + 2.0 * c * s * sxy + s * s * syy,
+            -c * s * sxx + (c * c - s * s) * sxy + c * s * syy,
+            c * sxz + s * syz,
+        ],
         [0.0, s * s * sxx - 2.0 * c * s * sxy + c * c * syy, -s * sxz + c * syz],
         [0.0, 0.0, szz],
     ];
@@ -166,7 +179,10 @@ fn check_object(object: &Value, track: &Track, expected_label: u8, expected_uuid
     assert_eq!(object["is_stationary"], false, "{what}");
     assert_eq!(object["shape_type"], 0, "{what}: BOUNDING_BOX");
     assert_eq!(object["footprint_points"], 0, "{what}");
-    assert_eq!(f64s(&object["dimensions"]), [track.state.size_m.x, track.state.size_m.y, track.state.size_m.z]);
+    assert_eq!(
+        f64s(&object["dimensions"]),
+        [track.state.size_m.x, track.state.size_m.y, track.state.size_m.z]
+    );
 }
 
 #[test]
@@ -215,7 +231,10 @@ fn a_python_zenoh_client_decodes_objects_health_and_latency() {
     let mut stderr = String::new();
     child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    assert!(status.success(), "subscriber failed ({status}) after {publications} publications:\n{stderr}\n{stdout}");
+    assert!(
+        status.success(),
+        "subscriber failed ({status}) after {publications} publications:\n{stderr}\n{stdout}"
+    );
     outputs.close().unwrap();
 
     let report: Value = serde_json::from_str(stdout.trim()).unwrap();

@@ -134,7 +134,8 @@ impl YoloxDetector {
         if !session.inputs().iter().any(|input| input.name() == manifest.input.tensor) {
             return Err(contract_error(format!("no input tensor named `{}`", manifest.input.tensor)));
         }
-        let Some(output) = session.outputs().iter().find(|output| output.name() == manifest.output.tensor) else {
+        let Some(output) = session.outputs().iter().find(|output| output.name() == manifest.output.tensor)
+        else {
             return Err(contract_error(format!("no output tensor named `{}`", manifest.output.tensor)));
         };
         // A shape with a symbolic (negative) dimension is checked on every inference instead.
@@ -198,7 +199,8 @@ impl YoloxDetector {
         let [_, anchors, row_len] =
             check_output_shape(shape, &contract.output, contract.input.width_px, contract.input.height_px)
                 .map_err(|reason| DetectorError::Contract { path: self.model.path.clone(), reason })?;
-        let contract_error = |reason: String| DetectorError::Contract { path: self.model.path.clone(), reason };
+        let contract_error =
+            |reason: String| DetectorError::Contract { path: self.model.path.clone(), reason };
         if data.len() != anchors * row_len {
             return Err(contract_error(format!(
                 "output `{}` holds {} values, its shape {:?} says {}",
@@ -243,21 +245,26 @@ impl YoloxDetector {
         );
         let boxes = self.candidates.iter().map(|c| (c.box_px, c.class_index, c.score)).collect();
         let header = Header { frame: FrameId::ImagePixels(camera_id), ..header };
-        super::non_maximum_suppression(boxes, manifest.output.nms, self.config.nms_iou, self.config.max_detections)
-            .into_iter()
-            .map(|(box_px, class_index, score)| Detection2d {
-                header,
-                box_px,
-                class_index,
-                class_label: manifest
-                    .output
-                    .classes
-                    .get(class_index as usize)
-                    .cloned()
-                    .unwrap_or_else(|| format!("class{class_index}")),
-                score,
-            })
-            .collect()
+        super::non_maximum_suppression(
+            boxes,
+            manifest.output.nms,
+            self.config.nms_iou,
+            self.config.max_detections,
+        )
+        .into_iter()
+        .map(|(box_px, class_index, score)| Detection2d {
+            header,
+            box_px,
+            class_index,
+            class_label: manifest
+                .output
+                .classes
+                .get(class_index as usize)
+                .cloned()
+                .unwrap_or_else(|| format!("class{class_index}")),
+            score,
+        })
+        .collect()
     }
 
     /// Runs the three steps on one image.
@@ -286,7 +293,8 @@ fn check_output_shape(
     let (anchors, row_len) = (contract.anchor_count(width_px, height_px), contract.row_len());
     let expected = contract.shape(width_px, height_px);
     let matches = |wanted: [usize; 3]| {
-        shape.len() == 3 && shape.iter().zip(wanted).all(|(&dim, want)| usize::try_from(dim).ok() == Some(want))
+        shape.len() == 3
+            && shape.iter().zip(wanted).all(|(&dim, want)| usize::try_from(dim).ok() == Some(want))
     };
     if matches(expected) {
         return Ok([1, anchors, row_len]);

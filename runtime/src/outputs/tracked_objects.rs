@@ -150,7 +150,8 @@ fn name_based_uuid_v8(namespace: &[u8; 16], name: &[u8]) -> [u8; 16] {
 /// Errors: [`OutputError::StampOutOfRange`] when the seconds do not fit `int32` (after
 /// 2038-01-19 on a Unix-epoch clock).
 pub fn ros_time(stamp_ns: u64) -> Result<(i32, u32), OutputError> {
-    let sec = i32::try_from(stamp_ns / 1_000_000_000).map_err(|_| OutputError::StampOutOfRange { stamp_ns })?;
+    let sec =
+        i32::try_from(stamp_ns / 1_000_000_000).map_err(|_| OutputError::StampOutOfRange { stamp_ns })?;
     // The remainder is below 10⁹ < 2³²: the cast is exact.
     let nanosec = (stamp_ns % 1_000_000_000) as u32;
     Ok((sec, nanosec))
@@ -380,7 +381,10 @@ mod tests {
         assert_eq!(f64_at(&buffer, body + 448), 1.0); // twist cov vx-vx
         assert_eq!(f64_at(&buffer, body + 448 + 7 * 8), 2.0);
         assert!(buffer[body + 736..body + 1072].iter().all(|&b| b == 0));
-        assert_eq!(&buffer[body + 1072..body + 1080], &[ORIENTATION_SIGN_UNKNOWN, 0, SHAPE_BOUNDING_BOX, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            &buffer[body + 1072..body + 1080],
+            &[ORIENTATION_SIGN_UNKNOWN, 0, SHAPE_BOUNDING_BOX, 0, 0, 0, 0, 0]
+        );
         assert_eq!(f64_at(&buffer, body + 1080), 4.5);
         assert_eq!(f64_at(&buffer, body + 1088), 1.8);
         assert_eq!(f64_at(&buffer, body + 1096), 1.5);

@@ -149,7 +149,10 @@ impl ZenohOutputsConfig {
         {
             return Err(ConfigError::new(
                 key("frame_id"),
-                format!("`{}` must be a ROS frame name (non-empty, no leading `/`, no spaces)", self.frame_id),
+                format!(
+                    "`{}` must be a ROS frame name (non-empty, no leading `/`, no spaces)",
+                    self.frame_id
+                ),
             ));
         }
         Ok(())
@@ -263,10 +266,11 @@ impl ZenohOutputs {
     pub fn close(self) -> Result<(), OutputError> {
         for publisher in [self.objects, self.health, self.latency] {
             let key = publisher.key_expr().to_string();
-            publisher
-                .undeclare()
-                .wait()
-                .map_err(|e| OutputError::Zenoh { action: "undeclare publisher", key, reason: e.to_string() })?;
+            publisher.undeclare().wait().map_err(|e| OutputError::Zenoh {
+                action: "undeclare publisher",
+                key,
+                reason: e.to_string(),
+            })?;
         }
         self.session.close().wait().map_err(|e| OutputError::Zenoh {
             action: "close session",
