@@ -598,6 +598,9 @@ pub fn read_calib(path: &Path) -> Result<KittiCalib, KittiError> {
 pub fn parse_calib(text: &str, file: &Path) -> Result<KittiCalib, KittiError> {
     let entries = CalibEntries::parse(text, file)?;
     let (cam0_from_velo, target) = entries.velo_to_cam()?;
+    // The camera first: a raw drive's `calib_velo_to_cam.txt` on its own lacks both `P2` and
+    // `R0_rect`, and the projection is what the caller has to find elsewhere first.
+    let p2 = entries.matrix_3x4("P2").ok_or_else(|| entries.missing("P2", " (nor `P_rect_02`)"))?;
     let rect_from_cam0 = match (target, entries.get("R0_rect")) {
         (VeloToCamTarget::Camera0, Some(r0)) => Matrix3::from_row_slice(&r0.values),
         (VeloToCamTarget::Camera0, None) => {
@@ -617,7 +620,7 @@ pub fn parse_calib(text: &str, file: &Path) -> Result<KittiCalib, KittiError> {
         file: file.to_path_buf(),
         p0: entries.matrix_3x4("P0"),
         p1: entries.matrix_3x4("P1"),
-        p2: entries.matrix_3x4("P2").ok_or_else(|| entries.missing("P2", " (nor `P_rect_02`)"))?,
+        p2,
         p3: entries.matrix_3x4("P3"),
         rect_from_cam0,
         cam0_from_velo,

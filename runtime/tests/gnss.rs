@@ -350,8 +350,9 @@ fn stamped(stamp_ns: u64, sentence: Sentence) -> StampedSentence {
 }
 
 /// The meridian radius of curvature M = a(1 − e²)/(1 − e² sin²φ)^{3/2} and the prime vertical
-/// radius N = a/√(1 − e² sin²φ) at the origin: 100 m north is Δφ = 100/M rad, 100 m east is
-/// Δλ = 100/(N cos φ) rad (to well under a millimetre over 100 m).
+/// radius N = a/√(1 − e² sin²φ) at the origin. At the origin's ellipsoidal height h the arcs
+/// grow with it: 100 m north is Δφ = 100/(M + h) rad, 100 m east is Δλ = 100/((N + h) cos φ) rad
+/// (to well under a millimetre over 100 m; at h = 3000 m leaving h out costs 47 mm).
 fn radii_m() -> (f64, f64) {
     let sin_lat = ORIGIN_LAT_DEG.to_radians().sin();
     let w = 1.0 - WGS84_E2 * sin_lat * sin_lat;
@@ -359,11 +360,12 @@ fn radii_m() -> (f64, f64) {
 }
 
 fn north_of_origin_deg(north_m: f64) -> f64 {
-    ORIGIN_LAT_DEG + (north_m / radii_m().0).to_degrees()
+    ORIGIN_LAT_DEG + (north_m / (radii_m().0 + ORIGIN_HEIGHT_M)).to_degrees()
 }
 
 fn east_of_origin_deg(east_m: f64) -> f64 {
-    ORIGIN_LON_DEG + (east_m / (radii_m().1 * ORIGIN_LAT_DEG.to_radians().cos())).to_degrees()
+    ORIGIN_LON_DEG
+        + (east_m / ((radii_m().1 + ORIGIN_HEIGHT_M) * ORIGIN_LAT_DEG.to_radians().cos())).to_degrees()
 }
 
 fn xyz_yaw(ego: &pitsense_types::EgoState) -> (f64, f64, f64, f64) {
