@@ -3,6 +3,7 @@
 //! and every field is compared with the hand-made tracks (expected values written out below).
 //! Bounded in time: the subscriber gives up after 20 s, the test after 40 s.
 //! Skipped (with a message) when `PITSENSE_PYTHON` is unset.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failure should panic.
 
 use std::collections::BTreeMap;
 use std::io::Read;

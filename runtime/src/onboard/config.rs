@@ -312,8 +312,7 @@ mod tests {
 
     #[test]
     fn bad_keys_are_named() {
-        let mut config = RunConfig::default();
-        config.health_period_ms = 500;
+        let config = RunConfig { health_period_ms: 500, ..RunConfig::default() };
         assert_eq!(config.validate().unwrap_err().key, "run.health_period_ms");
         let mut config = RunConfig::default();
         config.inputs.lidar = Some(LidarInputConfig {

@@ -52,8 +52,8 @@ pub enum OutputError {
         listen: Vec<String>,
         /// The configured connect endpoints.
         connect: Vec<String>,
-        /// The cloud-link transport's error (zenoh's reason inside).
-        source: pitsense_cloud_link::CloudLinkError,
+        /// The cloud-link transport's error (zenoh's reason inside; boxed: it is large).
+        source: Box<pitsense_cloud_link::CloudLinkError>,
     },
     /// zenoh refused to declare a publisher or to send a sample.
     #[error("zenoh outputs: {action} on `{key}`: {reason}")]

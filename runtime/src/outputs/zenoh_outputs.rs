@@ -200,7 +200,7 @@ impl ZenohOutputs {
         let session = config.link_config().open().map_err(|source| OutputError::Open {
             listen: config.listen.clone(),
             connect: config.connect.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let declare = |key: String, encoding: Encoding| {
             session
