@@ -329,3 +329,232 @@ fn live_equals_replay_byte_for_byte() {
     assert_eq!(frames as u64, PASSES, "one frame per rotation played");
     assert!(live_objects == replay_objects, "live and replay objects differ");
 }
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// NMEA 0183 sentence with its checksum (XOR of the body's bytes, two hex digits).
+fn nmea(body: &str) -> String {
+    let checksum = body.bytes().fold(0_u8, |acc, b| acc ^ b);
+    format!("${body}*{checksum:02X}\r\n")
+}
+
+/// `ddmm.mmmmmmm` (or `dddmm…`) and the hemisphere of a signed angle in degrees.
+fn nmea_angle(value_deg: f64, degree_digits: usize, hemispheres: [char; 2]) -> String {
+    let magnitude = value_deg.abs();
+    let degrees = magnitude.floor();
+    let minutes = (magnitude - degrees) * 60.0;
+    let hemisphere = if value_deg >= 0.0 { hemispheres[0] } else { hemispheres[1] };
+    format!("{:0width$}{minutes:010.7},{hemisphere}", degrees as u32, width = degree_digits)
+}
+
+/// `pitsense run` with every real input and output but the camera: the lidar stream over UDP,
+/// V2X over UDP, vehicle CAN as cannelloni over UDP (with an unknown id and a garbage
+/// datagram), NMEA over UDP (with a bad checksum), zenoh outputs read by the Python
+/// `eclipse-zenoh` client (CDR decoded by `rosbags`), and the CAN output received as cannelloni
+/// and decoded with the shipped DBC.
+#[test]
+fn live_can_gnss_inputs_and_zenoh_can_outputs() {
+    use pitsense_runtime::can::{Dbc, decode_cannelloni, encode_cannelloni};
+    use pitsense_types::CanFrame;
+    use std::collections::BTreeMap;
+
+    let Some(data) = data_root() else {
+        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+        return;
+    };
+    let Some(python) = std::env::var_os("PITSENSE_PYTHON") else {
+        eprintln!("skipped: PITSENSE_PYTHON is unset (./x test sets it)");
+        return;
+    };
+    let ouster = data.join("lidar_pcap/ouster_sdk_tests");
+    let capture = OusterLoop::open(
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
+    )
+    .unwrap();
+    let dbc_path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/truck.dbc"));
+    let dbc = Dbc::from_file(&dbc_path).unwrap();
+    let (lidar_port, v2x_port, can_port, gnss_port) =
+        (free_udp_port(), free_udp_port(), free_udp_port(), free_udp_port());
+    let can_out = UdpSocket::bind("127.0.0.1:0").unwrap();
+    can_out.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let can_out_port = can_out.local_addr().unwrap().port();
+    let zenoh_port = free_tcp_port();
+    // The site origin 100 m south of the truck's antenna: the fixes below put the truck at
+    // (0, 100) in the site frame, heading north.
+    let (origin_lat_deg, origin_lon_deg) = (42.301007, -83.698766);
+    let extra = format!(
+        r#"
+[run.inputs.can]
+bus = "udp:127.0.0.1:{can_port}"
+dbc_path = "{dbc}"
+health = {{ nominal_rate_hz = 10.0, stale_after_periods = 4.0 }}
+
+[run.inputs.gnss]
+source = "udp:127.0.0.1:{gnss_port}"
+health = {{ nominal_rate_hz = 10.0, stale_after_periods = 4.0 }}
+ego = {{ site_origin = {{ lat_deg = {origin_lat_deg}, lon_deg = {origin_lon_deg}, height_m = 250.0 }}, truck_from_gnss = {{ x_m = 0.0, y_m = 0.0, z_m = 0.0, yaw_rad = 0.0 }} }}
+
+[run.outputs.zenoh]
+listen = ["tcp/127.0.0.1:{zenoh_port}"]
+frame_id = "map"
+
+[run.outputs.can]
+bus = "udp:127.0.0.1:0?peer=127.0.0.1:{can_out_port}"
+dbc_path = "{dbc}"
+send_period_ms = 100
+"#,
+        dbc = dbc_path.display(),
+    );
+    let mut runtime = Runtime::start(&extra, lidar_port, v2x_port, &data);
+    runtime.wait_ready();
+
+    // The independent zenoh client, subscribed before the traffic starts.
+    let msg_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/msg"));
+    let subscriber = Command::new(&python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/zenoh_subscriber.py"))
+        .arg(format!("tcp/127.0.0.1:{zenoh_port}"))
+        .arg("truck-test")
+        .arg(&msg_dir)
+        .arg("20")
+        .env("PITSENSE_MIN_OBJECTS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // GNSS (GGA + HDT), CAN (speed 36 km/h, an unknown id, garbage) and V2X at 10 Hz.
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder_stop = Arc::clone(&stop);
+    let sdsm = sdsm_bytes(&data);
+    let speed = dbc
+        .encode(
+            "TRUCK_WHEEL_SPEED",
+            &BTreeMap::from([
+                ("ParkingBrakeSet".to_owned(), 0.0),
+                ("WheelBasedSpeed".to_owned(), 36.0),
+                ("CruiseControlActive".to_owned(), 0.0),
+            ]),
+        )
+        .unwrap()
+        .into_can_frame(0, "test");
+    let unknown =
+        CanFrame { stamp_ns: 0, bus: "test".into(), can_id: 0x123, extended: false, data: vec![1, 2] };
+    let feeder = std::thread::spawn(move || {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let north_deg = origin_lat_deg + (100.0 / 6_368_000.0_f64).to_degrees();
+        let (lat, lon) = (nmea_angle(north_deg, 2, ['N', 'S']), nmea_angle(origin_lon_deg, 3, ['E', 'W']));
+        let mut tick = 0_u64;
+        while !feeder_stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let seconds = tick as f64 * 0.1;
+            let gga =
+                nmea(&format!("GNGGA,1200{seconds:05.2},{lat},{lon},4,20,0.6,250.000,M,0.000,M,1.0,0001"));
+            let hdt = if tick % 10 == 5 { "$GNHDT,0.000,T*00\r\n".to_owned() } else { nmea("GNHDT,0.000,T") };
+            socket.send_to(format!("{gga}{hdt}").as_bytes(), ("127.0.0.1", gnss_port)).unwrap();
+            let frames =
+                if tick % 10 == 3 { vec![speed.clone(), unknown.clone()] } else { vec![speed.clone()] };
+            let datagram = encode_cannelloni((tick % 256) as u8, &frames).unwrap();
+            socket.send_to(&datagram, ("127.0.0.1", can_port)).unwrap();
+            if tick % 10 == 7 {
+                socket.send_to(b"\x02garbage", ("127.0.0.1", can_port)).unwrap();
+            }
+            socket.send_to(&sdsm, ("127.0.0.1", v2x_port)).unwrap();
+            tick += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        tick
+    });
+    // The CAN output, collected while the lidar plays.
+    let can_stop = Arc::clone(&stop);
+    let can_reader = std::thread::spawn(move || {
+        let mut frames = Vec::new();
+        let mut buffer = [0_u8; 1500];
+        while !can_stop.load(std::sync::atomic::Ordering::SeqCst) {
+            if let Ok((length, _)) = can_out.recv_from(&mut buffer) {
+                frames.extend(decode_cannelloni(&buffer[..length], 0, "out").unwrap().1);
+            }
+        }
+        frames
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let lidar_addr = format!("127.0.0.1:{lidar_port}").parse().unwrap();
+    let never = Arc::new(AtomicBool::new(false));
+    capture.play(lidar_addr, 30, &never).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let ticks = feeder.join().unwrap();
+    let can_frames = can_reader.join().unwrap();
+    let subscribed = subscriber.wait_with_output().unwrap();
+    let (code, stdout, stderr, dir) = runtime.terminate();
+    assert_eq!(code, Some(143), "stderr:\n{stderr}");
+
+    // Counted bad input: one unknown id (ticks 3, 13, ...) and one garbage datagram (ticks 7,
+    // 17, ...) per second on CAN, one bad checksum (ticks 5, 15, ...) per second on GNSS.
+    assert!(stdout.contains(&format!("{} unknown ids", (ticks + 6) / 10)), "{stdout}");
+    assert!(stdout.contains(&format!("{} bad checksum", (ticks + 4) / 10)), "{stdout}");
+    assert!(stdout.contains(&format!("input can: {} malformed", (ticks + 2) / 10)), "{stdout}");
+
+    // Health: every input reported; nominal once the lidar plays (GNSS gives the pose).
+    let health = health_lines(dir.path());
+    assert!(
+        health.iter().all(|h| ["lidar", "v2x", "can", "gnss"].iter().all(|i| h["inputs"][i].is_object()))
+    );
+    assert!(health.iter().any(|h| h["mode"] == "nominal"), "never nominal");
+
+    // zenoh: the objects decode with rosbags and re-serialize to the same bytes, in the map
+    // frame; the health and latency are JSON.
+    let text = String::from_utf8_lossy(&subscribed.stdout);
+    assert!(
+        subscribed.status.success(),
+        "subscriber: {text}\n{}",
+        String::from_utf8_lossy(&subscribed.stderr)
+    );
+    let received: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    let objects = &received["received"]["objects"];
+    assert_eq!(objects["frame_id"], "map");
+    assert_eq!(objects["rosbags_reserialized_equal"], true);
+    // Tracks are in the site frame: the lidar sees them around the truck at (0, 100).
+    for object in objects["objects"].as_array().unwrap() {
+        let position = object["position"].as_array().unwrap();
+        let (x, y) = (position[0].as_f64().unwrap(), position[1].as_f64().unwrap());
+        assert!(x.abs() < 200.0 && (y - 100.0).abs() < 200.0, "object at ({x}, {y})");
+    }
+    let health_sample = &received["received"]["health"]["json"];
+    assert!(health_sample["inputs"]["gnss"].is_object(), "{health_sample}");
+    let latency = &received["received"]["latency"]["json"];
+    assert!(latency["end_to_end_ms"].as_f64().unwrap() >= 0.0, "{latency}");
+    assert!(latency["stages_ms"]["lidar"].is_f64() && latency["stages_ms"]["fusion"].is_f64(), "{latency}");
+
+    // CAN output: health frames at 10 Hz with the mode and the input statuses, objects after
+    // each, all decoding with the DBC.
+    let decoded: Vec<_> = can_frames.iter().map(|f| dbc.decode(f).unwrap().unwrap()).collect();
+    let health_frames: Vec<_> = decoded.iter().filter(|m| m.name == "PITSENSE_HEALTH").collect();
+    assert!(health_frames.len() >= 20, "{} health frames", health_frames.len());
+    let nominal = health_frames
+        .iter()
+        .filter(|m| m.signals["DegradedMode"] == 0.0 && m.signals["LidarStatus"] == 0.0)
+        .count();
+    assert!(nominal >= 10, "{nominal} nominal health frames on CAN");
+    let object_frames = decoded.iter().filter(|m| m.name == "PITSENSE_OBJECT").count();
+    assert!(object_frames > 0, "no object on CAN");
+    assert!(health_frames.iter().all(|m| m.signals["GnssStatus"] <= 4.0 && m.signals["CameraStatus"] == 7.0));
+}
+
+/// The shipped loopback example parses and validates, with every input the issue names but the
+/// camera, and both network outputs.
+#[test]
+fn loopback_example_is_valid() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/examples/loopback.toml"));
+    let config = pitsense_runtime::config::PitsenseConfig::load(Some(&path)).unwrap();
+    config.validate().unwrap();
+    let run = config.run.unwrap();
+    run.validate().unwrap();
+    assert!(run.inputs.lidar.is_some() && run.inputs.v2x.is_some());
+    assert!(run.inputs.can.is_some() && run.inputs.gnss.is_some());
+    let zenoh = run.zenoh_outputs().unwrap();
+    assert_eq!(zenoh.truck_id, "truck-01");
+    assert_eq!(zenoh.listen, ["tcp/127.0.0.1:7447"]);
+    assert!(run.outputs.can.is_some());
+}

@@ -11,6 +11,7 @@ Usage: zenoh_subscriber.py ENDPOINT TRUCK_ID MSG_DIR TIMEOUT_S [TRACK_ID ...]
 """
 
 import json
+import os
 import queue
 import sys
 import time
@@ -144,7 +145,11 @@ def main() -> int:
         if topic in received:
             continue
         if topic == "objects":
-            received[topic] = {"encoding": encoding, **decode_objects(store, payload)}
+            decoded = decode_objects(store, payload)
+            # PITSENSE_MIN_OBJECTS: wait for a list with at least that many objects (a live run).
+            if len(decoded["objects"]) < int(os.environ.get("PITSENSE_MIN_OBJECTS", "0")):
+                continue
+            received[topic] = {"encoding": encoding, **decoded}
         else:
             received[topic] = {"encoding": encoding, "json": json.loads(payload)}
 

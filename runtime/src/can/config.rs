@@ -26,6 +26,7 @@ use pitsense_types::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use super::bus::BusUri;
+use crate::graph::health::MonitorConfig;
 
 /// Dotted key of the input section, prefixed to every input [`ConfigError`].
 pub(crate) const INPUT_KEY: &str = "run.inputs.can";
@@ -129,6 +130,9 @@ pub struct CanInputConfig {
     pub dbc_path: PathBuf,
     /// Which DBC signals feed the vehicle signals.
     pub signals: VehicleSignalMapping,
+    /// Health judgement of the bus (every received frame counts as a message; set
+    /// `nominal_rate_hz` to the vehicle's total frame rate on the bus).
+    pub health: MonitorConfig,
 }
 
 impl Default for CanInputConfig {
@@ -137,6 +141,7 @@ impl Default for CanInputConfig {
             bus: "udp:127.0.0.1:20000".into(),
             dbc_path: PathBuf::from("config/truck.dbc"),
             signals: VehicleSignalMapping::default(),
+            health: MonitorConfig::default(),
         }
     }
 }
@@ -173,6 +178,7 @@ impl CanInputConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_bus(INPUT_KEY, &self.bus, false)?;
         validate_dbc_path(INPUT_KEY, &self.dbc_path)?;
+        self.health.validate(&format!("{INPUT_KEY}.health"))?;
         for (name, mapping, allows_factor) in self.signals.entries() {
             if let Some(mapping) = mapping {
                 mapping.validate(&format!("{INPUT_KEY}.signals.{name}"), allows_factor)?;

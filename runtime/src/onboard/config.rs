@@ -10,8 +10,11 @@ use pitsense_types::ConfigError;
 use pitsense_types::nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use serde::{Deserialize, Serialize};
 
+use crate::can::{CanInputConfig, CanOutputConfig};
+use crate::gnss::EgoEstimatorConfig;
 use crate::graph::channel::DropPolicy;
 use crate::graph::health::MonitorConfig;
+use crate::outputs::ZenohOutputsConfig;
 
 /// A rigid pose: translation in metres, then rotation by roll about x, pitch about y, yaw about z
 /// (intrinsic Z-Y-X, REP 103), radians. `truck_from_lidar` reads "the lidar's pose in the truck
@@ -138,6 +141,20 @@ pub enum SyncPolicy {
     EventTime,
 }
 
+/// `[run.inputs.gnss]`: a GNSS receiver or INS speaking NMEA 0183 (GGA, RMC, HDT, THS).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GnssInputConfig {
+    /// `udp:ADDRESS:PORT`, `serial:/dev/ttyUSB0` or `file:PATH` (live only: a file's sentences
+    /// carry no reception stamps).
+    pub source: String,
+    /// The ego pose estimator (`runtime/config/gnss.example.toml` documents every key).
+    pub ego: EgoEstimatorConfig,
+    /// Health judgement of the sentence stream.
+    #[serde(default)]
+    pub health: MonitorConfig,
+}
+
 /// `[run.outputs]`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -146,6 +163,12 @@ pub struct RunOutputs {
     pub objects_jsonl: Option<PathBuf>,
     /// Write every health report as a JSON line here.
     pub health_jsonl: Option<PathBuf>,
+    /// Objects (CDR `autoware_perception_msgs/msg/TrackedObjects`), health (JSON) and latency
+    /// (JSON) over zenoh under `pitsense/truck/<run.truck_id>/…`. Its `truck_id` must be absent
+    /// or equal `run.truck_id`.
+    pub zenoh: Option<ZenohOutputsConfig>,
+    /// The health mode and the nearest objects (truck frame) as frames of a DBC on vehicle CAN.
+    pub can: Option<CanOutputConfig>,
 }
 
 /// `[run.inputs]`: each input is optional; its key is its name in the health message.
@@ -156,6 +179,11 @@ pub struct RunInputs {
     pub lidar: Option<LidarInputConfig>,
     /// Road-side V2X.
     pub v2x: Option<V2xInputConfig>,
+    /// Vehicle CAN (speed, yaw rate, gear, brake) through a DBC: the ego pose estimator's dead
+    /// reckoning between GNSS fixes.
+    pub can: Option<CanInputConfig>,
+    /// GNSS/INS (NMEA 0183): the truck's pose in the site frame, interpolated to each frame.
+    pub gnss: Option<GnssInputConfig>,
 }
 
 /// `[run]`.
@@ -211,6 +239,14 @@ impl Default for RunConfig {
 }
 
 impl RunConfig {
+    /// The zenoh outputs' configuration with `run.truck_id` as the truck id.
+    pub fn zenoh_outputs(&self) -> Option<ZenohOutputsConfig> {
+        self.outputs
+            .zenoh
+            .clone()
+            .map(|zenoh| ZenohOutputsConfig { truck_id: self.truck_id.clone(), ..zenoh })
+    }
+
     /// Checks every key.
     ///
     /// # Errors
@@ -263,6 +299,32 @@ impl RunConfig {
             parse_source(&v2x.source, &["udp", "log"])
                 .map_err(|reason| ConfigError::new("run.inputs.v2x.source", reason))?;
             v2x.health.validate("run.inputs.v2x.health")?;
+        }
+        if let Some(can) = &self.inputs.can {
+            can.validate()?;
+        }
+        if let Some(gnss) = &self.inputs.gnss {
+            parse_source(&gnss.source, &["udp", "serial", "file"])
+                .map_err(|reason| ConfigError::new("run.inputs.gnss.source", reason))?;
+            gnss.ego.validate_in("run.inputs.gnss.ego")?;
+            gnss.health.validate("run.inputs.gnss.health")?;
+        }
+        if let Some(zenoh) = &self.outputs.zenoh {
+            // The section's own default truck id stands for "not given".
+            let default_id = ZenohOutputsConfig::default().truck_id;
+            if zenoh.truck_id != self.truck_id && zenoh.truck_id != default_id {
+                return Err(ConfigError::new(
+                    "run.outputs.zenoh.truck_id",
+                    format!(
+                        "`{}` differs from run.truck_id `{}`: set run.truck_id only",
+                        zenoh.truck_id, self.truck_id
+                    ),
+                ));
+            }
+            self.zenoh_outputs().map_or(Ok(()), |z| z.validate())?;
+        }
+        if let Some(can) = &self.outputs.can {
+            can.validate()?;
         }
         Ok(())
     }

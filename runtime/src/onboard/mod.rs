@@ -4,11 +4,22 @@
 //! ```text
 //! lidar sources (UDP/pcap) ─[lidar, drop oldest]─> lidar task (merge, obstacle pipeline) ─┐
 //! V2X source (UDP/log) ─────[v2x, drop oldest]───────────────────────────────────────────┤
+//! GNSS (NMEA over UDP/serial) ─[gnss, drop oldest]───────────────────────────────────────┤
+//! vehicle CAN (SocketCAN/UDP/candump) ─[can, drop oldest]────────────────────────────────┤
 //!                                                    [lidar_task->fusion, drop oldest]    v
-//!                                   fusion task (frame clock): pairing, camera–lidar fusion,
-//!                                   V2X objects, tracker ──> objects.jsonl, publishers
+//!                                   fusion task (frame clock): pairing, ego pose at the frame
+//!                                   stamp, V2X objects, tracker ──> objects.jsonl, zenoh objects
+//!                                   and latency, nearest objects for CAN
 //! health (main thread, every run.health_period_ms): input status, mode, drops, watchdogs
+//!                                   ──> health.jsonl, zenoh health, CAN health + objects
 //! ```
+//!
+//! Ego pose: with a GNSS input, the [`crate::gnss::EgoEstimator`] interpolates the fixes (and
+//! dead-reckons with the CAN speed and yaw rate) to each frame's stamp. A frame with no pose is
+//! tracked at the last pose, without V2X (whose objects need the truck's true pose), and the
+//! mode says `ego_pose_lost` once the GNSS input is lost. Until the first pose the site frame is
+//! the truck's own (identity pose); the tracker restarts at the first pose. Without GNSS,
+//! `run.ego_pose_site` is a fixed pose (a parked or simulated truck).
 //!
 //! Threads and bounded edges ([`crate::graph::channel`]); every drop is counted and published in
 //! the health message. Time is the injected clock: the system clock live, the recording's clock
@@ -30,22 +41,28 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context;
-use pitsense_fusion::tracker::Tracker;
+use pitsense_fusion::tracker::{Tracker, TrackerConfig};
 use pitsense_perception::drivers::PacketCounters;
 use pitsense_perception::lidar::{LidarOutput, LidarPipeline};
 use pitsense_types::nalgebra::Isometry3;
-use pitsense_types::{Clock, EgoState, FrameId, Header, HealthReport, ManualClock, PointCloud, Track};
+use pitsense_types::{
+    Clock, EgoState, FrameId, Header, HealthReport, ManualClock, PointCloud, Track, VehicleSignals,
+};
 use tracing::{info, warn};
 
+use crate::can::{CanBus, CanInputCounters, CanOutputEncoder, Dbc, ObjectOnCan, VehicleSignalDecoder};
 use crate::config::PitsenseConfig;
+use crate::gnss::{EgoEstimator, GnssCounters, StampedSentence};
 use crate::graph::channel::{DropPolicy, EdgeProbe, EdgeReceiver, RecvOutcome, edge};
 use crate::graph::health::{InputRole, MonitorConfig, degraded_mode};
 use crate::graph::watchdog::StageWatch;
 use crate::objects_jsonl::FrameRecord;
 use crate::onboard::config::{RunConfig, SyncPolicy};
 use crate::onboard::sources::{
-    InputState, LidarDecoder, LidarScanMessage, LidarSource, SourceContext, V2xDatagram, V2xSource,
+    CanSource, GnssInput, InputState, LidarDecoder, LidarScanMessage, LidarSource, SourceContext,
+    V2xDatagram, V2xSource,
 };
+use crate::outputs::{LatencyReport, ZenohOutputs};
 use crate::replay::percentile;
 use crate::v2x_fusion::{V2xFusion, V2xFusionStats};
 
@@ -109,6 +126,12 @@ pub struct RunSummary {
     pub v2x: Option<V2xFusionStats>,
     /// Mode changes, in order: (clock ns, mode, reason).
     pub mode_changes: Vec<(u64, String, String)>,
+    /// The vehicle CAN input's counters, when configured.
+    pub can: Option<CanInputCounters>,
+    /// The GNSS input's counters, when configured.
+    pub gnss: Option<GnssCounters>,
+    /// Outputs that could not be published or sent (zenoh puts, CAN frames), by output.
+    pub output_errors: BTreeMap<String, u64>,
 }
 
 impl RunSummary {
@@ -142,6 +165,21 @@ impl RunSummary {
                 v2x.received, v2x.fused_objects, v2x.undecodable, v2x.implausible, v2x.dropped_inbox_full
             ));
         }
+        if let Some(can) = &self.can {
+            out.push_str(&format!(
+                "can: {} frames, {} unknown ids, {} undecodable\n",
+                can.frames_received, can.unknown_ids, can.decode_errors
+            ));
+        }
+        if let Some(gnss) = &self.gnss {
+            out.push_str(&format!(
+                "gnss: {} sentences, {} bad checksum, {} unsupported, {} malformed\n",
+                gnss.parsed, gnss.bad_checksum, gnss.unsupported, gnss.malformed
+            ));
+        }
+        for (output, errors) in &self.output_errors {
+            out.push_str(&format!("output {output}: {errors} not sent\n"));
+        }
         for (stamp_ns, mode, reason) in &self.mode_changes {
             out.push_str(&format!("mode {mode} at {stamp_ns} ns: {reason}\n"));
         }
@@ -158,6 +196,8 @@ struct LidarResult {
     output: LidarOutput,
     /// When the frame's last packet arrived, clock ns.
     arrival_ns: u64,
+    /// Time the lidar task spent on the frame, ms.
+    lidar_ms: f64,
 }
 
 /// Everything the threads share.
@@ -168,6 +208,39 @@ struct Shared {
     frames: AtomicU64,
     latency_ms: Mutex<Vec<f64>>,
     health: Mutex<Option<HealthReport>>,
+    /// The zenoh outputs, when configured (fusion publishes objects and latency, the health
+    /// loop the health).
+    zenoh: Option<Mutex<ZenohOutputs>>,
+    /// The newest frame's objects in the truck frame, for the CAN output.
+    objects_on_can: Mutex<Vec<ObjectOnCan>>,
+    /// Failed publications per output.
+    output_errors: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Shared {
+    /// Counts a failed publication; the first of each output is logged as a warning.
+    fn output_failed(&self, output: &str, error: &dyn std::fmt::Display) {
+        let mut errors = self.output_errors.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = errors.entry(output.to_owned()).or_insert(0);
+        if *count == 0 {
+            warn!("output {output}: {error} (further failures are counted)");
+        }
+        *count += 1;
+    }
+
+    /// Runs `publish` on the zenoh outputs, if any, counting a failure under `output`.
+    fn publish_zenoh(
+        &self,
+        output: &str,
+        publish: impl FnOnce(&mut ZenohOutputs) -> Result<(), crate::outputs::OutputError>,
+    ) {
+        if let Some(zenoh) = &self.zenoh {
+            let result = publish(&mut zenoh.lock().unwrap_or_else(PoisonError::into_inner));
+            if let Err(error) = result {
+                self.output_failed(output, &error);
+            }
+        }
+    }
 }
 
 /// Runs the graph until stopped, the duration elapses, or (replay) every input ended.
@@ -192,6 +265,20 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     let start_ns = clock.now_ns();
     let input_policy = if replay { DropPolicy::Block } else { run_config.input_drop_policy };
     let context = SourceContext { clock: Arc::clone(&clock), replay_clock, stop: Arc::clone(&options.stop) };
+    if replay && run_config.inputs.gnss.is_some() {
+        anyhow::bail!(
+            "run.inputs.gnss is live only: NMEA sentences carry no reception stamps to replay \
+             (replay with run.ego_pose_site instead)"
+        );
+    }
+    let zenoh = match run_config.zenoh_outputs() {
+        Some(zenoh_config) => {
+            let outputs = ZenohOutputs::open(&zenoh_config).context("run.outputs.zenoh")?;
+            info!(listen = ?zenoh_config.listen, connect = ?zenoh_config.connect, "zenoh outputs open");
+            Some(Mutex::new(outputs))
+        }
+        None => None,
+    };
     let shared = Arc::new(Shared {
         clock: Arc::clone(&clock),
         stop: Arc::clone(&options.stop),
@@ -199,6 +286,9 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         frames: AtomicU64::new(0),
         latency_ms: Mutex::new(Vec::new()),
         health: Mutex::new(None),
+        zenoh,
+        objects_on_can: Mutex::new(Vec::new()),
+        output_errors: Mutex::new(BTreeMap::new()),
     });
     let mut inputs: Vec<Arc<InputState>> = Vec::new();
     let mut probes: Vec<EdgeProbe> = Vec::new();
@@ -276,7 +366,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         let Some(v2x_config) = &options.config.v2x else {
             anyhow::bail!("run.inputs.v2x needs a [v2x] section (at least [v2x.site_origin])");
         };
-        if run_config.ego_pose_site.is_none() {
+        if run_config.ego_pose_site.is_none() && run_config.inputs.gnss.is_none() {
             anyhow::bail!("run.inputs.v2x needs the truck's pose: set run.ego_pose_site (or a GNSS input)");
         }
         v2x_fusion = Some(V2xFusion::new(v2x_config)?);
@@ -292,6 +382,57 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         v2x_state = Some(state);
     }
 
+    // Vehicle CAN input.
+    let mut can_rx = None;
+    let mut can_state = None;
+    let mut can_counters = None;
+    if let Some(can) = &run_config.inputs.can {
+        let dbc = Dbc::from_file(&can.dbc_path).context("run.inputs.can.dbc_path")?;
+        let decoder = VehicleSignalDecoder::new(can, dbc)?;
+        let state = InputState::new("can", InputRole::Other, can.health.clone(), start_ns);
+        inputs.push(Arc::clone(&state));
+        let (tx, rx, probe) = edge::<VehicleSignals>("can->fusion", 64, input_policy);
+        probes.push(probe);
+        let counters = Arc::new(Mutex::new(CanInputCounters::default()));
+        let source = CanSource {
+            bus_uri: can.bus.clone(),
+            decoder,
+            sender: tx,
+            state: Arc::clone(&state),
+            counters: Arc::clone(&counters),
+        };
+        let context = context.clone();
+        threads.push(("can".into(), spawn("can", move || source.run(context))?));
+        can_rx = Some(rx);
+        can_state = Some(state);
+        can_counters = Some(counters);
+    }
+
+    // GNSS input and the ego pose estimator.
+    let mut gnss_rx = None;
+    let mut gnss_state = None;
+    let mut gnss_counters = None;
+    let mut ego_estimator = None;
+    if let Some(gnss) = &run_config.inputs.gnss {
+        ego_estimator = Some(EgoEstimator::new(gnss.ego.clone())?);
+        let state = InputState::new("gnss", InputRole::EgoPose, gnss.health.clone(), start_ns);
+        inputs.push(Arc::clone(&state));
+        let (tx, rx, probe) = edge::<StampedSentence>("gnss->fusion", 256, input_policy);
+        probes.push(probe);
+        let counters = Arc::new(Mutex::new(GnssCounters::default()));
+        let source = GnssInput {
+            uri: gnss.source.clone(),
+            sender: tx,
+            state: Arc::clone(&state),
+            counters: Arc::clone(&counters),
+        };
+        let context = context.clone();
+        threads.push(("gnss".into(), spawn("gnss", move || source.run(context))?));
+        gnss_rx = Some(rx);
+        gnss_state = Some(state);
+        gnss_counters = Some(counters);
+    }
+
     // Outputs.
     let objects_writer = match &run_config.outputs.objects_jsonl {
         Some(path) => Some(create_writer(path)?),
@@ -301,18 +442,37 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         Some(path) => Some(create_writer(path)?),
         None => None,
     };
+    let mut can_output = match &run_config.outputs.can {
+        Some(can) => {
+            let dbc = Dbc::from_file(&can.dbc_path).context("run.outputs.can.dbc_path")?;
+            let bus = crate::can::open_bus(&can.bus, Arc::clone(&clock)).context("run.outputs.can.bus")?;
+            let encoder = CanOutputEncoder::new(can, dbc, bus.name())?;
+            Some(CanOutput { bus, encoder, period_ns: can.send_period_ms * 1_000_000, last_ns: None })
+        }
+        None => None,
+    };
 
     // Fusion task.
     let tracker = Tracker::new(options.config.tracker.clone())?;
+    let mut partners: Vec<Arc<InputState>> = Vec::new();
+    partners.extend(v2x_state.iter().cloned());
+    partners.extend(can_state.iter().cloned());
+    partners.extend(gnss_state.iter().cloned());
     let fusion_watch = StageWatch::new("fusion", run_config.stage_budget_ms);
     watches.push(fusion_watch.clone());
     let fusion = FusionTask {
         config: run_config.clone(),
         replay,
         tracker,
+        tracker_config: options.config.tracker.clone(),
         v2x: v2x_fusion,
         v2x_rx,
-        v2x_state: v2x_state.clone(),
+        partners,
+        ego: ego_estimator,
+        gnss_rx,
+        can_rx,
+        last_ego: None,
+        site_frame_fixed: false,
         lidar_rx: lidar_result_rx,
         lidar_state: lidar_state.clone(),
         objects_writer,
@@ -378,7 +538,11 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
             {
                 warn!("health output: {error}");
             }
+            shared.publish_zenoh("zenoh health", |zenoh| zenoh.publish_health(&report));
             *shared.health.lock().unwrap_or_else(PoisonError::into_inner) = Some(report);
+        }
+        if let Some(can) = &mut can_output {
+            can.cycle(now_ns, &shared);
         }
         if options.stop.load(Ordering::SeqCst) {
             break StopReason::Requested;
@@ -414,6 +578,9 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
             .collect(),
         v2x: v2x_stats,
         mode_changes,
+        can: can_counters.map(|c| *c.lock().unwrap_or_else(PoisonError::into_inner)),
+        gnss: gnss_counters.map(|c| *c.lock().unwrap_or_else(PoisonError::into_inner)),
+        output_errors: shared.output_errors.lock().unwrap_or_else(PoisonError::into_inner).clone(),
     })
 }
 
@@ -461,7 +628,8 @@ fn lidar_task(
             }
             continue;
         }
-        watch.begin(clock.now_ns());
+        let begin_ns = clock.now_ns();
+        watch.begin(begin_ns);
         let mut cloud = message.cloud;
         let stamp_ns = cloud.header.stamp_ns;
         for (index, secondary) in latest_secondary.iter().enumerate().skip(1) {
@@ -483,8 +651,10 @@ fn lidar_task(
             }));
         }
         let output = pipeline.process(&cloud);
-        watch.end(clock.now_ns());
-        results.send(LidarResult { cloud, output, arrival_ns: message.arrival_ns });
+        let end_ns = clock.now_ns();
+        watch.end(end_ns);
+        let lidar_ms = end_ns.saturating_sub(begin_ns) as f64 * 1e-6;
+        results.send(LidarResult { cloud, output, arrival_ns: message.arrival_ns, lidar_ms });
     }
 }
 
@@ -493,15 +663,57 @@ struct FusionTask {
     config: RunConfig,
     replay: bool,
     tracker: Tracker,
+    tracker_config: TrackerConfig,
     v2x: Option<V2xFusion>,
     v2x_rx: Option<EdgeReceiver<V2xDatagram>>,
-    v2x_state: Option<Arc<InputState>>,
+    /// The asynchronous inputs event-time fusion waits for (V2X, CAN, GNSS).
+    partners: Vec<Arc<InputState>>,
+    /// The ego pose estimator, with a GNSS input.
+    ego: Option<EgoEstimator>,
+    gnss_rx: Option<EdgeReceiver<StampedSentence>>,
+    can_rx: Option<EdgeReceiver<VehicleSignals>>,
+    /// The last pose the estimator gave (used, without V2X, for frames it has none for).
+    last_ego: Option<EgoState>,
+    /// Whether the tracker runs in the true site frame (a first GNSS pose came).
+    site_frame_fixed: bool,
     lidar_rx: EdgeReceiver<LidarResult>,
     lidar_state: Option<Arc<InputState>>,
     objects_writer: Option<std::io::BufWriter<std::fs::File>>,
     watch: StageWatch,
     shared: Arc<Shared>,
     truck_from_lidar: Isometry3<f64>,
+}
+
+/// The CAN output: every `period_ns`, the health frame and the nearest objects' frames.
+struct CanOutput {
+    bus: Box<dyn CanBus>,
+    encoder: CanOutputEncoder,
+    period_ns: u64,
+    last_ns: Option<u64>,
+}
+
+impl CanOutput {
+    /// Sends one cycle when one is due (and a health report exists).
+    fn cycle(&mut self, now_ns: u64, shared: &Shared) {
+        if self.last_ns.is_some_and(|last| now_ns.saturating_sub(last) < self.period_ns) {
+            return;
+        }
+        let Some(health) = shared.health.lock().unwrap_or_else(PoisonError::into_inner).clone() else {
+            return;
+        };
+        self.last_ns = Some(now_ns);
+        let objects = shared.objects_on_can.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        match self.encoder.encode(now_ns, &health, &objects) {
+            Ok(frames) => {
+                for frame in frames {
+                    if let Err(error) = self.bus.send(&frame) {
+                        shared.output_failed("can", &error);
+                    }
+                }
+            }
+            Err(error) => shared.output_failed("can", &error),
+        }
+    }
 }
 
 /// How often the health loop judges the inputs.
@@ -568,12 +780,67 @@ impl FusionTask {
         self.v2x.as_ref().map(|v2x| *v2x.stats())
     }
 
+    /// Takes in everything the asynchronous inputs sent: V2X datagrams, vehicle signals (first,
+    /// so dead reckoning has them) and GNSS sentences.
     fn drain_v2x(&mut self) {
         if let (Some(rx), Some(v2x)) = (&self.v2x_rx, &mut self.v2x) {
             while let Some(datagram) = rx.try_recv() {
                 v2x.push(datagram.receive_stamp_ns, datagram.bytes);
             }
         }
+        if let Some(estimator) = &mut self.ego {
+            if let Some(rx) = &self.can_rx {
+                while let Some(signals) = rx.try_recv() {
+                    estimator.push_vehicle(&signals);
+                }
+            }
+            if let Some(rx) = &self.gnss_rx {
+                while let Some(sentence) = rx.try_recv() {
+                    estimator.push_fix(&sentence);
+                }
+            }
+        } else if let Some(rx) = &self.can_rx {
+            // No estimator: the vehicle signals are received (health, counters) but unused.
+            while rx.try_recv().is_some() {}
+        }
+    }
+
+    /// The truck's pose for a frame stamped `stamp_ns`, and whether it is a true pose at that
+    /// stamp (V2X objects are fused only then). See the module docs.
+    fn ego_for(&mut self, stamp_ns: u64, seq: u64) -> Option<(EgoState, bool)> {
+        let header = Header { stamp_ns, frame: FrameId::Site, seq };
+        let Some(estimator) = &self.ego else {
+            return self.config.ego_pose_site.map(|pose| {
+                let ego = EgoState {
+                    header,
+                    site_from_truck: pose.isometry(),
+                    speed_mps: 0.0,
+                    yaw_rate_radps: 0.0,
+                    accel_mps2: 0.0,
+                };
+                (ego, true)
+            });
+        };
+        if let Some(mut ego) = estimator.ego_at(stamp_ns) {
+            ego.header.seq = seq;
+            if !self.site_frame_fixed {
+                info!("first GNSS pose: the tracker restarts in the site frame");
+                self.site_frame_fixed = true;
+                if let Ok(tracker) = Tracker::new(self.tracker_config.clone()) {
+                    self.tracker = tracker;
+                }
+            }
+            self.last_ego = Some(ego.clone());
+            return Some((ego, true));
+        }
+        let held = self.last_ego.clone().unwrap_or(EgoState {
+            header,
+            site_from_truck: Isometry3::identity(),
+            speed_mps: 0.0,
+            yaw_rate_radps: 0.0,
+            accel_mps2: 0.0,
+        });
+        Some((EgoState { header, ..held }, false))
     }
 
     /// Whether the frame stamped `stamp_ns` can be fused: event time waits for every usable
@@ -588,7 +855,7 @@ impl FusionTask {
         if waited_enough {
             return true;
         }
-        self.v2x_state.as_ref().is_none_or(|state| {
+        self.partners.iter().all(|state| {
             state.watermark_ns() >= stamp_ns
                 || !self.replay && !state.monitor().health(self.shared.clock.now_ns()).status.is_usable()
         })
@@ -597,27 +864,45 @@ impl FusionTask {
     fn fuse(&mut self, result: LidarResult, seq: u64) {
         let stamp_ns = result.cloud.header.stamp_ns;
         self.watch.begin(self.shared.clock.now_ns());
+        let fusion_begin_ns = self.shared.clock.now_ns();
         let detections = result.output.objects;
-        let tracks: Vec<Track> = match (self.config.ego_pose_site, &mut self.v2x) {
-            (Some(pose), v2x) => {
-                let ego = EgoState {
-                    header: Header { stamp_ns, frame: FrameId::Site, seq },
-                    site_from_truck: pose.isometry(),
-                    speed_mps: 0.0,
-                    yaw_rate_radps: 0.0,
-                    accel_mps2: 0.0,
+        let ego = self.ego_for(stamp_ns, seq);
+        let tracks: Vec<Track> = match &ego {
+            Some((ego, true_pose)) => {
+                let objects = match (&mut self.v2x, true_pose) {
+                    (Some(v2x), true) => v2x.objects_at(stamp_ns, ego),
+                    _ => Vec::new(),
                 };
-                let objects = v2x.as_mut().map(|v2x| v2x.objects_at(stamp_ns, &ego)).unwrap_or_default();
                 self.tracker.update_with_ego_and_v2x(
                     stamp_ns,
                     &detections,
                     &objects,
-                    &ego,
+                    ego,
                     &self.truck_from_lidar,
                 )
             }
-            (None, _) => self.tracker.update(stamp_ns, &detections),
+            None => self.tracker.update(stamp_ns, &detections),
         };
+        // The objects in the truck frame for the CAN output
+        // (site-frame tracks through the pose, sensor-frame tracks through the extrinsics).
+        let truck_from_site = ego.as_ref().map(|(ego, _)| ego.site_from_truck.inverse());
+        let on_can: Vec<ObjectOnCan> = tracks
+            .iter()
+            .map(|track| {
+                let center = match (track.header.frame, &truck_from_site) {
+                    (FrameId::Site, Some(truck_from_site)) => truck_from_site * track.state.center_m,
+                    _ => self.truck_from_lidar * track.state.center_m,
+                };
+                ObjectOnCan {
+                    track_id: track.track_id,
+                    class_code: ObjectOnCan::class_code_for_label(&track.class_label),
+                    x_m: center.x,
+                    y_m: center.y,
+                    speed_mps: track.state.velocity_mps.norm(),
+                }
+            })
+            .collect();
+        *self.shared.objects_on_can.lock().unwrap_or_else(PoisonError::into_inner) = on_can;
         if let Some(writer) = &mut self.objects_writer {
             let name = format!("{seq:06}");
             let record = FrameRecord::new(&name, seq, stamp_ns, &tracks);
@@ -628,8 +913,20 @@ impl FusionTask {
                 warn!("objects output: {error}");
             }
         }
+        self.shared.publish_zenoh("zenoh objects", |zenoh| zenoh.publish_objects(stamp_ns, &tracks));
         let published_ns = self.shared.clock.now_ns();
         self.watch.end(published_ns);
+        if self.shared.zenoh.is_some() {
+            let latency = LatencyReport {
+                stamp_ns,
+                stages_ms: BTreeMap::from([
+                    ("lidar".to_owned(), result.lidar_ms),
+                    ("fusion".to_owned(), published_ns.saturating_sub(fusion_begin_ns) as f64 * 1e-6),
+                ]),
+                end_to_end_ms: published_ns.saturating_sub(result.arrival_ns) as f64 * 1e-6,
+            };
+            self.shared.publish_zenoh("zenoh latency", |zenoh| zenoh.publish_latency(&latency));
+        }
         self.shared.frames.fetch_add(1, Ordering::Relaxed);
         if !self.replay {
             let latency_ms = published_ns.saturating_sub(result.arrival_ns) as f64 * 1e-6;

@@ -19,9 +19,11 @@ use pitsense_perception::drivers::velodyne::{
     VelodyneDecoder, VelodyneDecoderConfig, VelodyneModel, VelodyneRotationAssembler,
 };
 use pitsense_perception::drivers::{PacketCounters, RotationAssembler};
-use pitsense_types::{Clock, FrameId, Header, ManualClock, PointCloud};
+use pitsense_types::{Clock, FrameId, Header, ManualClock, PointCloud, VehicleSignals};
 use tracing::{debug, warn};
 
+use crate::can::{CanError, CanInputCounters, VehicleSignalDecoder, open_bus};
+use crate::gnss::{GnssCounters, GnssError, GnssSource, StampedSentence};
 use crate::graph::channel::{EdgeSender, SendOutcome};
 use crate::graph::health::{InputMonitor, InputRole, MonitorConfig};
 use crate::onboard::config::{LidarDriver, LidarSensorConfig, StampSource, parse_source};
@@ -435,5 +437,116 @@ impl V2xSource {
         }
         self.state.end();
         Ok(())
+    }
+}
+
+/// Runs the vehicle CAN input: frames decoded through the DBC into [`VehicleSignals`], sent
+/// to the fusion task whenever a mapped signal changed.
+pub struct CanSource {
+    /// Bus URI (`socketcan:IFACE`, `udp:ADDR`, `candump:FILE`).
+    pub bus_uri: String,
+    /// The DBC decoder with the configured signal mapping.
+    pub decoder: VehicleSignalDecoder,
+    /// Where the vehicle signals go.
+    pub sender: EdgeSender<VehicleSignals>,
+    /// The input's shared state (every received frame is a message).
+    pub state: Arc<InputState>,
+    /// The decoder's counters (frames, unknown ids, decode errors), updated as it runs.
+    pub counters: Arc<Mutex<CanInputCounters>>,
+}
+
+impl std::fmt::Debug for CanSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CanSource").field("bus_uri", &self.bus_uri).finish_non_exhaustive()
+    }
+}
+
+impl CanSource {
+    /// The thread body: until stopped, or until a candump log ends.
+    pub fn run(mut self, context: SourceContext) {
+        let mut bus = match open_bus(&self.bus_uri, Arc::clone(&context.clock)) {
+            Ok(bus) => bus,
+            Err(error) => return self.state.fail(format!("can: {error}")),
+        };
+        while !context.stop.load(Ordering::SeqCst) {
+            let before_ns = context.clock.now_ns();
+            match bus.recv(SOCKET_POLL) {
+                Ok(Some(frame)) => {
+                    if let Some(clock) = &context.replay_clock {
+                        clock.set_ns(frame.stamp_ns);
+                    }
+                    let arrival_ns = context.clock.now_ns();
+                    self.state.on_message(arrival_ns, frame.stamp_ns);
+                    match self.decoder.push(&frame) {
+                        Ok(true) => {
+                            self.sender.send(self.decoder.signals());
+                        }
+                        Ok(false) => {}
+                        Err(error) => {
+                            self.state.malformed.fetch_add(1, Ordering::Relaxed);
+                            debug!("can {}: {error}", bus.name());
+                        }
+                    }
+                    *self.counters.lock().unwrap_or_else(PoisonError::into_inner) = self.decoder.counters();
+                    self.state.advance_watermark(frame.stamp_ns);
+                }
+                Ok(None) => self.state.advance_watermark(before_ns),
+                Err(CanError::EndOfLog { .. }) => break,
+                // One bad line or datagram: counted, the bus goes on.
+                Err(error @ (CanError::CandumpLine { .. } | CanError::Cannelloni { .. })) => {
+                    self.state.malformed.fetch_add(1, Ordering::Relaxed);
+                    debug!("can: {error}");
+                }
+                Err(error) => return self.state.fail(format!("can `{}`: {error}", self.bus_uri)),
+            }
+        }
+        self.state.end();
+    }
+}
+
+/// Runs the GNSS input: NMEA sentences, stamped at reception, to the fusion task's ego pose
+/// estimator.
+#[derive(Debug)]
+pub struct GnssInput {
+    /// `udp:ADDRESS:PORT`, `serial:PATH` or `file:PATH`.
+    pub uri: String,
+    /// Where the sentences go.
+    pub sender: EdgeSender<StampedSentence>,
+    /// The input's shared state.
+    pub state: Arc<InputState>,
+    /// The source's counters (parsed, bad checksum, unsupported, malformed), updated as it runs.
+    pub counters: Arc<Mutex<GnssCounters>>,
+}
+
+impl GnssInput {
+    /// The thread body: until stopped, or until a file ends.
+    pub fn run(self, context: SourceContext) {
+        let mut source = match GnssSource::open(&self.uri, Arc::clone(&context.clock)) {
+            Ok(source) => source,
+            Err(error) => return self.state.fail(format!("gnss: {error}")),
+        };
+        while !context.stop.load(Ordering::SeqCst) {
+            let before_ns = context.clock.now_ns();
+            let received = source.recv(SOCKET_POLL);
+            let counters = source.counters();
+            self.state.malformed.store(counters.bad_checksum + counters.malformed, Ordering::Relaxed);
+            *self.counters.lock().unwrap_or_else(PoisonError::into_inner) = counters;
+            match received {
+                Ok(Some(sentence)) => {
+                    self.state.on_message(sentence.stamp_ns, sentence.stamp_ns);
+                    self.sender.send(sentence);
+                }
+                Ok(None) => {}
+                Err(GnssError::EndOfInput { .. }) => break,
+                Err(error) => return self.state.fail(format!("gnss: {error}")),
+            }
+            if let Some(rejection) = source.last_rejection()
+                && rejection.stamp_ns >= before_ns
+            {
+                debug!("gnss: {}", rejection.error);
+            }
+            self.state.advance_watermark(before_ns);
+        }
+        self.state.end();
     }
 }
