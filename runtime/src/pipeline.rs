@@ -124,6 +124,31 @@ pub fn onnxruntime_library(config: &PitsenseConfig) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// The camera detector of `config.models`: the model verified (SHA-256) and loaded into ONNX
+/// Runtime, with `config.camera`'s thresholds.
+///
+/// # Errors
+/// Missing or corrupt model (the message names the data root), ONNX Runtime not found,
+/// invalid detector configuration.
+pub fn build_detector(config: &PitsenseConfig, data_root: &Path) -> anyhow::Result<YoloxDetector> {
+    let manifest = pitsense_models::builtin_manifest(&config.models.camera_detector)?;
+    let model = if config.models.camera_detector_file.as_os_str().is_empty() {
+        manifest.resolve(data_root)
+    } else {
+        manifest.resolve_file(&data_root.join(&config.models.camera_detector_file))
+    }
+    .with_context(|| {
+        format!(
+            "camera detector `{}` is not usable (data root `{}`; set --data-root or PITSENSE_DATA)",
+            manifest.model.name,
+            data_root.display()
+        )
+    })?;
+    let library = onnxruntime_library(config)?;
+    let environment = onnx_runtime_environment(&library)?;
+    Ok(YoloxDetector::new(&environment, model, config.camera.clone())?)
+}
+
 impl Pipeline {
     /// Builds every stage: verifies the model (SHA-256), loads ONNX Runtime and the network,
     /// validates the stage configs.
@@ -132,22 +157,7 @@ impl Pipeline {
     /// Start-up errors (missing or corrupt model, missing ONNX Runtime, invalid config); the
     /// message names the file or key.
     pub fn new(config: &PitsenseConfig, data_root: &Path) -> anyhow::Result<Self> {
-        let manifest = pitsense_models::builtin_manifest(&config.models.camera_detector)?;
-        let model = if config.models.camera_detector_file.as_os_str().is_empty() {
-            manifest.resolve(data_root)
-        } else {
-            manifest.resolve_file(&data_root.join(&config.models.camera_detector_file))
-        }
-        .with_context(|| {
-            format!(
-                "camera detector `{}` is not usable (data root `{}`; set --data-root or PITSENSE_DATA)",
-                manifest.model.name,
-                data_root.display()
-            )
-        })?;
-        let library = onnxruntime_library(config)?;
-        let environment = onnx_runtime_environment(&library)?;
-        let detector = YoloxDetector::new(&environment, model, config.camera.clone())?;
+        let detector = build_detector(config, data_root)?;
         let lidar = LidarPipeline::new(config.lidar.clone())?;
         let fusion = CameraLidarFusion::new(config.fusion.clone())?;
         let tracker = Tracker::new(config.tracker.clone())?;

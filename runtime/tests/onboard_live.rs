@@ -323,6 +323,10 @@ fn live_equals_replay_byte_for_byte() {
     assert_eq!(replay.status.code(), Some(0), "{}", String::from_utf8_lossy(&replay.stderr));
     assert!(String::from_utf8_lossy(&replay.stdout).contains("stopped: InputsEnded"));
 
+    // Every packet arrived (a loaded machine delays packets in the socket's buffer, it must not
+    // lose them): the live input is the recording.
+    let live_stdout = String::from_utf8_lossy(&live.stdout);
+    assert!(live_stdout.contains(&format!("lidar 0: {} packets, 0 lost", PASSES * 64)), "{live_stdout}");
     let live_objects = std::fs::read(live_dir.path().join("objects.jsonl")).unwrap();
     let replay_objects = std::fs::read(replay_dir.path().join("objects.jsonl")).unwrap();
     let frames = live_objects.iter().filter(|&&b| b == b'\n').count();
@@ -542,8 +546,8 @@ send_period_ms = 100
     assert!(health_frames.iter().all(|m| m.signals["GnssStatus"] <= 4.0 && m.signals["CameraStatus"] == 7.0));
 }
 
-/// The shipped loopback example parses and validates, with every input the issue names but the
-/// camera, and both network outputs.
+/// The shipped loopback example parses and validates, with every input (lidar, camera, V2X, CAN,
+/// GNSS) and both network outputs.
 #[test]
 fn loopback_example_is_valid() {
     let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/examples/loopback.toml"));
@@ -552,9 +556,150 @@ fn loopback_example_is_valid() {
     let run = config.run.unwrap();
     run.validate().unwrap();
     assert!(run.inputs.lidar.is_some() && run.inputs.v2x.is_some());
-    assert!(run.inputs.can.is_some() && run.inputs.gnss.is_some());
+    assert!(run.inputs.can.is_some() && run.inputs.gnss.is_some() && run.inputs.camera.is_some());
     let zenoh = run.zenoh_outputs().unwrap();
     assert_eq!(zenoh.truck_id, "truck-01");
     assert_eq!(zenoh.listen, ["tcp/127.0.0.1:7447"]);
     assert!(run.outputs.can.is_some());
+}
+
+/// The top-left `width_px` × `height_px` of an RGB8 image (KITTI images differ by a few pixels
+/// in size; a video has one).
+#[cfg(feature = "camera-opencv")]
+fn crop(image: &pitsense_types::Image, width_px: u32, height_px: u32) -> pitsense_types::Image {
+    let row_bytes = image.width_px as usize * 3;
+    let keep_bytes = width_px as usize * 3;
+    let data: Vec<u8> = image
+        .data()
+        .chunks_exact(row_bytes)
+        .take(height_px as usize)
+        .flat_map(|row| row[..keep_bytes].iter().copied())
+        .collect();
+    pitsense_types::Image::new(
+        image.header,
+        image.camera_id,
+        width_px,
+        height_px,
+        pitsense_types::PixelFormat::Rgb8,
+        data,
+    )
+    .unwrap()
+}
+
+/// The camera section: KITTI's left colour camera intrinsics (object 000000's `P2`) on the
+/// cropped 1224×370 images, its optical frame (x right, y down, z forward) at the lidar.
+#[cfg(feature = "camera-opencv")]
+fn camera_toml(source: &str) -> String {
+    format!(
+        r#"
+[run.inputs.camera]
+source = "{source}"
+intrinsics = {{ fx_px = 721.5377, fy_px = 721.5377, cx_px = 609.5593, cy_px = 172.854, width_px = 1224, height_px = 370 }}
+truck_from_camera = {{ x_m = 2.0, y_m = 0.0, z_m = 4.5, roll_rad = -1.5707963267948966, pitch_rad = 0.0, yaw_rad = -1.5707963267948966 }}
+health = {{ nominal_rate_hz = 10.0, stale_after_periods = 3.0 }}
+"#
+    )
+}
+
+/// Plays the lidar for `passes` rotations with V2X at 10 Hz beside it; stops the runtime.
+fn play_lidar_and_v2x(
+    runtime: Runtime,
+    capture: &OusterLoop,
+    lidar_port: u16,
+    v2x_port: u16,
+    data: &Path,
+    passes: u64,
+) -> (Option<i32>, String, String, tempfile::TempDir) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let v2x_stop = Arc::clone(&stop);
+    let sdsm = sdsm_bytes(data);
+    let v2x = std::thread::spawn(move || {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        while !v2x_stop.load(std::sync::atomic::Ordering::SeqCst) {
+            socket.send_to(&sdsm, ("127.0.0.1", v2x_port)).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let lidar_addr = format!("127.0.0.1:{lidar_port}").parse().unwrap();
+    let never = Arc::new(AtomicBool::new(false));
+    capture.play(lidar_addr, passes, &never).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    v2x.join().unwrap();
+    runtime.terminate()
+}
+
+/// A camera from a video file (written here with OpenCV's `VideoWriter` from the KITTI images)
+/// beside the lidar: the camera is `ok` and the mode `nominal` while it plays; when the file
+/// ends the camera goes `stale` and the mode `camera_lost` while the lidar keeps tracking. A
+/// camera that cannot open starts as `failed`, naming the source, and the others go on.
+#[cfg(feature = "camera-opencv")]
+#[test]
+fn live_camera_from_a_video_file_then_lost_and_a_camera_that_cannot_open() {
+    let Some(data) = data_root() else {
+        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+        return;
+    };
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        eprintln!("skipped: ORT_DYLIB_PATH is unset (./x test sets it)");
+        return;
+    }
+    let ouster = data.join("lidar_pcap/ouster_sdk_tests");
+    let capture = OusterLoop::open(
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
+    )
+    .unwrap();
+    // 1.5 s of video at 10 fps: the three KITTI object images, cycled.
+    let images: Vec<pitsense_types::Image> = (0..3)
+        .map(|index| {
+            let path = data.join(format!("kitti/object/training/image_2/{index:06}.png"));
+            let header =
+                pitsense_types::Header { stamp_ns: 0, frame: pitsense_types::FrameId::Camera(0), seq: 0 };
+            crop(&pitsense_imaging::read_image(&path, header, 0).unwrap(), 1224, 370)
+        })
+        .collect();
+    let frames: Vec<pitsense_types::Image> = (0..15).map(|i| images[i % 3].clone()).collect();
+    let video_dir = tempfile::tempdir().unwrap();
+    let video = video_dir.path().join("camera.avi");
+    assert_eq!(pitsense_imaging::camera::write_video(&video, &frames, 10.0).unwrap(), 15);
+
+    let (lidar_port, v2x_port) = (free_udp_port(), free_udp_port());
+    let mut runtime =
+        Runtime::start(&camera_toml(&format!("file:{}", video.display())), lidar_port, v2x_port, &data);
+    runtime.wait_ready();
+    let (code, stdout, stderr, dir) = play_lidar_and_v2x(runtime, &capture, lidar_port, v2x_port, &data, 30);
+    assert_eq!(code, Some(143), "stderr:\n{stderr}");
+    assert!(stdout.contains("input camera: 0 malformed"), "{stdout}");
+    let health = health_lines(dir.path());
+    let nominal_with_camera =
+        health.iter().filter(|h| h["mode"] == "nominal" && status_of(h, "camera") == "ok").count();
+    assert!(nominal_with_camera > 0, "never nominal with the camera; stderr:\n{stderr}");
+    let lost: Vec<_> = health.iter().filter(|h| h["mode"] == "camera_lost").collect();
+    assert!(!lost.is_empty(), "the camera's end was not noticed");
+    let first_lost = health.iter().position(|h| h["mode"] == "camera_lost").unwrap();
+    let first_ok = health.iter().position(|h| status_of(h, "camera") == "ok").unwrap();
+    assert!(first_ok < first_lost, "camera lost before it played");
+    assert!(lost.iter().all(|h| status_of(h, "lidar") == "ok" || status_of(h, "lidar") == "not_received"));
+    let objects = std::fs::read_to_string(dir.path().join("objects.jsonl")).unwrap();
+    assert!(objects.lines().count() >= 25, "{} frames", objects.lines().count());
+
+    // A camera that cannot open: failed, named; the lidar goes on.
+    let missing = video_dir.path().join("no-such-camera.avi");
+    let (lidar_port, v2x_port) = (free_udp_port(), free_udp_port());
+    let mut runtime =
+        Runtime::start(&camera_toml(&format!("file:{}", missing.display())), lidar_port, v2x_port, &data);
+    runtime.wait_ready();
+    let (code, _stdout, stderr, dir) = play_lidar_and_v2x(runtime, &capture, lidar_port, v2x_port, &data, 10);
+    assert_eq!(code, Some(143), "stderr:\n{stderr}");
+    let health = health_lines(dir.path());
+    let while_lidar_ok: Vec<_> = health.iter().filter(|h| status_of(h, "lidar") == "ok").collect();
+    assert!(!while_lidar_ok.is_empty(), "the lidar never played");
+    for report in while_lidar_ok {
+        assert_eq!(status_of(report, "camera"), "failed", "{report}");
+        assert_eq!(report["mode"], "camera_lost", "{report}");
+    }
+    assert!(stderr.contains("no-such-camera.avi"), "the failure names the source: {stderr}");
+    let objects = std::fs::read_to_string(dir.path().join("objects.jsonl")).unwrap();
+    assert!(objects.lines().count() >= 8, "{} frames", objects.lines().count());
 }

@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use pitsense_types::ConfigError;
 use pitsense_types::nalgebra::{Isometry3, Translation3, UnitQuaternion};
+use pitsense_types::{CameraIntrinsics, ConfigError};
 use serde::{Deserialize, Serialize};
 
 use crate::can::{CanInputConfig, CanOutputConfig};
@@ -141,6 +141,23 @@ pub enum SyncPolicy {
     EventTime,
 }
 
+/// `[run.inputs.camera]`: one camera through OpenCV (`VideoCapture`), the detector on its
+/// frames, its detections fused with the lidar objects of the frame nearest in stamp.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraInputConfig {
+    /// `v4l2:/dev/video0` (or `v4l2:0`), `rtsp://…`, `gst:<pipeline ending in appsink>`, or
+    /// `file:PATH` (a video file, played at its own frame rate, as a camera would deliver it).
+    pub source: String,
+    /// Pinhole intrinsics of the (rectified) image, pixels.
+    pub intrinsics: CameraIntrinsics,
+    /// The camera's optical frame (x right, y down, z forward) in the truck frame.
+    pub truck_from_camera: Pose,
+    /// Health judgement of the frame stream.
+    #[serde(default)]
+    pub health: MonitorConfig,
+}
+
 /// `[run.inputs.gnss]`: a GNSS receiver or INS speaking NMEA 0183 (GGA, RMC, HDT, THS).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,6 +196,8 @@ pub struct RunInputs {
     pub lidar: Option<LidarInputConfig>,
     /// Road-side V2X.
     pub v2x: Option<V2xInputConfig>,
+    /// A camera, its detector fused with the lidar objects.
+    pub camera: Option<CameraInputConfig>,
     /// Vehicle CAN (speed, yaw rate, gear, brake) through a DBC: the ego pose estimator's dead
     /// reckoning between GNSS fixes.
     pub can: Option<CanInputConfig>,
@@ -302,6 +321,24 @@ impl RunConfig {
         }
         if let Some(can) = &self.inputs.can {
             can.validate()?;
+        }
+        if let Some(camera) = &self.inputs.camera {
+            if camera.source.trim().is_empty() {
+                return Err(ConfigError::new("run.inputs.camera.source", "must name a camera URI"));
+            }
+            let k = &camera.intrinsics;
+            let positive = [k.fx_px, k.fy_px].iter().all(|v| v.is_finite() && *v > 0.0)
+                && [k.cx_px, k.cy_px].iter().all(|v| v.is_finite())
+                && k.width_px > 0
+                && k.height_px > 0;
+            if !positive {
+                return Err(ConfigError::new(
+                    "run.inputs.camera.intrinsics",
+                    "fx_px and fy_px must be positive, cx_px and cy_px finite, the size non-zero",
+                ));
+            }
+            camera.truck_from_camera.validate("run.inputs.camera.truck_from_camera")?;
+            camera.health.validate("run.inputs.camera.health")?;
         }
         if let Some(gnss) = &self.inputs.gnss {
             parse_source(&gnss.source, &["udp", "serial", "file"])

@@ -2,13 +2,16 @@
 //! deadlines, health and degraded modes, outputs.
 //!
 //! ```text
-//! lidar sources (UDP/pcap) ─[lidar, drop oldest]─> lidar task (merge, obstacle pipeline) ─┐
+//! camera (OpenCV) ─[camera, drop oldest]─> camera task (detector) ─[camera_task->fusion]──┐
+//! lidar sources (UDP/pcap) ─[lidar, drop oldest]─> lidar task (merge, obstacle pipeline) ─┤
 //! V2X source (UDP/log) ─────[v2x, drop oldest]───────────────────────────────────────────┤
 //! GNSS (NMEA over UDP/serial) ─[gnss, drop oldest]───────────────────────────────────────┤
 //! vehicle CAN (SocketCAN/UDP/candump) ─[can, drop oldest]────────────────────────────────┤
 //!                                                    [lidar_task->fusion, drop oldest]    v
-//!                                   fusion task (frame clock): pairing, ego pose at the frame
-//!                                   stamp, V2X objects, tracker ──> objects.jsonl, zenoh objects
+//!                                   fusion task (frame clock): pairing (the camera result
+//!                                   nearest in stamp within run.pairing_tolerance_ms),
+//!                                   camera–lidar fusion, ego pose at the frame stamp, V2X
+//!                                   objects, tracker ──> objects.jsonl, zenoh objects
 //!                                   and latency, nearest objects for CAN
 //! health (main thread, every run.health_period_ms): input status, mode, drops, watchdogs
 //!                                   ──> health.jsonl, zenoh health, CAN health + objects
@@ -41,12 +44,15 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context;
+use pitsense_fusion::camera_lidar::CameraLidarFusion;
 use pitsense_fusion::tracker::{Tracker, TrackerConfig};
+use pitsense_perception::camera::YoloxDetector;
 use pitsense_perception::drivers::PacketCounters;
 use pitsense_perception::lidar::{LidarOutput, LidarPipeline};
 use pitsense_types::nalgebra::Isometry3;
 use pitsense_types::{
-    Clock, EgoState, FrameId, Header, HealthReport, ManualClock, PointCloud, Track, VehicleSignals,
+    CameraCalibration, Clock, Detection2d, EgoState, FrameId, Header, HealthReport, Image, ManualClock,
+    PointCloud, Track, VehicleSignals,
 };
 use tracing::{info, warn};
 
@@ -59,8 +65,8 @@ use crate::graph::watchdog::StageWatch;
 use crate::objects_jsonl::FrameRecord;
 use crate::onboard::config::{RunConfig, SyncPolicy};
 use crate::onboard::sources::{
-    CanSource, GnssInput, InputState, LidarDecoder, LidarScanMessage, LidarSource, SourceContext,
-    V2xDatagram, V2xSource,
+    CameraInput, CanSource, GnssInput, InputState, LidarDecoder, LidarScanMessage, LidarSource,
+    SourceContext, V2xDatagram, V2xSource,
 };
 use crate::outputs::{LatencyReport, ZenohOutputs};
 use crate::replay::percentile;
@@ -200,6 +206,20 @@ struct LidarResult {
     lidar_ms: f64,
 }
 
+/// The camera task's output for one image.
+#[derive(Debug)]
+struct CameraResult {
+    /// The image's capture stamp, ns.
+    stamp_ns: u64,
+    /// The detector's boxes.
+    detections: Vec<Detection2d>,
+    /// Time the detector took, ms.
+    camera_ms: f64,
+}
+
+/// Most camera results kept for pairing.
+const CAMERA_RESULTS_KEPT: usize = 8;
+
 /// Everything the threads share.
 struct Shared {
     clock: Arc<dyn Clock>,
@@ -265,6 +285,9 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     let start_ns = clock.now_ns();
     let input_policy = if replay { DropPolicy::Block } else { run_config.input_drop_policy };
     let context = SourceContext { clock: Arc::clone(&clock), replay_clock, stop: Arc::clone(&options.stop) };
+    if replay && run_config.inputs.camera.is_some() {
+        anyhow::bail!("run.inputs.camera is live only for now: `pitsense replay` replays camera recordings");
+    }
     if replay && run_config.inputs.gnss.is_some() {
         anyhow::bail!(
             "run.inputs.gnss is live only: NMEA sentences carry no reception stamps to replay \
@@ -382,6 +405,53 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         v2x_state = Some(state);
     }
 
+    // Camera source and the camera task.
+    let mut camera_rx = None;
+    let mut camera_state = None;
+    let mut camera_fusion = None;
+    if let Some(camera) = &run_config.inputs.camera {
+        let detector = crate::pipeline::build_detector(&options.config, &options.data_root)
+            .context("run.inputs.camera: the camera detector")?;
+        let truck_from_primary = run_config
+            .inputs
+            .lidar
+            .as_ref()
+            .and_then(|l| l.sensors.first())
+            .map(|s| s.truck_from_lidar.isometry())
+            .unwrap_or_default();
+        let calibration = CameraCalibration {
+            camera_id: 0,
+            intrinsics: camera.intrinsics,
+            camera_from_lidar: camera.truck_from_camera.isometry().inverse() * truck_from_primary,
+        };
+        camera_fusion = Some((CameraLidarFusion::new(options.config.fusion.clone())?, calibration));
+        let state = InputState::new("camera", InputRole::Camera, camera.health.clone(), start_ns);
+        inputs.push(Arc::clone(&state));
+        let (image_tx, image_rx, probe) = edge::<Image>("camera->camera_task", 2, input_policy);
+        probes.push(probe);
+        let source = CameraInput { uri: camera.source.clone(), sender: image_tx, state: Arc::clone(&state) };
+        let context = context.clone();
+        threads.push(("camera".into(), spawn("camera", move || source.run(context))?));
+        let (result_tx, result_rx, probe) = edge::<CameraResult>(
+            "camera_task->fusion",
+            4,
+            if replay { DropPolicy::Block } else { DropPolicy::DropOldest },
+        );
+        probes.push(probe);
+        let watch = StageWatch::new("camera", run_config.stage_budget_ms);
+        watches.push(watch.clone());
+        let task_clock = Arc::clone(&clock);
+        let task_state = Arc::clone(&state);
+        threads.push((
+            "camera_task".into(),
+            spawn("camera_task", move || {
+                camera_task(image_rx, detector, result_tx, watch, task_clock, task_state)
+            })?,
+        ));
+        camera_rx = Some(result_rx);
+        camera_state = Some(state);
+    }
+
     // Vehicle CAN input.
     let mut can_rx = None;
     let mut can_state = None;
@@ -455,6 +525,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     // Fusion task.
     let tracker = Tracker::new(options.config.tracker.clone())?;
     let mut partners: Vec<Arc<InputState>> = Vec::new();
+    partners.extend(camera_state.iter().cloned());
     partners.extend(v2x_state.iter().cloned());
     partners.extend(can_state.iter().cloned());
     partners.extend(gnss_state.iter().cloned());
@@ -473,6 +544,9 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         can_rx,
         last_ego: None,
         site_frame_fixed: false,
+        camera_rx,
+        camera_results: VecDeque::new(),
+        camera_fusion,
         lidar_rx: lidar_result_rx,
         lidar_state: lidar_state.clone(),
         objects_writer,
@@ -658,6 +732,39 @@ fn lidar_task(
     }
 }
 
+/// The camera task: the detector on each image.
+fn camera_task(
+    images: EdgeReceiver<Image>,
+    mut detector: YoloxDetector,
+    results: crate::graph::channel::EdgeSender<CameraResult>,
+    watch: StageWatch,
+    clock: Arc<dyn Clock>,
+    state: Arc<InputState>,
+) {
+    loop {
+        let image = match images.recv_timeout(Duration::from_millis(20)) {
+            Ok(image) => image,
+            Err(RecvOutcome::Timeout) => continue,
+            Err(RecvOutcome::Ended) => return,
+        };
+        let begin_ns = clock.now_ns();
+        watch.begin(begin_ns);
+        let detected = detector.detect(&image);
+        let end_ns = clock.now_ns();
+        watch.end(end_ns);
+        match detected {
+            Ok(detections) => {
+                let camera_ms = end_ns.saturating_sub(begin_ns) as f64 * 1e-6;
+                results.send(CameraResult { stamp_ns: image.header.stamp_ns, detections, camera_ms });
+            }
+            Err(error) => {
+                state.malformed.fetch_add(1, Ordering::Relaxed);
+                warn!("camera frame at {} ns: detector: {error}", image.header.stamp_ns);
+            }
+        }
+    }
+}
+
 /// The fusion task: runs on the frame clock.
 struct FusionTask {
     config: RunConfig,
@@ -676,6 +783,11 @@ struct FusionTask {
     last_ego: Option<EgoState>,
     /// Whether the tracker runs in the true site frame (a first GNSS pose came).
     site_frame_fixed: bool,
+    camera_rx: Option<EdgeReceiver<CameraResult>>,
+    /// The newest camera results, oldest first, for pairing.
+    camera_results: VecDeque<CameraResult>,
+    /// Camera–lidar fusion and the camera's calibration against the primary lidar.
+    camera_fusion: Option<(CameraLidarFusion, CameraCalibration)>,
     lidar_rx: EdgeReceiver<LidarResult>,
     lidar_state: Option<Arc<InputState>>,
     objects_writer: Option<std::io::BufWriter<std::fs::File>>,
@@ -788,6 +900,14 @@ impl FusionTask {
                 v2x.push(datagram.receive_stamp_ns, datagram.bytes);
             }
         }
+        if let Some(rx) = &self.camera_rx {
+            while let Some(result) = rx.try_recv() {
+                if self.camera_results.len() >= CAMERA_RESULTS_KEPT {
+                    self.camera_results.pop_front();
+                }
+                self.camera_results.push_back(result);
+            }
+        }
         if let Some(estimator) = &mut self.ego {
             if let Some(rx) = &self.can_rx {
                 while let Some(signals) = rx.try_recv() {
@@ -865,7 +985,20 @@ impl FusionTask {
         let stamp_ns = result.cloud.header.stamp_ns;
         self.watch.begin(self.shared.clock.now_ns());
         let fusion_begin_ns = self.shared.clock.now_ns();
-        let detections = result.output.objects;
+        // The camera result nearest in stamp, within the pairing tolerance.
+        let tolerance_ns = self.config.pairing_tolerance_ms * 1_000_000;
+        let paired = self
+            .camera_results
+            .iter()
+            .filter(|camera| camera.stamp_ns.abs_diff(stamp_ns) <= tolerance_ns)
+            .min_by_key(|camera| camera.stamp_ns.abs_diff(stamp_ns));
+        let camera_ms = paired.map(|camera| camera.camera_ms);
+        let detections = match (paired, &mut self.camera_fusion) {
+            (Some(camera), Some((fusion, calibration))) => {
+                fusion.fuse(&result.output.objects, &camera.detections, calibration).objects
+            }
+            _ => result.output.objects,
+        };
         let ego = self.ego_for(stamp_ns, seq);
         let tracks: Vec<Track> = match &ego {
             Some((ego, true_pose)) => {
@@ -919,10 +1052,14 @@ impl FusionTask {
         if self.shared.zenoh.is_some() {
             let latency = LatencyReport {
                 stamp_ns,
-                stages_ms: BTreeMap::from([
-                    ("lidar".to_owned(), result.lidar_ms),
-                    ("fusion".to_owned(), published_ns.saturating_sub(fusion_begin_ns) as f64 * 1e-6),
-                ]),
+                stages_ms: [
+                    ("lidar".to_owned(), Some(result.lidar_ms)),
+                    ("camera".to_owned(), camera_ms),
+                    ("fusion".to_owned(), Some(published_ns.saturating_sub(fusion_begin_ns) as f64 * 1e-6)),
+                ]
+                .into_iter()
+                .filter_map(|(stage, ms)| ms.map(|ms| (stage, ms)))
+                .collect(),
                 end_to_end_ms: published_ns.saturating_sub(result.arrival_ns) as f64 * 1e-6,
             };
             self.shared.publish_zenoh("zenoh latency", |zenoh| zenoh.publish_latency(&latency));

@@ -19,7 +19,7 @@ use pitsense_perception::drivers::velodyne::{
     VelodyneDecoder, VelodyneDecoderConfig, VelodyneModel, VelodyneRotationAssembler,
 };
 use pitsense_perception::drivers::{PacketCounters, RotationAssembler};
-use pitsense_types::{Clock, FrameId, Header, ManualClock, PointCloud, VehicleSignals};
+use pitsense_types::{Clock, FrameId, Header, Image, ManualClock, PointCloud, VehicleSignals};
 use tracing::{debug, warn};
 
 use crate::can::{CanError, CanInputCounters, VehicleSignalDecoder, open_bus};
@@ -32,6 +32,33 @@ use crate::onboard::config::{LidarDriver, LidarSensorConfig, StampSource, parse_
 const MAX_UDP_PAYLOAD: usize = 65_507;
 /// How long a socket read waits before the thread looks at its stop flag and watermark.
 const SOCKET_POLL: Duration = Duration::from_millis(2);
+
+/// Receive buffer asked for on a lidar socket, bytes: 16 MiB, about ten rotations of an
+/// OS-2-128 (64 packets of 24,832 bytes), so that a busy CPU delays packets instead of losing
+/// them. The kernel grants at most `net.core.rmem_max` (raise it on the truck:
+/// `sysctl -w net.core.rmem_max=33554432`).
+pub const LIDAR_RECEIVE_BUFFER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Binds a lidar's UDP socket with a [`LIDAR_RECEIVE_BUFFER_BYTES`] receive buffer.
+///
+/// # Errors
+/// The address does not parse, or the socket cannot be created or bound.
+fn bind_lidar_socket(addr: &str) -> anyhow::Result<UdpSocket> {
+    let address: std::net::SocketAddr =
+        addr.parse().with_context(|| format!("`{addr}` is not an IP address and port"))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .with_context(|| format!("cannot create a UDP socket for {addr}"))?;
+    if let Err(error) = socket.set_recv_buffer_size(LIDAR_RECEIVE_BUFFER_BYTES) {
+        warn!("lidar UDP {addr}: cannot enlarge the receive buffer: {error}");
+    }
+    debug!("lidar UDP {addr}: receive buffer {:?} bytes", socket.recv_buffer_size());
+    socket.bind(&address.into()).with_context(|| format!("cannot bind UDP {addr}"))?;
+    Ok(socket.into())
+}
 
 /// Shared state of one input: health, watermark, end of stream, counters.
 #[derive(Debug)]
@@ -302,7 +329,7 @@ impl LidarSource {
     }
 
     fn run_udp(&mut self, addr: &str, context: &SourceContext) -> anyhow::Result<()> {
-        let socket = UdpSocket::bind(addr).with_context(|| format!("cannot bind UDP {addr}"))?;
+        let socket = bind_lidar_socket(addr)?;
         socket.set_read_timeout(Some(SOCKET_POLL)).context("cannot set the socket timeout")?;
         let mut buffer = vec![0_u8; MAX_UDP_PAYLOAD + 1];
         let mut seq = 0;
@@ -546,6 +573,79 @@ impl GnssInput {
                 debug!("gnss: {}", rejection.error);
             }
             self.state.advance_watermark(before_ns);
+        }
+        self.state.end();
+    }
+}
+
+/// Runs one camera: frames read through OpenCV, stamped at capture with the injected clock,
+/// sent to the camera task. A video file is played at its own frame rate, as a camera delivers
+/// frames; its end ends the input. A camera that cannot open fails the input (named, with the
+/// reason); the other inputs go on.
+#[derive(Debug)]
+pub struct CameraInput {
+    /// The camera URI (`v4l2:`, `rtsp://`, `gst:`, `file:`).
+    pub uri: String,
+    /// Where frames go.
+    pub sender: EdgeSender<Image>,
+    /// The input's shared state (a failed read counts as malformed).
+    pub state: Arc<InputState>,
+}
+
+impl CameraInput {
+    /// The thread body.
+    pub fn run(self, context: SourceContext) {
+        #[cfg(feature = "camera-opencv")]
+        self.run_opencv(&context);
+        #[cfg(not(feature = "camera-opencv"))]
+        {
+            let _ = context;
+            self.state.fail(format!(
+                "camera `{}`: this build has no camera input (cargo feature camera-opencv)",
+                self.uri
+            ));
+        }
+    }
+
+    #[cfg(feature = "camera-opencv")]
+    fn run_opencv(&self, context: &SourceContext) {
+        use pitsense_imaging::camera::CameraSource;
+        let mut source = match CameraSource::open(&self.uri, 0, Arc::clone(&context.clock)) {
+            Ok(source) => source,
+            Err(error) => return self.state.fail(format!("camera: {error}")),
+        };
+        // A file plays at its nominal rate (10 fps when it names none).
+        let period_ns = source
+            .source()
+            .is_file()
+            .then(|| source.nominal_fps().filter(|fps| fps.is_finite() && *fps > 0.0).unwrap_or(10.0))
+            .map(|fps| (1e9 / fps) as u64);
+        let mut next_ns = context.clock.now_ns();
+        while !context.stop.load(Ordering::SeqCst) {
+            if let Some(period_ns) = period_ns {
+                let now_ns = context.clock.now_ns();
+                if now_ns < next_ns {
+                    std::thread::sleep(Duration::from_nanos(
+                        (next_ns - now_ns).min(SOCKET_POLL.as_nanos() as u64 * 5),
+                    ));
+                    continue;
+                }
+                next_ns = next_ns.max(now_ns.saturating_sub(period_ns)) + period_ns;
+            }
+            match source.read() {
+                Ok(Some(image)) => {
+                    let stamp_ns = image.header.stamp_ns;
+                    self.state.on_message(context.clock.now_ns(), stamp_ns);
+                    self.sender.send(image);
+                    self.state.advance_watermark(stamp_ns);
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    self.state.malformed.fetch_add(1, Ordering::Relaxed);
+                    debug!("{error}");
+                    std::thread::sleep(SOCKET_POLL);
+                }
+            }
         }
         self.state.end();
     }
