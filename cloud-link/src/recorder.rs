@@ -27,7 +27,8 @@ pub fn manual_trigger_key(truck_id: &str) -> String {
 
 enum Input {
     Message(EpisodeMessage),
-    Manual(String),
+    /// A manual trigger: the note and its stamp (`None`: the newest message's).
+    Manual(String, Option<u64>),
 }
 
 /// What the recorder did.
@@ -94,7 +95,15 @@ impl RecorderHandle {
     /// A manual trigger (as if put on [`manual_trigger_key`]); `false` when the channel is full.
     pub fn trigger_manual(&self, note: &str) -> bool {
         self.counters.manual_triggers.fetch_add(1, Ordering::Relaxed);
-        self.send(Input::Manual(note.to_owned()))
+        self.send(Input::Manual(note.to_owned(), None))
+    }
+
+    /// A manual trigger at `stamp_ns` (ns, the clock of the messages): the episode window is
+    /// placed around that instant even when no message has come yet (a trigger before the first
+    /// message would otherwise be placed at 0). `false` when the channel is full.
+    pub fn trigger_manual_at(&self, note: &str, stamp_ns: u64) -> bool {
+        self.counters.manual_triggers.fetch_add(1, Ordering::Relaxed);
+        self.send(Input::Manual(note.to_owned(), Some(stamp_ns)))
     }
 
     fn send(&self, input: Input) -> bool {
@@ -138,7 +147,7 @@ impl RecorderHandle {
                     .take(200)
                     .collect::<String>();
                 counters.manual_triggers.fetch_add(1, Ordering::Relaxed);
-                if sender.try_send(Input::Manual(note)).is_err() {
+                if sender.try_send(Input::Manual(note, None)).is_err() {
                     counters.dropped_messages.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!("manual trigger dropped: recorder channel full");
                 }
@@ -214,9 +223,9 @@ impl Worker {
     fn run(mut self, receiver: &Receiver<Input>) -> Result<RecorderReport, CloudLinkError> {
         while let Ok(input) = receiver.recv() {
             match input {
-                Input::Manual(note) => {
+                Input::Manual(note, stamp_ns) => {
                     if let Some(reason) = self.engine.manual(&note) {
-                        self.trigger(reason, self.last_stamp_ns)?;
+                        self.trigger(reason, stamp_ns.unwrap_or(self.last_stamp_ns))?;
                     }
                 }
                 Input::Message(message) => self.message(message)?,

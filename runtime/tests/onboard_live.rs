@@ -32,7 +32,14 @@ struct Runtime {
 
 impl Runtime {
     fn start(extra_toml: &str, lidar_port: u16, v2x_port: u16, data: &Path) -> Self {
+        Self::start_with(extra_toml, "", lidar_port, v2x_port, data)
+    }
+
+    /// As `start`, with `outputs_toml` added to `[run.outputs]` and `{dir}` in `extra_toml`
+    /// replaced by the run's folder.
+    fn start_with(extra_toml: &str, outputs_toml: &str, lidar_port: u16, v2x_port: u16, data: &Path) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let extra_toml = extra_toml.replace("{dir}", &dir.path().display().to_string());
         let config = format!(
             r#"
 [run]
@@ -53,6 +60,7 @@ health = {{ nominal_rate_hz = 10.0, stale_after_periods = 5.0 }}
 [run.outputs]
 objects_jsonl = "{objects}"
 health_jsonl = "{health}"
+{outputs_toml}
 
 [v2x.site_origin]
 lat_deg = 42.301007
@@ -702,4 +710,68 @@ fn live_camera_from_a_video_file_then_lost_and_a_camera_that_cannot_open() {
     assert!(stderr.contains("no-such-camera.avi"), "the failure names the source: {stderr}");
     let objects = std::fs::read_to_string(dir.path().join("objects.jsonl")).unwrap();
     assert!(objects.lines().count() >= 8, "{} frames", objects.lines().count());
+}
+
+/// SIGTERM in the middle of an episode (opened by the health transition to `nominal`, its
+/// post-roll still running) leaves a valid MCAP with every frame's messages up to the stop,
+/// read back by the Python `mcap` package.
+#[test]
+fn sigterm_mid_episode_leaves_a_valid_mcap_with_every_frame() {
+    let Some(data) = data_root() else {
+        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+        return;
+    };
+    let Some(python) = std::env::var_os("PITSENSE_PYTHON") else {
+        eprintln!("skipped: PITSENSE_PYTHON is unset (./x test sets it)");
+        return;
+    };
+    let ouster = data.join("lidar_pcap/ouster_sdk_tests");
+    let capture = OusterLoop::open(
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
+    )
+    .unwrap();
+    let recorder = r#"
+[recorder]
+episode_dir = "{dir}/episodes"
+pre_roll_s = 30.0
+post_roll_s = 60.0
+"#;
+    let (lidar_port, v2x_port) = (free_udp_port(), free_udp_port());
+    let mut runtime = Runtime::start_with(recorder, "episodes = true", lidar_port, v2x_port, &data);
+    runtime.wait_ready();
+    let (code, stdout, stderr, dir) = play_lidar_and_v2x(runtime, &capture, lidar_port, v2x_port, &data, 20);
+    assert_eq!(code, Some(143), "stderr:\n{stderr}");
+    assert!(stdout.contains("health: nominal"), "the transition to nominal opened an episode: {stdout}");
+    let frames = std::fs::read_to_string(dir.path().join("objects.jsonl")).unwrap().lines().count();
+    assert!(frames >= 19, "{frames} frames");
+
+    let episodes: Vec<PathBuf> = std::fs::read_dir(dir.path().join("episodes"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "mcap"))
+        .collect();
+    assert_eq!(episodes.len(), 1, "{episodes:?}\n{stdout}");
+    let script = r#"
+import json, sys
+from collections import Counter
+from mcap.reader import make_reader
+with open(sys.argv[1], "rb") as f:
+    reader = make_reader(f)
+    summary = reader.get_summary()
+    counts = Counter(channel.topic for _, channel, _ in reader.iter_messages())
+    f.seek(0)
+    metadata = {m.name: dict(m.metadata) for m in make_reader(f).iter_metadata()}
+print(json.dumps({"summary": summary is not None, "counts": counts, "metadata": metadata}))
+"#;
+    let output = Command::new(&python).arg("-c").arg(script).arg(&episodes[0]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let read: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(read["summary"], true, "the episode has its summary: closed cleanly");
+    // Every frame published before the stop is in the episode (the pre-roll covers the start).
+    assert_eq!(read["counts"]["/tracks"].as_u64().unwrap() as usize, frames, "{read}");
+    assert_eq!(read["counts"]["/lidar0/points"].as_u64().unwrap() as usize, frames, "{read}");
+    let episode = &read["metadata"]["pitsense.episode"];
+    assert_eq!(episode["truck_id"], "truck-test", "{read}");
+    assert!(episode["trigger_reason"].as_str().unwrap().contains("health: nominal"), "{read}");
 }

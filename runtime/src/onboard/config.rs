@@ -186,6 +186,9 @@ pub struct RunOutputs {
     pub zenoh: Option<ZenohOutputsConfig>,
     /// The health mode and the nearest objects (truck frame) as frames of a DBC on vehicle CAN.
     pub can: Option<CanOutputConfig>,
+    /// Record episodes with the `[recorder]` section's pre-roll, post-roll, triggers and folder
+    /// (a health mode change is a trigger too); finished episodes enter the upload queue there.
+    pub episodes: bool,
 }
 
 /// `[run.inputs]`: each input is optional; its key is its name in the health message.

@@ -44,6 +44,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context;
+use pitsense_cloud_link::queue::EpisodeQueue;
+use pitsense_cloud_link::recorder::RecorderHandle;
+use pitsense_cloud_link::{EpisodeMessage, EpisodeMetadata};
 use pitsense_fusion::camera_lidar::CameraLidarFusion;
 use pitsense_fusion::tracker::{Tracker, TrackerConfig};
 use pitsense_perception::camera::YoloxDetector;
@@ -138,6 +141,10 @@ pub struct RunSummary {
     pub gnss: Option<GnssCounters>,
     /// Outputs that could not be published or sent (zenoh puts, CAN frames), by output.
     pub output_errors: BTreeMap<String, u64>,
+    /// Episodes recorded: (file name, trigger reason).
+    pub episodes: Vec<(String, String)>,
+    /// Messages the recorder refused (its channel was full).
+    pub episode_messages_dropped: u64,
 }
 
 impl RunSummary {
@@ -182,6 +189,12 @@ impl RunSummary {
                 "gnss: {} sentences, {} bad checksum, {} unsupported, {} malformed\n",
                 gnss.parsed, gnss.bad_checksum, gnss.unsupported, gnss.malformed
             ));
+        }
+        for (name, reason) in &self.episodes {
+            out.push_str(&format!("episode {name}: {reason}\n"));
+        }
+        if self.episode_messages_dropped > 0 {
+            out.push_str(&format!("episodes: {} messages dropped\n", self.episode_messages_dropped));
         }
         for (output, errors) in &self.output_errors {
             out.push_str(&format!("output {output}: {errors} not sent\n"));
@@ -235,9 +248,21 @@ struct Shared {
     objects_on_can: Mutex<Vec<ObjectOnCan>>,
     /// Failed publications per output.
     output_errors: Mutex<BTreeMap<String, u64>>,
+    /// The episode recorder, when `run.outputs.episodes` (taken out to finish it).
+    recorder: Mutex<Option<RecorderHandle>>,
 }
 
 impl Shared {
+    /// Offers messages to the episode recorder, if any (never blocks: a full recorder channel
+    /// drops and counts).
+    fn record(&self, messages: impl IntoIterator<Item = EpisodeMessage>) {
+        if let Some(recorder) = self.recorder.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            for message in messages {
+                let _ = recorder.offer(message);
+            }
+        }
+    }
+
     /// Counts a failed publication; the first of each output is logged as a warning.
     fn output_failed(&self, output: &str, error: &dyn std::fmt::Display) {
         let mut errors = self.output_errors.lock().unwrap_or_else(PoisonError::into_inner);
@@ -312,6 +337,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         zenoh,
         objects_on_can: Mutex::new(Vec::new()),
         output_errors: Mutex::new(BTreeMap::new()),
+        recorder: Mutex::new(None),
     });
     let mut inputs: Vec<Arc<InputState>> = Vec::new();
     let mut probes: Vec<EdgeProbe> = Vec::new();
@@ -452,6 +478,13 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         camera_state = Some(state);
     }
 
+    // Episodes.
+    if run_config.outputs.episodes {
+        let calibration = camera_fusion.as_ref().map(|(_, calibration)| calibration.clone());
+        let recorder = start_recorder(&options.config, &run_config, calibration)?;
+        *shared.recorder.lock().unwrap_or_else(PoisonError::into_inner) = Some(recorder);
+    }
+
     // Vehicle CAN input.
     let mut can_rx = None;
     let mut can_state = None;
@@ -579,6 +612,13 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         }
         let (mode, reason) = degraded_mode(&statuses);
         let changed = mode_changes.last().is_none_or(|(_, last, _)| last != mode.as_str());
+        if changed && !mode_changes.is_empty() {
+            let note =
+                format!("health: {}{}{reason}", mode.as_str(), if reason.is_empty() { "" } else { ": " });
+            if let Some(recorder) = shared.recorder.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                recorder.trigger_manual_at(&note, now_ns);
+            }
+        }
         if changed {
             info!(
                 mode = mode.as_str(),
@@ -639,6 +679,16 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         }
     }
     let latency_ms = std::mem::take(&mut *shared.latency_ms.lock().unwrap_or_else(PoisonError::into_inner));
+    // The open episode is closed with what it has (the post-roll ends at the stop).
+    let recorder = shared.recorder.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let (episodes, episode_messages_dropped) = match recorder {
+        Some(recorder) => {
+            let dropped = recorder.dropped_messages();
+            let report = recorder.finish().context("episode recorder")?;
+            (report.episodes.into_iter().map(|(name, reason, _)| (name, reason)).collect(), dropped)
+        }
+        None => (Vec::new(), 0),
+    };
     Ok(RunSummary {
         stop_reason,
         frames: shared.frames.load(Ordering::Relaxed),
@@ -655,7 +705,34 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         can: can_counters.map(|c| *c.lock().unwrap_or_else(PoisonError::into_inner)),
         gnss: gnss_counters.map(|c| *c.lock().unwrap_or_else(PoisonError::into_inner)),
         output_errors: shared.output_errors.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+        episodes,
+        episode_messages_dropped,
     })
+}
+
+/// Starts the episode recorder with the `[recorder]` section (forced on) and this truck's id.
+fn start_recorder(
+    config: &PitsenseConfig,
+    run: &RunConfig,
+    camera: Option<pitsense_types::CameraCalibration>,
+) -> anyhow::Result<RecorderHandle> {
+    let episode_dir = PathBuf::from(&config.recorder.episode_dir);
+    let manifest = pitsense_models::builtin_manifest(&config.models.camera_detector)
+        .with_context(|| format!("models.camera_detector `{}`", config.models.camera_detector))?;
+    let metadata = EpisodeMetadata {
+        truck_id: run.truck_id.clone(),
+        software_version: env!("CARGO_PKG_VERSION").to_owned(),
+        calibration_json: serde_json::to_string(&camera).context("calibration as JSON")?,
+        model_sha256: manifest.model.sha256,
+        trigger_reason: String::new(),
+        trigger_stamp_ns: 0,
+    };
+    let queue = EpisodeQueue::open(&episode_dir, crate::episodes::REPLAY_QUEUE_QUOTA_BYTES)
+        .with_context(|| format!("episode queue `{}` (recorder.episode_dir)", episode_dir.display()))?;
+    let recorder_config =
+        pitsense_cloud_link::trigger::RecorderConfig { enabled: true, ..config.recorder.clone() };
+    RecorderHandle::spawn(recorder_config, metadata, camera, Arc::new(Mutex::new(queue)))
+        .context("cannot start the episode recorder")
 }
 
 fn spawn<F, T>(name: &str, body: F) -> anyhow::Result<JoinHandle<T>>
@@ -1036,6 +1113,22 @@ impl FusionTask {
             })
             .collect();
         *self.shared.objects_on_can.lock().unwrap_or_else(PoisonError::into_inner) = on_can;
+        if self.shared.recorder.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
+            let header = result.cloud.header;
+            let tracks_header = tracks.first().map_or(header, |track| track.header);
+            let detections_header = detections.first().map_or(header, |detection| detection.header);
+            let mut messages = Vec::with_capacity(4);
+            if let Some((ego, _)) = &ego {
+                messages.push(EpisodeMessage::Ego(ego.clone()));
+            }
+            messages.push(EpisodeMessage::PointCloud(result.cloud.clone()));
+            messages.push(EpisodeMessage::Detections3d {
+                header: detections_header,
+                detections: detections.clone(),
+            });
+            messages.push(EpisodeMessage::Tracks { header: tracks_header, tracks: tracks.clone() });
+            self.shared.record(messages);
+        }
         if let Some(writer) = &mut self.objects_writer {
             let name = format!("{seq:06}");
             let record = FrameRecord::new(&name, seq, stamp_ns, &tracks);
