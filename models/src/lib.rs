@@ -9,9 +9,11 @@
 //! Outputs: a validated [`ModelManifest`] and a [`ResolvedModel`] whose file was hashed and
 //! checked against the manifest.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use pitsense_types::ObjectClass;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -197,6 +199,11 @@ pub struct OutputContract {
     pub scores_are_probabilities: bool,
     /// Class names; index = class column.
     pub classes: Vec<String>,
+    /// The model's class names onto pitsense's taxonomy ([`ObjectClass`] labels): `person =
+    /// "pedestrian"`. Classes it does not name are not road users and are dropped before
+    /// fusion. Empty: the model's names are taxonomy labels already (others dropped).
+    #[serde(default)]
+    pub class_map: BTreeMap<String, String>,
 }
 
 impl OutputContract {
@@ -204,6 +211,15 @@ impl OutputContract {
     /// the sum over strides `s` of `ceil(width/s) * ceil(height/s)`.
     pub fn anchor_count(&self, width_px: u32, height_px: u32) -> usize {
         self.strides.iter().map(|&s| width_px.div_ceil(s) as usize * height_px.div_ceil(s) as usize).sum()
+    }
+
+    /// The taxonomy class of the model's class `name`: through `class_map`, or the name itself
+    /// when the map is empty; `None` for a class that is not a road user (dropped).
+    pub fn taxonomy_class(&self, name: &str) -> Option<ObjectClass> {
+        if self.class_map.is_empty() {
+            return ObjectClass::from_label(name);
+        }
+        self.class_map.get(name).and_then(|label| ObjectClass::from_label(label))
     }
 
     /// Columns per row: 4 box values, objectness, one per class.
@@ -314,6 +330,21 @@ impl ModelManifest {
         if self.output.classes.is_empty() {
             return Err(invalid("output.classes", "the class list is empty".into()));
         }
+        for (name, label) in &self.output.class_map {
+            if !self.output.classes.contains(name) {
+                return Err(invalid("output.class_map", format!("`{name}` is not one of output.classes")));
+            }
+            if ObjectClass::from_label(label).is_none() {
+                let known: Vec<&str> = ObjectClass::ALL.iter().map(|c| c.label()).collect();
+                return Err(invalid(
+                    "output.class_map",
+                    format!(
+                        "`{name} = \"{label}\"`: `{label}` is not a taxonomy class ({})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -377,6 +408,32 @@ mod tests {
         assert_eq!(manifest.output.row_len(), 85);
         assert_eq!(manifest.output.classes.first().map(String::as_str), Some("person"));
         assert_eq!(manifest.output.classes.get(7).map(String::as_str), Some("truck"));
+    }
+
+    #[test]
+    fn coco_classes_map_onto_the_taxonomy_and_bad_maps_are_refused() {
+        let manifest = builtin_manifest("yolox_nano").unwrap();
+        let output = &manifest.output;
+        assert_eq!(output.taxonomy_class("person"), Some(ObjectClass::Pedestrian));
+        assert_eq!(output.taxonomy_class("bicycle"), Some(ObjectClass::Cyclist));
+        assert_eq!(output.taxonomy_class("motorbike"), Some(ObjectClass::Motorcycle));
+        assert_eq!(output.taxonomy_class("truck"), Some(ObjectClass::Truck));
+        assert_eq!(output.taxonomy_class("dog"), Some(ObjectClass::Animal));
+        assert_eq!(output.taxonomy_class("cup"), None, "not a road user: dropped");
+        // Every COCO vehicle, person and animal class of the list is mapped: indices 0..=8
+        // less the train, aeroplane and boat (rail, air, water), and 14..=23 (animals).
+        let mapped: Vec<usize> = (0..output.classes.len())
+            .filter(|&i| output.taxonomy_class(&output.classes[i]).is_some())
+            .collect();
+        assert_eq!(mapped, [0, 1, 2, 3, 5, 7, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]);
+
+        let text = include_str!("../yolox_nano.toml");
+        let unknown_class = text.replace("person = \"pedestrian\"", "persons = \"pedestrian\"");
+        let error = ModelManifest::parse(&unknown_class, "test").unwrap_err();
+        assert!(error.to_string().contains("`persons` is not one of output.classes"), "{error}");
+        let unknown_label = text.replace("person = \"pedestrian\"", "person = \"human\"");
+        let error = ModelManifest::parse(&unknown_label, "test").unwrap_err();
+        assert!(error.to_string().contains("`human` is not a taxonomy class"), "{error}");
     }
 
     #[test]

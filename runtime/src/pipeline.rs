@@ -95,7 +95,7 @@ pub fn track_frame(
 
 /// The stages, built once at start-up.
 pub struct Pipeline {
-    detector: YoloxDetector,
+    detector: CameraDetector,
     lidar: LidarPipeline,
     fusion: CameraLidarFusion,
     tracker: Tracker,
@@ -130,7 +130,7 @@ pub fn onnxruntime_library(config: &PitsenseConfig) -> anyhow::Result<PathBuf> {
 /// # Errors
 /// Missing or corrupt model (the message names the data root), ONNX Runtime not found,
 /// invalid detector configuration.
-pub fn build_detector(config: &PitsenseConfig, data_root: &Path) -> anyhow::Result<YoloxDetector> {
+pub fn build_detector(config: &PitsenseConfig, data_root: &Path) -> anyhow::Result<CameraDetector> {
     let manifest = pitsense_models::builtin_manifest(&config.models.camera_detector)?;
     let model = if config.models.camera_detector_file.as_os_str().is_empty() {
         manifest.resolve(data_root)
@@ -146,7 +146,48 @@ pub fn build_detector(config: &PitsenseConfig, data_root: &Path) -> anyhow::Resu
     })?;
     let library = onnxruntime_library(config)?;
     let environment = onnx_runtime_environment(&library)?;
-    Ok(YoloxDetector::new(&environment, model, config.camera.clone())?)
+    let output = manifest.output.clone();
+    Ok(CameraDetector { detector: YoloxDetector::new(&environment, model, config.camera.clone())?, output })
+}
+
+/// The camera detector and its model's output contract: detections come out labelled in
+/// pitsense's taxonomy ([`pitsense_types::ObjectClass`]) through the manifest's `class_map`.
+pub struct CameraDetector {
+    detector: YoloxDetector,
+    output: pitsense_models::OutputContract,
+}
+
+impl std::fmt::Debug for CameraDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CameraDetector").field("detector", &self.detector).finish_non_exhaustive()
+    }
+}
+
+impl CameraDetector {
+    /// Detects objects in `image` (RGB8) and relabels them in the taxonomy; the model's classes
+    /// that are not road users are dropped.
+    ///
+    /// # Errors
+    /// The detector's errors (bad image, inference failure, output shape against the manifest).
+    pub fn detect(&mut self, image: &Image) -> anyhow::Result<Vec<Detection2d>> {
+        Ok(to_taxonomy(self.detector.detect(image)?, &self.output))
+    }
+}
+
+/// Relabels `detections` (labelled with the model's class names) in pitsense's taxonomy
+/// through `output.class_map`, dropping the classes it does not name.
+pub fn to_taxonomy(
+    detections: Vec<Detection2d>,
+    output: &pitsense_models::OutputContract,
+) -> Vec<Detection2d> {
+    detections
+        .into_iter()
+        .filter_map(|mut detection| {
+            let class = output.taxonomy_class(&detection.class_label)?;
+            detection.class_label = class.label().to_owned();
+            Some(detection)
+        })
+        .collect()
 }
 
 impl Pipeline {

@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 
 use pitsense_types::nalgebra::Point3;
-use pitsense_types::{ConfigError, EgoState, ObjectMeasurement};
+use pitsense_types::{ConfigError, EgoState, ObjectClass, ObjectMeasurement};
 use pitsense_v2x::config::V2xConfig;
 use pitsense_v2x::decode::{AnyReport, Decoder, FormatConfig};
 use pitsense_v2x::etsi::{EtsiMessage, cpm_measurements};
@@ -169,11 +169,26 @@ impl V2xFusion {
 
 /// A V2X measurement as the tracker takes it: box, centre covariance, heading error (none when
 /// the sender gave no heading or speed) and size error.
+/// Its class is put in pitsense's taxonomy ([`v2x_taxonomy_class`]).
 pub fn object_measurement(measurement: V2xMeasurement) -> ObjectMeasurement {
+    let mut detection = measurement.detection;
+    detection.class_label = v2x_taxonomy_class(&detection.class_label).label().to_owned();
     ObjectMeasurement {
         yaw_std_rad: measurement.velocity_mps.map(|_| V2X_YAW_STD_RAD),
         position_covariance_m2: measurement.position_covariance_m2,
-        detection: measurement.detection,
+        detection,
         size_std_m: V2X_SIZE_STD_M,
+    }
+}
+
+/// The taxonomy class of a V2X decoder's object label: `person` (J2735 VRU, ETSI pedestrian,
+/// CSAE pedestrian) → pedestrian, `vehicle` (a vehicle whose length does not make it a truck)
+/// → car; the taxonomy's own labels (`truck`, `cyclist`, `animal`...) stay; anything else is
+/// unknown.
+pub fn v2x_taxonomy_class(label: &str) -> ObjectClass {
+    match label.trim().to_ascii_lowercase().as_str() {
+        "person" => ObjectClass::Pedestrian,
+        "vehicle" => ObjectClass::Car,
+        other => ObjectClass::from_label(other).unwrap_or(ObjectClass::Unknown),
     }
 }

@@ -61,9 +61,14 @@ fn replay_is_deterministic_and_finds_the_pedestrian_of_000000() {
     assert_eq!(lines[0]["frame"], "000000");
     // Label of 000000: Pedestrian, bottom centre at rect-camera (1.84, 1.47, 8.41), height
     // 1.89 m. Through (R0_rect · Tr_velo_to_cam)⁻¹ of the frame's calib (numpy) its centre is at
-    // (8.736, -1.868, -0.655) in the velodyne frame. YOLOX sees a person there (0.81).
-    let people: Vec<&serde_json::Value> =
-        lines[0]["objects"].as_array().unwrap().iter().filter(|object| object["class"] == "person").collect();
+    // (8.736, -1.868, -0.655) in the velodyne frame. YOLOX sees a person there (0.81), which the
+    // manifest's class_map puts in the taxonomy as a pedestrian.
+    let people: Vec<&serde_json::Value> = lines[0]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|object| object["class"] == "pedestrian")
+        .collect();
     assert_eq!(people.len(), 1, "{}", lines[0]);
     let person = people[0];
     assert_eq!(person["source"], "fused");
@@ -227,7 +232,7 @@ fn a_v2x_log_is_fused_into_the_replay_as_v2x_objects_in_the_site_frame() {
         let v2x: Vec<&serde_json::Value> =
             line["objects"].as_array().unwrap().iter().filter(|object| object["source"] == "v2x").collect();
         assert_eq!(v2x.len(), 1, "{line}");
-        assert_eq!(v2x[0]["class"], "person");
+        assert_eq!(v2x[0]["class"], "pedestrian", "the SDSM's VRU in the taxonomy");
         // refPos + (0.1, 0.1) m; elevation unavailable: the truck's height + half a person.
         let center: Vec<f64> =
             v2x[0]["center_m"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
@@ -243,7 +248,7 @@ fn a_v2x_log_is_fused_into_the_replay_as_v2x_objects_in_the_site_frame() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|object| object["class"] == "person" && object["source"] == "fused")
+        .find(|object| object["class"] == "pedestrian" && object["source"] == "fused")
         .unwrap_or_else(|| panic!("{}", lines[0]));
     let center = person["center_m"].as_array().unwrap();
     let (px, py) = (center[0].as_f64().unwrap(), center[1].as_f64().unwrap());

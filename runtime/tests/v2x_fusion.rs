@@ -97,7 +97,7 @@ fn an_rsu_reported_person_comes_out_as_a_v2x_object() {
     );
     assert_eq!(last_tracks.len(), 2, "{last_line}");
     let person = last_tracks.iter().find(|t| t.source == ObjectSource::V2x).expect(&last_line);
-    assert_eq!(person.class_label, "person");
+    assert_eq!(person.class_label, "pedestrian", "the SDSM's VRU in the taxonomy");
     assert_eq!(person.header.frame, FrameId::Site);
     // The SDSM puts the person 0.1 m east and 0.1 m north of refPos (offsetX = offsetY = 1 in
     // 0.1 m units); its elevation is unavailable, so the truck's height (3 m) plus half a
@@ -110,7 +110,7 @@ fn an_rsu_reported_person_comes_out_as_a_v2x_object() {
     assert!((car.state.center_m - car_in_site).norm() < 1e-6);
     // The published line says so.
     assert!(
-        last_line.contains(r#""class":"person""#) && last_line.contains(r#""source":"v2x""#),
+        last_line.contains(r#""class":"pedestrian""#) && last_line.contains(r#""source":"v2x""#),
         "{last_line}"
     );
 }
@@ -170,7 +170,7 @@ fn an_etsi_cpm_from_an_rsu_gives_its_perceived_objects_to_the_tracker() {
     // The car: (25, 12.5) m ENU from the RSU, moving (3, -4) m/s for 0.1 s.
     let car = &objects[0].detection.center_m;
     assert!((car.x - 25.3).abs() < 1e-3 && (car.y - 12.1).abs() < 1e-3, "{car}");
-    assert_eq!(objects[1].detection.class_label, "person");
+    assert_eq!(objects[1].detection.class_label, "pedestrian");
     let mut tracker = Tracker::new(TrackerConfig::default()).unwrap();
     let truck_from_lidar = Isometry3::identity();
     let context = EgoContext { ego: &truck, truck_from_lidar: &truck_from_lidar, v2x_objects: &objects };

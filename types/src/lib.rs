@@ -21,6 +21,7 @@ mod header;
 mod health;
 mod image;
 mod point_cloud;
+mod taxonomy;
 mod track;
 
 pub use calibration::{CalibrationError, CameraCalibration, CameraIntrinsics};
@@ -33,6 +34,7 @@ pub use header::{FrameId, Header, SensorId};
 pub use health::{DegradedMode, HealthReport, InputHealth, InputStatus};
 pub use image::{Image, ImageError, PixelFormat};
 pub use point_cloud::{PointCloud, PointXyzi};
+pub use taxonomy::ObjectClass;
 pub use track::{Track, TrackState};
 
 /// Re-export of the geometry library used in every message, so that stages agree on versions.

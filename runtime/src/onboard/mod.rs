@@ -49,7 +49,6 @@ use pitsense_cloud_link::recorder::RecorderHandle;
 use pitsense_cloud_link::{EpisodeMessage, EpisodeMetadata};
 use pitsense_fusion::camera_lidar::CameraLidarFusion;
 use pitsense_fusion::tracker::{Tracker, TrackerConfig};
-use pitsense_perception::camera::YoloxDetector;
 use pitsense_perception::drivers::PacketCounters;
 use pitsense_perception::lidar::{LidarOutput, LidarPipeline};
 use pitsense_types::nalgebra::Isometry3;
@@ -812,7 +811,7 @@ fn lidar_task(
 /// The camera task: the detector on each image.
 fn camera_task(
     images: EdgeReceiver<Image>,
-    mut detector: YoloxDetector,
+    mut detector: crate::pipeline::CameraDetector,
     results: crate::graph::channel::EdgeSender<CameraResult>,
     watch: StageWatch,
     clock: Arc<dyn Clock>,
