@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pitsense_hil::player::OusterLoop;
-use pitsense_types::{FrameId, Header, Image, PixelFormat};
+use pitsense_types::{FrameId, Header, Image};
 
 /// Simulated hardware-in-the-loop tools.
 #[derive(Debug, Parser)]
@@ -81,7 +81,7 @@ fn main() -> anyhow::Result<()> {
             let height_px = decoded.iter().map(|image| image.height_px).min().unwrap_or(0);
             let cropped = decoded
                 .iter()
-                .map(|image| crop(image, width_px, height_px))
+                .map(|image| pitsense_imaging::crop_top_left(image, width_px, height_px))
                 .collect::<Result<Vec<_>, _>>()?;
             let sequence: Vec<Image> =
                 (0..frames).filter_map(|i| cropped.get(i % cropped.len().max(1)).cloned()).collect();
@@ -90,18 +90,4 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The top-left `width_px` × `height_px` of an RGB8 image.
-fn crop(image: &Image, width_px: u32, height_px: u32) -> anyhow::Result<Image> {
-    anyhow::ensure!(image.pixel_format == PixelFormat::Rgb8, "only RGB8 images can be cropped");
-    let row_bytes = image.width_px as usize * 3;
-    let keep_bytes = width_px as usize * 3;
-    let data: Vec<u8> = image
-        .data()
-        .chunks_exact(row_bytes)
-        .take(height_px as usize)
-        .flat_map(|row| row.get(..keep_bytes).unwrap_or_default().iter().copied())
-        .collect();
-    Ok(Image::new(image.header, image.camera_id, width_px, height_px, PixelFormat::Rgb8, data)?)
 }

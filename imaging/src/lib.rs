@@ -91,6 +91,34 @@ pub fn decode_image(
         .map_err(|error| ImagingError::Invalid { name: name.to_owned(), reason: error.to_string() })
 }
 
+/// The top-left `width_px` × `height_px` of an RGB8 image (KITTI's images differ by a few pixels
+/// in size and a video file has one frame size).
+///
+/// # Errors
+/// [`ImagingError::Invalid`] for an image that is not RGB8 or smaller than the crop.
+pub fn crop_top_left(image: &Image, width_px: u32, height_px: u32) -> Result<Image, ImagingError> {
+    let invalid = |reason: String| ImagingError::Invalid { name: "crop".into(), reason };
+    if image.pixel_format != PixelFormat::Rgb8 {
+        return Err(invalid(format!("{:?} image: only RGB8 is cropped", image.pixel_format)));
+    }
+    if width_px > image.width_px || height_px > image.height_px {
+        return Err(invalid(format!(
+            "{width_px}x{height_px} does not fit the {}x{} image",
+            image.width_px, image.height_px
+        )));
+    }
+    let row_bytes = image.width_px as usize * 3;
+    let keep_bytes = width_px as usize * 3;
+    let data: Vec<u8> = image
+        .data()
+        .chunks_exact(row_bytes)
+        .take(height_px as usize)
+        .flat_map(|row| row.iter().take(keep_bytes).copied())
+        .collect();
+    Image::new(image.header, image.camera_id, width_px, height_px, PixelFormat::Rgb8, data)
+        .map_err(|error| invalid(error.to_string()))
+}
+
 /// Reads and decodes an image file (see [`decode_image`]).
 ///
 /// # Errors
@@ -245,6 +273,19 @@ mod tests {
 
     fn header() -> Header {
         Header { stamp_ns: 0, frame: FrameId::ImagePixels(2), seq: 0 }
+    }
+
+    #[test]
+    fn crop_keeps_the_top_left_pixels_and_refuses_what_does_not_fit() {
+        // 3×2 RGB8: pixel (x, y) = [10y + x, 100, 200].
+        let data: Vec<u8> =
+            (0..2u8).flat_map(|y| (0..3u8).flat_map(move |x| [10 * y + x, 100, 200])).collect();
+        let image = Image::new(header(), 2, 3, 2, PixelFormat::Rgb8, data).unwrap();
+        let cropped = crop_top_left(&image, 2, 2).unwrap();
+        assert_eq!((cropped.width_px, cropped.height_px), (2, 2));
+        assert_eq!(cropped.data(), [0, 100, 200, 1, 100, 200, 10, 100, 200, 11, 100, 200]);
+        assert_eq!(cropped.header, image.header);
+        assert!(matches!(crop_top_left(&image, 4, 1), Err(ImagingError::Invalid { .. })));
     }
 
     #[test]

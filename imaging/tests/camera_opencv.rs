@@ -70,20 +70,6 @@ fn kitti_pngs() -> Option<Vec<PathBuf>> {
     Some(paths)
 }
 
-/// The top-left `width_px` × `height_px` of an RGB8 image (KITTI images differ by a few pixels
-/// in size and a video has one size: 1224×370 for frame 000000, 1242×375 for most).
-fn crop(image: &Image, width_px: u32, height_px: u32) -> Image {
-    let row_bytes = image.width_px as usize * 3;
-    let keep_bytes = width_px as usize * 3;
-    let data: Vec<u8> = image
-        .data()
-        .chunks_exact(row_bytes)
-        .take(height_px as usize)
-        .flat_map(|row| row[..keep_bytes].iter().copied())
-        .collect();
-    Image::new(image.header, image.camera_id, width_px, height_px, PixelFormat::Rgb8, data).unwrap()
-}
-
 fn mean_abs_difference(a: &Image, b: &Image) -> f64 {
     assert_eq!((a.width_px, a.height_px), (b.width_px, b.height_px));
     let total: u64 = a.data().iter().zip(b.data()).map(|(x, y)| u64::from(x.abs_diff(*y))).sum();
@@ -133,7 +119,10 @@ fn video_written_from_kitti_reads_back_in_order_in_rgb_with_clock_stamps() {
     let decoded: Vec<Image> = paths.iter().map(|path| read_image(path, header, 0).unwrap()).collect();
     let width_px = decoded.iter().map(|image| image.width_px).min().unwrap();
     let height_px = decoded.iter().map(|image| image.height_px).min().unwrap();
-    let pngs: Vec<Image> = decoded.iter().map(|image| crop(image, width_px, height_px)).collect();
+    let pngs: Vec<Image> = decoded
+        .iter()
+        .map(|image| pitsense_imaging::crop_top_left(image, width_px, height_px).unwrap())
+        .collect();
 
     let folder = tempfile::tempdir().unwrap();
     let video = folder.path().join("kitti.avi");

@@ -21,6 +21,16 @@ fn data_root() -> Option<PathBuf> {
     root.join("lidar_pcap").is_dir().then_some(root)
 }
 
+/// The shared OS-2-128 capture (one rotation), ready to loop.
+fn os2_capture(data: &Path) -> OusterLoop {
+    let ouster = data.join("lidar_pcap/ouster_sdk_tests");
+    OusterLoop::open(
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
+    )
+    .unwrap()
+}
+
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -164,12 +174,7 @@ fn live_lidar_and_v2x_with_a_lidar_outage_and_garbage() {
         eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
         return;
     };
-    let ouster = data.join("lidar_pcap/ouster_sdk_tests");
-    let capture = OusterLoop::open(
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
-    )
-    .unwrap();
+    let capture = os2_capture(&data);
     let (lidar_port, v2x_port) = (free_udp_port(), free_udp_port());
     let mut runtime = Runtime::start("", lidar_port, v2x_port, &data);
     runtime.wait_ready();
@@ -282,12 +287,7 @@ fn live_equals_replay_byte_for_byte() {
         eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
         return;
     };
-    let ouster = data.join("lidar_pcap/ouster_sdk_tests");
-    let capture = OusterLoop::open(
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
-    )
-    .unwrap();
+    let capture = os2_capture(&data);
     const PASSES: u64 = 15;
 
     // Live: the stream over UDP, stopped with SIGTERM once played.
@@ -380,12 +380,7 @@ fn live_can_gnss_inputs_and_zenoh_can_outputs() {
         eprintln!("skipped: PITSENSE_PYTHON is unset (./x test sets it)");
         return;
     };
-    let ouster = data.join("lidar_pcap/ouster_sdk_tests");
-    let capture = OusterLoop::open(
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
-    )
-    .unwrap();
+    let capture = os2_capture(&data);
     let dbc_path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/truck.dbc"));
     let dbc = Dbc::from_file(&dbc_path).unwrap();
     let (lidar_port, v2x_port, can_port, gnss_port) =
@@ -571,29 +566,6 @@ fn loopback_example_is_valid() {
     assert!(run.outputs.can.is_some());
 }
 
-/// The top-left `width_px` × `height_px` of an RGB8 image (KITTI images differ by a few pixels
-/// in size; a video has one).
-#[cfg(feature = "camera-opencv")]
-fn crop(image: &pitsense_types::Image, width_px: u32, height_px: u32) -> pitsense_types::Image {
-    let row_bytes = image.width_px as usize * 3;
-    let keep_bytes = width_px as usize * 3;
-    let data: Vec<u8> = image
-        .data()
-        .chunks_exact(row_bytes)
-        .take(height_px as usize)
-        .flat_map(|row| row[..keep_bytes].iter().copied())
-        .collect();
-    pitsense_types::Image::new(
-        image.header,
-        image.camera_id,
-        width_px,
-        height_px,
-        pitsense_types::PixelFormat::Rgb8,
-        data,
-    )
-    .unwrap()
-}
-
 /// The camera section: KITTI's left colour camera intrinsics (object 000000's `P2`) on the
 /// cropped 1224×370 images, its optical frame (x right, y down, z forward) at the lidar.
 #[cfg(feature = "camera-opencv")]
@@ -652,19 +624,19 @@ fn live_camera_from_a_video_file_then_lost_and_a_camera_that_cannot_open() {
         eprintln!("skipped: ORT_DYLIB_PATH is unset (./x test sets it)");
         return;
     }
-    let ouster = data.join("lidar_pcap/ouster_sdk_tests");
-    let capture = OusterLoop::open(
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
-    )
-    .unwrap();
+    let capture = os2_capture(&data);
     // 1.5 s of video at 10 fps: the three KITTI object images, cycled.
     let images: Vec<pitsense_types::Image> = (0..3)
         .map(|index| {
             let path = data.join(format!("kitti/object/training/image_2/{index:06}.png"));
             let header =
                 pitsense_types::Header { stamp_ns: 0, frame: pitsense_types::FrameId::Camera(0), seq: 0 };
-            crop(&pitsense_imaging::read_image(&path, header, 0).unwrap(), 1224, 370)
+            pitsense_imaging::crop_top_left(
+                &pitsense_imaging::read_image(&path, header, 0).unwrap(),
+                1224,
+                370,
+            )
+            .unwrap()
         })
         .collect();
     let frames: Vec<pitsense_types::Image> = (0..15).map(|i| images[i % 3].clone()).collect();
@@ -725,12 +697,7 @@ fn sigterm_mid_episode_leaves_a_valid_mcap_with_every_frame() {
         eprintln!("skipped: PITSENSE_PYTHON is unset (./x test sets it)");
         return;
     };
-    let ouster = data.join("lidar_pcap/ouster_sdk_tests");
-    let capture = OusterLoop::open(
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
-    )
-    .unwrap();
+    let capture = os2_capture(&data);
     let recorder = r#"
 [recorder]
 episode_dir = "{dir}/episodes"
