@@ -16,7 +16,6 @@ pub mod outputs;
 pub mod pipeline;
 pub mod replay;
 pub mod rrd;
-pub mod tracking;
 pub mod v2x_fusion;
 
 /// Renders an error and its causes as one line, `outer: cause: root`, leaving out a cause whose

@@ -10,8 +10,6 @@ use pitsense_perception::drivers::inspect::{
 use pitsense_perception::drivers::velodyne::{VelodyneDecoderConfig, VelodyneModel};
 use pitsense_runtime::config::{DEFAULT_CONFIG_TOML, PitsenseConfig};
 use pitsense_runtime::replay::{ReplayOptions, check_data_root, default_data_root, run_replay};
-use pitsense_runtime::tracking::{TrackOptions, classes, run_eval, run_track};
-use pitsense_sim::kitti_tracking::MatchMode;
 use tracing_subscriber::EnvFilter;
 
 /// pitsense: perception runtime for autonomous open-pit mining trucks.
@@ -73,51 +71,6 @@ enum Command {
     Episode {
         #[command(subcommand)]
         command: pitsense_runtime::cloud::EpisodeCommand,
-    },
-    /// Run the tracker on PointRCNN 3D detections (AB3DMOT's KITTI tracking files) and write
-    /// KITTI tracking results, DIR/<class>/data/<seq>.txt.
-    Track {
-        /// Folder with <Car|Pedestrian|Cyclist>/<seq>.txt detection files.
-        #[arg(long)]
-        detections: PathBuf,
-        /// Seqmap file (`seq empty first_frame frame_count`).
-        #[arg(long)]
-        seqmap: PathBuf,
-        /// Folder with the sequences' calibration files; default: `calib` beside the
-        /// detections folder.
-        #[arg(long)]
-        calib: Option<PathBuf>,
-        /// Output folder.
-        #[arg(long)]
-        out: PathBuf,
-        /// car, pedestrian, cyclist or all.
-        #[arg(long, default_value = "all")]
-        class: String,
-        /// Configuration file (TOML, `[tracker]` section); the built-in default when absent.
-        #[arg(long)]
-        config: Option<PathBuf>,
-    },
-    /// Score KITTI tracking results: CLEAR MOT, sAMOTA/AMOTA/AMOTP and HOTA; prints a table
-    /// and writes JSON beside the results.
-    EvalTracking {
-        /// Results folder (`<class>/data/<seq>.txt` as `track` writes, or `<seq>.txt`).
-        #[arg(long)]
-        results: PathBuf,
-        /// Ground-truth label folder (`<seq>.txt`).
-        #[arg(long)]
-        labels: PathBuf,
-        /// Seqmap file.
-        #[arg(long)]
-        seqmap: PathBuf,
-        /// car, pedestrian, cyclist or all.
-        #[arg(long, default_value = "all")]
-        class: String,
-        /// Match by 3D IoU at this threshold (0.25, 0.5, 0.7) [default: 0.25].
-        #[arg(long, conflicts_with = "iou_2d")]
-        iou_3d: Option<f64>,
-        /// Match by 2D IoU at this threshold (0.5).
-        #[arg(long)]
-        iou_2d: Option<f64>,
     },
     /// Lidar capture tools.
     Lidar {
@@ -324,54 +277,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run { .. } => unreachable_run(),
         Command::Upload(args) => pitsense_runtime::cloud::run_upload_command(&args),
         Command::Episode { command } => pitsense_runtime::cloud::run_episode_command(&command),
-        Command::Track { detections, seqmap, calib, out, class, config } => {
-            let config = PitsenseConfig::load(config.as_deref())?;
-            let calib = calib.unwrap_or_else(|| detections.join("../calib"));
-            let options = TrackOptions {
-                detections,
-                seqmap,
-                calib,
-                out: out.clone(),
-                classes: classes(&class)?,
-                tracker: config.tracker,
-            };
-            let start = std::time::Instant::now();
-            let frames = run_track(&options)?;
-            let seconds = start.elapsed().as_secs_f64();
-            for (class, count) in &frames {
-                write_line(&format!(
-                    "{class}: {count} frames -> {}",
-                    out.join(class).join("data").display()
-                ))?;
-            }
-            let total: u64 = frames.values().sum();
-            write_line(&format!(
-                "{total} frames in {seconds:.2} s ({:.0} frames/s, file I/O included)",
-                total as f64 / seconds
-            ))?;
-            Ok(())
-        }
-        Command::EvalTracking { results, labels, seqmap, class, iou_3d, iou_2d } => {
-            let mode = match (iou_3d, iou_2d) {
-                (_, Some(min_overlap)) => MatchMode::Iou2d { min_overlap },
-                (min_overlap, None) => MatchMode::Iou3d { min_overlap: min_overlap.unwrap_or(0.25) },
-            };
-            let mut reports = Vec::new();
-            for class in classes(&class)? {
-                let report = run_eval(&results, &labels, &seqmap, class, mode)?;
-                write_stdout(&format!("{report}\n"))?;
-                reports.push(report);
-            }
-            let slug = match mode {
-                MatchMode::Iou3d { min_overlap } => format!("iou3d_{min_overlap}"),
-                MatchMode::Iou2d { min_overlap } => format!("iou2d_{min_overlap}"),
-            };
-            let json_path = results.join(format!("eval_{slug}.json"));
-            std::fs::write(&json_path, serde_json::to_string_pretty(&reports)?)
-                .with_context(|| format!("cannot write `{}`", json_path.display()))?;
-            write_line(&format!("written: {}", json_path.display()))?;
-            Ok(())
-        }
         Command::Lidar {
             command: LidarCommand::Inspect { pcap, meta, velodyne, cut_azimuth_deg, digest, lidar_port },
         } => {

@@ -1,5 +1,5 @@
-//! `pitsense track`, `pitsense eval-tracking` and `pitsense lidar inspect` end to end, on the
-//! shared KITTI tracking and Ouster data.
+//! `pitsense-sim track` and `pitsense-sim eval-tracking` end to end, on the shared KITTI
+//! tracking data.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failure should panic.
 
@@ -12,8 +12,11 @@ fn data_root() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
 }
 
-fn pitsense(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pitsense")).args(args).output().expect("the pitsense binary runs")
+fn pitsense_sim(args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pitsense-sim"))
+        .args(args)
+        .output()
+        .expect("the pitsense-sim binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -29,7 +32,7 @@ fn track_is_deterministic_and_eval_scores_it() {
     std::fs::write(&seqmap, "0000 empty 000000 000154\n0017 empty 000000 000145\n").unwrap();
     let (first, second) = (scratch.path().join("a"), scratch.path().join("b"));
     for out in [&first, &second] {
-        let output = pitsense(&[
+        let output = pitsense_sim(&[
             Path::new("track"),
             Path::new("--detections"),
             &kitti.join("detections_pointrcnn_val"),
@@ -51,7 +54,7 @@ fn track_is_deterministic_and_eval_scores_it() {
         let line = text(&a).lines().next().unwrap().to_owned();
         assert_eq!(line.split_whitespace().count(), 18, "{line}");
     }
-    let output = pitsense(&[
+    let output = pitsense_sim(&[
         Path::new("eval-tracking"),
         Path::new("--results"),
         &first,
@@ -100,7 +103,7 @@ fn malformed_detection_lines_are_reported_with_file_and_line_and_skipped() {
     std::fs::write(detections.join("Car/0017.txt"), lines.join("\n")).unwrap();
     let seqmap = scratch.path().join("seqmap");
     std::fs::write(&seqmap, "0017 empty 000000 000145\n").unwrap();
-    let output = pitsense(&[
+    let output = pitsense_sim(&[
         Path::new("track"),
         Path::new("--detections"),
         &detections,
@@ -119,49 +122,4 @@ fn malformed_detection_lines_are_reported_with_file_and_line_and_skipped() {
         assert!(stderr.contains(&format!("Car/0017.txt:{line}:")), "line {line} not reported:\n{stderr}");
     }
     assert!(scratch.path().join("out/car/data/0017.txt").exists());
-}
-
-#[test]
-fn lidar_inspect_prints_the_ouster_sdk_digests() {
-    let ouster = data_root().join("lidar_pcap/ouster_sdk_tests");
-    let output = pitsense(&[
-        Path::new("lidar"),
-        Path::new("inspect"),
-        Path::new("--pcap"),
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
-        Path::new("--meta"),
-        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
-        Path::new("--digest"),
-    ]);
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let stdout = text(&output.stdout);
-    let digest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ouster.join("OS-2-128-U1_v2.3.0_1024x10_digest.json")).unwrap(),
-    )
-    .unwrap();
-    assert!(stdout.contains("profile: RNG19_RFL8_SIG16_NIR16"), "{stdout}");
-    assert!(stdout.contains("64 accepted, 0 lost"), "{stdout}");
-    for field in ["RANGE", "SIGNAL", "REFLECTIVITY", "NEAR_IR"] {
-        let expected = digest["scans"][0][field].as_str().unwrap();
-        assert!(stdout.contains(&format!("scans[0] {field} {expected}")), "{field}: {stdout}");
-    }
-}
-
-#[test]
-fn v2x_decode_prints_one_json_line_per_message() {
-    let j2735 = data_root().join("v2x/j2735/asn1_codec");
-    let output =
-        pitsense(&[Path::new("v2x"), Path::new("decode"), &j2735.join("j2735.MessageFrame.128.bsms.uper")]);
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let lines: Vec<serde_json::Value> =
-        text(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    assert_eq!(lines.len(), 128);
-    // First BSM of the .xer: lat 411642143, long -1048434120 (1e-7 degrees), secMark 59299.
-    assert_eq!(lines[0]["message_type"], "BSM");
-    assert_eq!(lines[0]["sec_mark_ms"], 59299);
-    assert!((lines[0]["lat_deg"].as_f64().unwrap() - 41.1642143).abs() < 1e-9);
-    assert!((lines[0]["lon_deg"].as_f64().unwrap() + 104.843412).abs() < 1e-9);
-    let garbage = pitsense(&[Path::new("v2x"), Path::new("decode"), Path::new("--hex"), Path::new("zz")]);
-    assert!(!garbage.status.success());
-    assert!(!text(&garbage.stderr).contains("panicked"), "{}", text(&garbage.stderr));
 }

@@ -1,6 +1,7 @@
-//! `pitsense track` and `pitsense eval-tracking`: the tracker on public 3D detections
+//! `pitsense-sim track` and `pitsense-sim eval-tracking`: the tracker on public 3D detections
 //! (AB3DMOT's PointRCNN files for KITTI tracking) and its scoring by the KITTI tracking
-//! evaluation of `pitsense-sim`.
+//! evaluation of [`crate::kitti_tracking`]. They live here, not in the truck binary: the truck
+//! carries no simulator or evaluator.
 //!
 //! Boxes arrive in KITTI's rectified camera frame (x right, y down, z forward, bottom centre,
 //! `rot_y` about y). They are turned into the tracker's x-forward / y-left / z-up convention with
@@ -10,14 +11,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::kitti_tracking::{
+    EvalReport, ImageBox, KittiBox3d, MatchMode, PointRcnnDetection, SeqmapEntry, Sequence, TrackingClass,
+    TrackingObject, evaluate, read_pointrcnn_detections, read_seqmap, read_sequence_set, write_tracking_file,
+};
 use anyhow::{Context, bail};
 use nalgebra::{Matrix3x4, Point3, Vector4};
 use pitsense_fusion::geometry::OrientedBox;
 use pitsense_fusion::tracker::{Tracker, TrackerConfig};
-use pitsense_sim::kitti_tracking::{
-    EvalReport, ImageBox, KittiBox3d, MatchMode, PointRcnnDetection, SeqmapEntry, Sequence, TrackingClass,
-    TrackingObject, evaluate, read_pointrcnn_detections, read_seqmap, read_sequence_set, write_tracking_file,
-};
 use pitsense_types::{Detection3d, FrameId, Header, ObjectSource, Track};
 use tracing::warn;
 

@@ -1,0 +1,80 @@
+//! `ARCHITECTURE.md`'s dependency rules, checked against `cargo metadata` (normal and build
+//! dependencies; dev-dependencies are test wiring and exempt):
+//! - the stages (`perception`, `fusion`, `v2x`, `cloud-link`) never depend on each other;
+//! - only `runtime`, `sim` and `hil` depend on several stages;
+//! - `types` depends on no crate of ours, `models` only on `types`;
+//! - nothing depends on `runtime`;
+//! - the truck binary (`runtime`) carries no simulator or evaluator (`sim`) and no HIL harness.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failure should panic.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+const STAGES: [&str; 4] = ["pitsense-perception", "pitsense-fusion", "pitsense-v2x", "pitsense-cloud-link"];
+
+/// Workspace crate → the workspace crates it depends on (normal and build dependencies).
+fn workspace_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let packages = metadata["packages"].as_array().unwrap();
+    let ours: BTreeSet<String> = packages.iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    packages
+        .iter()
+        .map(|package| {
+            let dependencies = package["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"].as_str() != Some("dev"))
+                .map(|d| d["name"].as_str().unwrap().to_owned())
+                .filter(|name| ours.contains(name))
+                .collect();
+            (package["name"].as_str().unwrap().to_owned(), dependencies)
+        })
+        .collect()
+}
+
+#[test]
+fn the_dependency_rules_of_architecture_md_hold() {
+    let graph = workspace_dependencies();
+    for crate_name in
+        ["pitsense-types", "pitsense-models", "pitsense-runtime", "pitsense-sim", "pitsense-hil"]
+            .into_iter()
+            .chain(STAGES)
+    {
+        assert!(graph.contains_key(crate_name), "{crate_name} is not in the workspace: {graph:?}");
+    }
+    let mut broken = Vec::new();
+    for (crate_name, dependencies) in &graph {
+        let stages: Vec<&String> = dependencies.iter().filter(|d| STAGES.contains(&d.as_str())).collect();
+        if STAGES.contains(&crate_name.as_str()) && !stages.is_empty() {
+            broken.push(format!("stage {crate_name} depends on stage(s) {stages:?}"));
+        }
+        if stages.len() > 1
+            && !["pitsense-runtime", "pitsense-sim", "pitsense-hil"].contains(&crate_name.as_str())
+        {
+            broken.push(format!("{crate_name} wires stages {stages:?}; only runtime, sim and hil may"));
+        }
+        if dependencies.contains("pitsense-runtime") {
+            broken.push(format!("{crate_name} depends on pitsense-runtime"));
+        }
+    }
+    if !graph["pitsense-types"].is_empty() {
+        broken.push(format!("pitsense-types depends on {:?}", graph["pitsense-types"]));
+    }
+    if graph["pitsense-models"].iter().any(|d| d != "pitsense-types") {
+        broken.push(format!("pitsense-models depends on {:?}", graph["pitsense-models"]));
+    }
+    for forbidden in ["pitsense-sim", "pitsense-hil"] {
+        if graph["pitsense-runtime"].contains(forbidden) {
+            broken.push(format!("the truck binary (pitsense-runtime) depends on {forbidden}"));
+        }
+    }
+    assert!(broken.is_empty(), "ARCHITECTURE.md's rules are broken:\n{}", broken.join("\n"));
+}

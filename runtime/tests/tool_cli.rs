@@ -1,0 +1,66 @@
+//! `pitsense lidar inspect` and `pitsense v2x decode` end to end, on the shared Ouster and
+//! J2735 data.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failure should panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data_root() -> PathBuf {
+    std::env::var_os("PITSENSE_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+}
+
+fn pitsense(args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pitsense")).args(args).output().expect("the pitsense binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn lidar_inspect_prints_the_ouster_sdk_digests() {
+    let ouster = data_root().join("lidar_pcap/ouster_sdk_tests");
+    let output = pitsense(&[
+        Path::new("lidar"),
+        Path::new("inspect"),
+        Path::new("--pcap"),
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.pcap"),
+        Path::new("--meta"),
+        &ouster.join("OS-2-128-U1_v2.3.0_1024x10.json"),
+        Path::new("--digest"),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let digest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ouster.join("OS-2-128-U1_v2.3.0_1024x10_digest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(stdout.contains("profile: RNG19_RFL8_SIG16_NIR16"), "{stdout}");
+    assert!(stdout.contains("64 accepted, 0 lost"), "{stdout}");
+    for field in ["RANGE", "SIGNAL", "REFLECTIVITY", "NEAR_IR"] {
+        let expected = digest["scans"][0][field].as_str().unwrap();
+        assert!(stdout.contains(&format!("scans[0] {field} {expected}")), "{field}: {stdout}");
+    }
+}
+
+#[test]
+fn v2x_decode_prints_one_json_line_per_message() {
+    let j2735 = data_root().join("v2x/j2735/asn1_codec");
+    let output =
+        pitsense(&[Path::new("v2x"), Path::new("decode"), &j2735.join("j2735.MessageFrame.128.bsms.uper")]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let lines: Vec<serde_json::Value> =
+        text(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 128);
+    // First BSM of the .xer: lat 411642143, long -1048434120 (1e-7 degrees), secMark 59299.
+    assert_eq!(lines[0]["message_type"], "BSM");
+    assert_eq!(lines[0]["sec_mark_ms"], 59299);
+    assert!((lines[0]["lat_deg"].as_f64().unwrap() - 41.1642143).abs() < 1e-9);
+    assert!((lines[0]["lon_deg"].as_f64().unwrap() + 104.843412).abs() < 1e-9);
+    let garbage = pitsense(&[Path::new("v2x"), Path::new("decode"), Path::new("--hex"), Path::new("zz")]);
+    assert!(!garbage.status.success());
+    assert!(!text(&garbage.stderr).contains("panicked"), "{}", text(&garbage.stderr));
+}
