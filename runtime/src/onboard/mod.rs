@@ -121,8 +121,9 @@ pub struct RunSummary {
     pub frames: u64,
     /// Frames published after their deadline.
     pub late_frames: u64,
-    /// End-to-end latency per frame, from the arrival of the packet that completed the lidar
-    /// frame to the publication of its objects, ms.
+    /// End-to-end latency per frame (the newest [`LATENCY_SAMPLES_KEPT`] frames), from the
+    /// arrival of the packet that completed the lidar frame to the publication of its objects,
+    /// ms.
     pub latency_ms: Vec<f64>,
     /// Drops per edge.
     pub dropped: BTreeMap<String, u64>,
@@ -229,6 +230,9 @@ struct CameraResult {
     camera_ms: f64,
 }
 
+/// End-to-end latency samples kept for the run's summary: the last hour at 10 Hz.
+pub const LATENCY_SAMPLES_KEPT: usize = 36_000;
+
 /// Most camera results kept for pairing.
 const CAMERA_RESULTS_KEPT: usize = 8;
 
@@ -238,7 +242,9 @@ struct Shared {
     stop: Arc<AtomicBool>,
     late_frames: AtomicU64,
     frames: AtomicU64,
-    latency_ms: Mutex<Vec<f64>>,
+    /// The newest [`LATENCY_SAMPLES_KEPT`] end-to-end latencies, ms (a ring: a long run's
+    /// memory stays bounded).
+    latency_ms: Mutex<VecDeque<f64>>,
     health: Mutex<Option<HealthReport>>,
     /// The zenoh outputs, when configured (fusion publishes objects and latency, the health
     /// loop the health).
@@ -331,7 +337,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         stop: Arc::clone(&options.stop),
         late_frames: AtomicU64::new(0),
         frames: AtomicU64::new(0),
-        latency_ms: Mutex::new(Vec::new()),
+        latency_ms: Mutex::new(VecDeque::with_capacity(LATENCY_SAMPLES_KEPT)),
         health: Mutex::new(None),
         zenoh,
         objects_on_can: Mutex::new(Vec::new()),
@@ -677,7 +683,8 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
             warn!("thread {name} panicked");
         }
     }
-    let latency_ms = std::mem::take(&mut *shared.latency_ms.lock().unwrap_or_else(PoisonError::into_inner));
+    let latency_ms: Vec<f64> =
+        std::mem::take(&mut *shared.latency_ms.lock().unwrap_or_else(PoisonError::into_inner)).into();
     // The open episode is closed with what it has (the post-roll ends at the stop).
     let recorder = shared.recorder.lock().unwrap_or_else(PoisonError::into_inner).take();
     let (episodes, episode_messages_dropped) = match recorder {
@@ -1120,7 +1127,8 @@ impl FusionTask {
             if let Some((ego, _)) = &ego {
                 messages.push(EpisodeMessage::Ego(ego.clone()));
             }
-            messages.push(EpisodeMessage::PointCloud(result.cloud.clone()));
+            // The cloud is not needed after this: moved, not copied (about 2 MB per frame).
+            messages.push(EpisodeMessage::PointCloud(result.cloud));
             messages.push(EpisodeMessage::Detections3d {
                 header: detections_header,
                 detections: detections.clone(),
@@ -1159,7 +1167,11 @@ impl FusionTask {
         self.shared.frames.fetch_add(1, Ordering::Relaxed);
         if !self.replay {
             let latency_ms = published_ns.saturating_sub(result.arrival_ns) as f64 * 1e-6;
-            self.shared.latency_ms.lock().unwrap_or_else(PoisonError::into_inner).push(latency_ms);
+            let mut samples = self.shared.latency_ms.lock().unwrap_or_else(PoisonError::into_inner);
+            if samples.len() >= LATENCY_SAMPLES_KEPT {
+                samples.pop_front();
+            }
+            samples.push_back(latency_ms);
             if published_ns.saturating_sub(stamp_ns) > self.config.frame_budget_ms * 1_000_000 {
                 self.shared.late_frames.fetch_add(1, Ordering::Relaxed);
             }
