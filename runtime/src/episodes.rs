@@ -1,22 +1,27 @@
-//! Episode recording during `pitsense replay` (`[recorder] enabled = true`).
+//! Episode recording inside the graph (`run.outputs.episodes`, and `pitsense replay` with
+//! `[recorder] enabled = true`).
 //!
-//! The replay feeds the cloud-link recorder ([`RecorderHandle`]) with every processed frame:
-//! received V2X datagrams, the ego state (with a V2X log), the point cloud, the camera image as
-//! its original encoded bytes (PNG for KITTI), the camera detections, the fused detections and
-//! the tracks. The trigger rules of `[recorder.triggers]` run on them in the recorder thread.
+//! The fusion task offers the cloud-link recorder ([`RecorderHandle`]) every fused frame: the
+//! ego state (when the truck's pose is known), the point cloud, the camera image as its
+//! original encoded bytes when the source kept them (PNG for KITTI; a live camera's frames are
+//! not re-encoded on the truck), the camera detections, the fused detections and the tracks;
+//! received V2X datagrams as they are taken in. The trigger rules of `[recorder.triggers]` run
+//! on them in the recorder thread; a health mode change is a manual trigger.
 //!
-//! Where episodes go: `recorder.episode_dir`, a relative path being taken relative to the
-//! replay's `--out` folder (default `<out>/episodes`). That folder is also the store-and-forward
+//! Where episodes go: `recorder.episode_dir` (`pitsense replay` takes a relative path relative
+//! to its `--out` folder, default `<out>/episodes`). That folder is also the store-and-forward
 //! queue ([`EpisodeQueue`], quota [`REPLAY_QUEUE_QUOTA_BYTES`]): a finished episode is renamed
 //! to `<seq>.mcap` beside its `<seq>.json` entry, so `pitsense upload --queue DIR --once` can
-//! send them. Episodes of earlier replays into the same folder stay queued.
+//! send them. Episodes of earlier runs into the same folder stay queued.
 //!
-//! The replay never waits for the recorder: [`ReplayRecorder::offer_frame`] uses the
-//! recorder's non-blocking `offer`; a full channel drops the message and counts it.
+//! Live, the graph never waits for the recorder: [`EpisodeRecorder::offer`] uses the
+//! recorder's non-blocking `offer`; a full channel drops the message and counts it. In replay
+//! ([`EpisodeRecorder::set_lossless`]) it waits: every message is recorded.
 //!
-//! The truck id written in the episodes is [`REPLAY_TRUCK_ID`] (the `[recorder]` section has
-//! no truck id); the calibration is the first processed frame's (KITTI object frames each have
-//! their own calibration file; the recorder's metadata and camera-view rule take one).
+//! The truck id written in the episodes is `run.truck_id` ([`REPLAY_TRUCK_ID`] for
+//! `pitsense replay`); the calibration is the camera's (for a KITTI dataset, the first frame's:
+//! each object frame has its own calibration file; the recorder's metadata and camera-view
+//! rule take one).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use pitsense_cloud_link::queue::{EpisodeQueue, Priority, episode_path};
 use pitsense_cloud_link::recorder::{RecorderHandle, RecorderReport};
-use pitsense_cloud_link::{CompressedImage, EpisodeMessage, EpisodeMetadata, V2xRaw};
+use pitsense_cloud_link::{CompressedImage, EpisodeMessage, EpisodeMetadata};
 use pitsense_types::{
     CameraCalibration, Detection2d, Detection3d, EgoState, FrameId, Header, PointCloud, Track,
 };
@@ -38,30 +43,37 @@ pub const REPLAY_TRUCK_ID: &str = "replay";
 /// Byte quota of the replay's episode queue (8 GiB, as `pitsense upload`'s default).
 pub const REPLAY_QUEUE_QUOTA_BYTES: u64 = 8 << 30;
 
+/// A camera image as recorded.
+#[derive(Debug)]
+pub struct RecordedImage {
+    /// Capture time and pixel frame of its camera.
+    pub header: Header,
+    /// The encoded image as its source delivered it.
+    pub bytes: Vec<u8>,
+    /// Its format as Foxglove names it (`png`, `jpeg`).
+    pub format: String,
+}
+
 /// One frame's messages for the recorder, in the order they are offered.
 #[derive(Debug)]
 pub struct FrameMessages {
-    /// V2X datagrams received since the previous frame (up to this frame's stamp).
-    pub v2x_raw: Vec<V2xRaw>,
-    /// The truck's pose at the frame (with a V2X log).
+    /// The truck's pose at the frame, when known.
     pub ego: Option<EgoState>,
     /// The lidar scan.
     pub cloud: PointCloud,
-    /// The camera image's header (capture time, pixel frame of its camera).
-    pub image_header: Header,
-    /// The image as read from disk.
-    pub image_bytes: Vec<u8>,
-    /// Its format as Foxglove names it (`png`, `jpeg`).
-    pub image_format: String,
-    /// Camera detections, original pixels.
-    pub detections: Vec<Detection2d>,
+    /// The paired camera image, when its source kept the encoded bytes.
+    pub image: Option<RecordedImage>,
+    /// The paired camera image's header and its detections (original pixels).
+    pub detections: Option<(Header, Vec<Detection2d>)>,
+    /// Time and frame of the fused detections.
+    pub fused_header: Header,
     /// Fused detections, lidar frame.
     pub fused: Vec<Detection3d>,
     /// The published tracks.
     pub tracks: Vec<Track>,
 }
 
-/// One episode a replay wrote.
+/// One episode written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedEpisode {
     /// The episode in the queue folder (`<seq>.mcap`); `None` when the queue refused it (the
@@ -75,7 +87,7 @@ pub struct RecordedEpisode {
     pub priority: Priority,
 }
 
-/// What the recorder did during a replay.
+/// What the recorder did during a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EpisodeRecordingSummary {
     /// The episode (and queue) folder.
@@ -116,14 +128,15 @@ impl EpisodeRecordingSummary {
     }
 }
 
-/// The recorder as the replay drives it. Dropping it without [`ReplayRecorder::finish`] (a
-/// replay that stops early) still closes the open episode with what it has.
-pub struct ReplayRecorder {
+/// The recorder as the graph drives it. Dropping it without [`EpisodeRecorder::finish`] (a
+/// run that stops early) still closes the open episode with what it has.
+pub struct EpisodeRecorder {
     handle: Option<RecorderHandle>,
     queue: Arc<Mutex<EpisodeQueue>>,
     first_new_seq: u64,
     episode_dir: PathBuf,
     offered_messages: u64,
+    lossless: bool,
 }
 
 /// `recorder.episode_dir`, relative paths taken relative to `out_dir`.
@@ -132,28 +145,30 @@ pub fn resolve_episode_dir(config: &PitsenseConfig, out_dir: &Path) -> PathBuf {
     if dir.is_absolute() { dir.to_owned() } else { out_dir.join(dir) }
 }
 
-impl ReplayRecorder {
-    /// Opens the episode queue and starts the recorder thread. `calibration` is the first
-    /// processed frame's (metadata and the camera-view check of the disagreement rule).
+impl EpisodeRecorder {
+    /// Opens the episode queue in `episode_dir` and starts the recorder thread with the
+    /// `[recorder]` section (forced on). `calibration` is the camera's, if any (metadata and the
+    /// camera-view check of the disagreement rule).
     ///
     /// # Errors
     /// The model manifest is unknown, the episode folder cannot be created or read as a queue,
     /// or the thread cannot start.
     pub fn start(
         config: &PitsenseConfig,
-        out_dir: &Path,
-        calibration: &CameraCalibration,
+        episode_dir: &Path,
+        truck_id: &str,
+        calibration: Option<&CameraCalibration>,
     ) -> anyhow::Result<Self> {
-        let episode_dir = resolve_episode_dir(config, out_dir);
+        let episode_dir = episode_dir.to_owned();
         let Some(episode_dir_text) = episode_dir.to_str() else {
             anyhow::bail!("recorder.episode_dir `{}`: not valid UTF-8", episode_dir.display());
         };
         let manifest = pitsense_models::builtin_manifest(&config.models.camera_detector)
             .with_context(|| format!("models.camera_detector `{}`", config.models.camera_detector))?;
         let metadata = EpisodeMetadata {
-            truck_id: REPLAY_TRUCK_ID.to_owned(),
+            truck_id: truck_id.to_owned(),
             software_version: env!("CARGO_PKG_VERSION").to_owned(),
-            calibration_json: serde_json::to_string(calibration).context("calibration as JSON")?,
+            calibration_json: serde_json::to_string(&calibration).context("calibration as JSON")?,
             model_sha256: manifest.model.sha256,
             trigger_reason: String::new(),
             trigger_stamp_ns: 0,
@@ -163,20 +178,34 @@ impl ReplayRecorder {
         let first_new_seq = queue.entries().map(|entry| entry.seq + 1).max().unwrap_or(0);
         let queue = Arc::new(Mutex::new(queue));
         let recorder_config = pitsense_cloud_link::trigger::RecorderConfig {
+            enabled: true,
             episode_dir: episode_dir_text.to_owned(),
             ..config.recorder.clone()
         };
-        let handle =
-            RecorderHandle::spawn(recorder_config, metadata, Some(calibration.clone()), queue.clone())
-                .context("cannot start the episode recorder")?;
-        Ok(Self { handle: Some(handle), queue, first_new_seq, episode_dir, offered_messages: 0 })
+        let handle = RecorderHandle::spawn(recorder_config, metadata, calibration.cloned(), queue.clone())
+            .context("cannot start the episode recorder")?;
+        Ok(Self {
+            handle: Some(handle),
+            queue,
+            first_new_seq,
+            episode_dir,
+            offered_messages: 0,
+            lossless: false,
+        })
     }
 
-    fn offer(&mut self, message: EpisodeMessage) {
+    /// Waits for room in the recorder's channel instead of dropping (replay).
+    pub fn set_lossless(&mut self, lossless: bool) {
+        self.lossless = lossless;
+    }
+
+    /// Offers one message: without blocking (a full recorder channel drops and counts it), or,
+    /// lossless, waiting for room.
+    pub fn offer(&mut self, message: EpisodeMessage) {
         if let Some(handle) = &self.handle {
             self.offered_messages += 1;
             // A refused message is counted by the handle (`dropped_messages`).
-            let _ = handle.offer(message);
+            let _ = if self.lossless { handle.offer_blocking(message) } else { handle.offer(message) };
         }
     }
 
@@ -184,27 +213,34 @@ impl ReplayRecorder {
     /// still needs).
     pub fn offer_frame(&mut self, frame: FrameMessages) {
         let header = frame.cloud.header;
-        for raw in frame.v2x_raw {
-            self.offer(EpisodeMessage::V2xRaw(raw));
-        }
         if let Some(ego) = frame.ego {
             self.offer(EpisodeMessage::Ego(ego));
         }
-        let camera_frame = match frame.image_header.frame {
-            FrameId::ImagePixels(id) | FrameId::Camera(id) => FrameId::Camera(id),
-            other => other,
-        };
         self.offer(EpisodeMessage::PointCloud(frame.cloud));
-        self.offer(EpisodeMessage::CompressedImage(CompressedImage {
-            header: Header { frame: camera_frame, ..frame.image_header },
-            format: frame.image_format,
-            data: frame.image_bytes,
-        }));
-        self.offer(EpisodeMessage::Detections2d { header: frame.image_header, detections: frame.detections });
-        let fused_header = frame.fused.first().map_or(header, |detection| detection.header);
-        self.offer(EpisodeMessage::Detections3d { header: fused_header, detections: frame.fused });
+        if let Some(image) = frame.image {
+            let camera_frame = match image.header.frame {
+                FrameId::ImagePixels(id) | FrameId::Camera(id) => FrameId::Camera(id),
+                other => other,
+            };
+            self.offer(EpisodeMessage::CompressedImage(CompressedImage {
+                header: Header { frame: camera_frame, ..image.header },
+                format: image.format,
+                data: image.bytes,
+            }));
+        }
+        if let Some((image_header, detections)) = frame.detections {
+            self.offer(EpisodeMessage::Detections2d { header: image_header, detections });
+        }
+        self.offer(EpisodeMessage::Detections3d { header: frame.fused_header, detections: frame.fused });
         let tracks_header = frame.tracks.first().map_or(header, |track| track.header);
         self.offer(EpisodeMessage::Tracks { header: tracks_header, tracks: frame.tracks });
+    }
+
+    /// A manual trigger at `stamp_ns` with `note` (a health mode change).
+    pub fn trigger_manual_at(&self, note: &str, stamp_ns: u64) {
+        if let Some(handle) = &self.handle {
+            handle.trigger_manual_at(note, stamp_ns);
+        }
     }
 
     /// Closes the input, waits for the recorder to close the open episode (with the post-roll
@@ -256,7 +292,7 @@ impl ReplayRecorder {
     }
 }
 
-impl Drop for ReplayRecorder {
+impl Drop for EpisodeRecorder {
     fn drop(&mut self) {
         if let Some(handle) = self.handle.take()
             && let Err(error) = handle.finish()

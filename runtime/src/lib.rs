@@ -15,6 +15,7 @@ pub mod onboard;
 pub mod outputs;
 pub mod pipeline;
 pub mod replay;
+#[cfg(feature = "rerun")]
 pub mod rrd;
 pub mod v2x_fusion;
 

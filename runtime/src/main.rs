@@ -9,7 +9,8 @@ use pitsense_perception::drivers::inspect::{
 };
 use pitsense_perception::drivers::velodyne::{VelodyneDecoderConfig, VelodyneModel};
 use pitsense_runtime::config::{DEFAULT_CONFIG_TOML, PitsenseConfig};
-use pitsense_runtime::replay::{ReplayOptions, check_data_root, default_data_root, run_replay};
+use pitsense_runtime::onboard::config::LidarDriver;
+use pitsense_runtime::replay::{CaptureLidar, ReplayOptions, check_data_root, default_data_root, run_replay};
 use tracing_subscriber::EnvFilter;
 
 /// pitsense: perception runtime for autonomous open-pit mining trucks.
@@ -22,21 +23,36 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole pipeline over a dataset in KITTI object layout
-    /// (velodyne/, image_2/, calib/, optional label_2/).
+    /// Replay a recording through the onboard graph (the one `run` starts on the truck, with
+    /// file sources and the recording's clock): a dataset in KITTI object layout (velodyne/,
+    /// image_2/, calib/), or a lidar capture (pcap) with an optional video file.
     Replay {
-        /// Dataset folder, e.g. ../shared/data/kitti/object/training.
-        dataset: PathBuf,
-        /// Output folder for objects.jsonl and replay.rrd.
+        /// A KITTI object folder (e.g. ../shared/data/kitti/object/training) or a capture file.
+        input: PathBuf,
+        /// Output folder for objects.jsonl, replay.rrd and episodes.
         #[arg(long, default_value = "out/replay")]
         out: PathBuf,
-        /// Configuration file (TOML); the built-in default when absent.
+        /// Configuration file (TOML); the built-in default when absent. A [run] section gives
+        /// budgets, extrinsics, the camera's intrinsics and file inputs.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Data root holding the model files [default: $PITSENSE_DATA or ../shared/data].
         #[arg(long)]
         data_root: Option<PathBuf>,
-        /// No progress bar.
+        /// Capture: the Ouster sensor's metadata JSON.
+        #[arg(long)]
+        metadata: Option<PathBuf>,
+        /// Capture: a Velodyne of this model instead (vlp16, vlp32c, hdl32e, hdl64e).
+        #[arg(long, conflicts_with = "metadata")]
+        velodyne: Option<String>,
+        /// Capture: a video file recorded beside it (camera intrinsics and extrinsics from
+        /// [run.inputs.camera]).
+        #[arg(long)]
+        video: Option<PathBuf>,
+        /// The video's time zero on the capture's clock, ns [default: the first packet's time].
+        #[arg(long, requires = "video")]
+        video_start_ns: Option<u64>,
+        /// No progress output (kept for scripts; the replay prints only its summary).
         #[arg(long)]
         quiet: bool,
         /// V2X log to fuse into the tracks: JSON lines `{"receive_stamp_ns": N, "hex": "..."}`
@@ -214,19 +230,45 @@ fn run_onboard(
         Some(seconds) => anyhow::bail!("--duration-s {seconds}: must be a positive number of seconds"),
         None => None,
     };
+    let system_clock: Arc<dyn pitsense_types::Clock> =
+        Arc::new(pitsense_runtime::graph::clock::SystemClock::new());
     let (mode, clock): (RunMode, Arc<dyn pitsense_types::Clock>) = if replay {
         let clock = pitsense_types::ManualClock::new(0);
         (RunMode::Replay(clock.clone()), Arc::new(clock))
     } else {
-        (RunMode::Live, Arc::new(pitsense_runtime::graph::clock::SystemClock::new()))
+        (RunMode::Live, Arc::clone(&system_clock))
     };
-    let summary =
-        pitsense_runtime::onboard::run(RunOptions { config, data_root, mode, clock, stop, duration })?;
+    let summary = pitsense_runtime::onboard::run(RunOptions {
+        config,
+        data_root,
+        mode,
+        clock,
+        work_clock: system_clock,
+        stop,
+        duration,
+        kitti_dataset: None,
+        replay_video_start_ns: None,
+        rrd: None,
+    })?;
     write_stdout(&summary.render())?;
     Ok(match summary.stop_reason {
         StopReason::Requested if sigterm.load(Ordering::SeqCst) => std::process::ExitCode::from(143),
         StopReason::Requested if sigint.load(Ordering::SeqCst) => std::process::ExitCode::from(130),
         _ => std::process::ExitCode::SUCCESS,
+    })
+}
+
+/// A Velodyne model named on the command line.
+///
+/// # Errors
+/// An unknown model, naming the accepted ones.
+fn velodyne_driver(model: &str) -> anyhow::Result<LidarDriver> {
+    Ok(match model.to_ascii_lowercase().as_str() {
+        "vlp16" => LidarDriver::Vlp16,
+        "vlp32c" => LidarDriver::Vlp32c,
+        "hdl32e" => LidarDriver::Hdl32e,
+        "hdl64e" => LidarDriver::Hdl64e,
+        other => anyhow::bail!("--velodyne: unknown model `{other}` (vlp16, vlp32c, hdl32e, hdl64e)"),
     })
 }
 
@@ -255,22 +297,40 @@ fn unreachable_run() -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Replay { dataset, out, config, data_root, quiet, v2x_log } => {
+        Command::Replay {
+            input,
+            out,
+            config,
+            data_root,
+            metadata,
+            velodyne,
+            video,
+            video_start_ns,
+            quiet: _,
+            v2x_log,
+        } => {
             let config = PitsenseConfig::load(config.as_deref())?;
             let data_root = data_root.unwrap_or_else(default_data_root);
             check_data_root(&data_root)?;
+            let lidar = match (metadata, velodyne) {
+                (Some(metadata), _) => Some(CaptureLidar::Ouster(metadata)),
+                (None, Some(model)) => Some(CaptureLidar::Velodyne(velodyne_driver(&model)?)),
+                (None, None) => None,
+            };
             let options = ReplayOptions {
-                dataset,
+                input,
+                lidar,
+                video,
+                video_start_ns,
                 out_dir: out,
                 data_root,
                 config,
-                progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
                 v2x_log,
             };
             let summary = run_replay(&options).context("replay failed to start")?;
             write_stdout(&summary.render())?;
-            if summary.frames_processed == 0 {
-                anyhow::bail!("no frame of `{}` could be processed", options.dataset.display());
+            if summary.frames_processed() == 0 {
+                anyhow::bail!("no frame of `{}` could be processed", options.input.display());
             }
             Ok(())
         }

@@ -1,54 +1,68 @@
-//! `pitsense replay`: runs the whole pipeline over a recorded KITTI-layout dataset.
+//! `pitsense replay`: a thin front over the onboard graph ([`crate::onboard::run`] in
+//! [`RunMode::Replay`]): the very graph that runs on the truck, with file sources swapped in
+//! and the recording's clock.
 //!
-//! A frame whose files are missing or corrupt is reported (file and reason), skipped and
-//! counted; the replay goes on. Start-up problems (model, ONNX Runtime, config, output folder)
-//! stop it before the first frame.
+//! Inputs: a dataset in KITTI object layout (lidar and camera, see
+//! [`crate::onboard::sources::KittiSource`]), or a lidar capture (pcap, Ouster with its
+//! metadata JSON or Velodyne) with an optional video file (`--video`, stamped from the
+//! capture's first packet unless `--video-start-ns`). A `[run]` section in the configuration
+//! is taken as the base (budgets, tolerance, extrinsics, the camera's intrinsics, file inputs
+//! such as `log:` V2X or `candump:` CAN); live-only inputs (UDP, serial, GNSS) and the live
+//! outputs (zenoh, CAN) are left out. A frame whose files are missing or corrupt is reported
+//! (file and reason), skipped and counted; the replay goes on. Start-up problems (model, ONNX
+//! Runtime, config, output folder) stop it before the first frame.
 //!
-//! With a V2X log (`--v2x-log`, see [`read_v2x_log`]), the messages received up to each
-//! frame's stamp go through the runtime's V2X input ([`crate::v2x_fusion::V2xFusion`]) and
-//! are fused into the tracks; the truck then stands at `replay.ego_pose_site` and tracks are
+//! With a V2X log (`--v2x-log`, see [`read_v2x_log`]) the messages go through the V2X input;
+//! the truck then stands at `replay.ego_pose_site` (or `run.ego_pose_site`) and tracks are
 //! published in the site frame.
 //!
-//! With `[recorder] enabled = true`, every processed frame is also offered to the episode
-//! recorder (see [`crate::episodes`]): episodes land in `recorder.episode_dir`, relative to
-//! `--out` when relative, and are listed in the summary.
+//! With `[recorder] enabled = true`, episodes are recorded by the graph's recorder (see
+//! [`crate::episodes`]): they land in `recorder.episode_dir`, relative to `--out` when
+//! relative, and are listed in the summary.
 
-use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
-use pitsense_imaging::decode_image;
-use pitsense_perception::kitti::{read_calib, read_velodyne_bin};
 use pitsense_types::nalgebra::{Isometry3, Translation3, UnitQuaternion};
-use pitsense_types::{EgoState, FrameId, Header, Image, PointCloud};
-use tracing::warn;
 
 use crate::config::PitsenseConfig;
-use crate::dataset::{KittiFrame, list_frames};
-use crate::episodes::{EpisodeRecordingSummary, FrameMessages, ReplayRecorder};
-use crate::objects_jsonl::FrameRecord;
-use crate::pipeline::{EgoContext, Pipeline, StageLatencyMs};
-use crate::rrd::ReplayRecording;
-use crate::v2x_fusion::{V2xFusion, V2xFusionStats};
+use crate::onboard::config::{
+    CameraInputConfig, LidarDriver, LidarInputConfig, LidarSensorConfig, Pose, RunConfig, StampSource,
+    V2xInputConfig,
+};
+use crate::onboard::{RunMode, RunOptions, RunSummary};
 
 /// What `replay` needs.
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
-    /// Dataset folder in KITTI object layout.
-    pub dataset: PathBuf,
+    /// A dataset folder in KITTI object layout, or a lidar capture file (pcap/pcapng).
+    pub input: PathBuf,
+    /// How a capture's packets are decoded (captures only).
+    pub lidar: Option<CaptureLidar>,
+    /// A video file recorded beside the capture (captures only); the camera's intrinsics and
+    /// `truck_from_camera` come from `run.inputs.camera`.
+    pub video: Option<PathBuf>,
+    /// The video's time zero on the capture's clock, ns (default: the first packet's time).
+    pub video_start_ns: Option<u64>,
     /// Output folder (created).
     pub out_dir: PathBuf,
     /// Data root, where model files are found.
     pub data_root: PathBuf,
     /// Validated configuration.
     pub config: PitsenseConfig,
-    /// Draw a progress bar on stderr.
-    pub progress: bool,
     /// V2X log to fuse (JSON lines, see [`read_v2x_log`]).
     pub v2x_log: Option<PathBuf>,
+}
+
+/// The lidar that recorded a capture.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CaptureLidar {
+    /// An Ouster sensor and its metadata JSON.
+    Ouster(PathBuf),
+    /// A Velodyne sensor of this model.
+    Velodyne(LidarDriver),
 }
 
 /// One received V2X message of a log.
@@ -107,49 +121,24 @@ pub fn read_v2x_log(path: &Path) -> anyhow::Result<(Vec<V2xLogEntry>, Vec<String
 pub const V2X_LOG_SOURCE: &str = "v2x-log";
 
 /// The truck's pose `[x_m, y_m, z_m, yaw_rad]` as an isometry.
-fn pose(values: [f64; 4]) -> Isometry3<f64> {
+pub fn pose(values: [f64; 4]) -> Isometry3<f64> {
     Isometry3::from_parts(
         Translation3::new(values[0], values[1], values[2]),
         UnitQuaternion::from_euler_angles(0.0, 0.0, values[3]),
     )
 }
 
-/// One skipped frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SkippedFrame {
-    /// Frame name.
-    pub frame: String,
-    /// The error, naming the file and the reason.
-    pub reason: String,
-}
-
 /// The replay's result, printed as the terminal summary.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ReplaySummary {
-    /// Frames listed in the dataset.
-    pub frames_total: usize,
-    /// Frames run through the pipeline.
-    pub frames_processed: usize,
-    /// Frames skipped, with reasons, in order.
-    pub skipped: Vec<SkippedFrame>,
-    /// Published objects per processed frame.
-    pub objects_per_frame: Vec<usize>,
-    /// Camera detections per processed frame.
-    pub detections_per_frame: Vec<usize>,
-    /// Per-stage latencies of each processed frame.
-    pub latencies: Vec<StageLatencyMs>,
+    /// Frames listed in a dataset (`None` for a capture: its frames are not known ahead).
+    pub frames_listed: Option<usize>,
+    /// The graph's summary.
+    pub run: RunSummary,
     /// Path of `objects.jsonl`.
     pub objects_path: PathBuf,
     /// Path of the Rerun recording, when written.
     pub rrd_path: Option<PathBuf>,
-    /// The V2X input's counters, when a V2X log was fused.
-    pub v2x: Option<V2xFusionStats>,
-    /// Unreadable lines of the V2X log (line and reason).
-    pub v2x_log_warnings: Vec<String>,
-    /// Objects published with source `v2x` (seen only through V2X), summed over frames.
-    pub v2x_only_objects: usize,
-    /// What the episode recorder wrote, when `[recorder]` is enabled.
-    pub episodes: Option<EpisodeRecordingSummary>,
 }
 
 /// Nearest-rank percentile of `values` (sorted in place), `q` in `0..=1`.
@@ -163,69 +152,77 @@ pub fn percentile(values: &mut [f64], q: f64) -> f64 {
 }
 
 impl ReplaySummary {
-    /// Renders the terminal summary: frames, skipped frames with reasons, objects per frame,
-    /// per-stage latency p50/p99 (ms).
+    /// Frames fused and published.
+    pub fn frames_processed(&self) -> u64 {
+        self.run.frames
+    }
+
+    /// Renders the terminal summary: frames, skipped frames and other input problems with
+    /// reasons, objects per frame, per-stage work time p50/p99 (ms), V2X, episodes, outputs.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let mean = |values: &[usize]| {
-            if values.is_empty() { 0.0 } else { values.iter().sum::<usize>() as f64 / values.len() as f64 }
+        let run = &self.run;
+        let mut out = match self.frames_listed {
+            Some(listed) => format!(
+                "frames: {listed} listed, {} processed, {} skipped\n",
+                run.frames,
+                (listed as u64).saturating_sub(run.frames)
+            ),
+            None => format!("frames: {} processed\n", run.frames),
         };
-        out.push_str(&format!(
-            "frames: {} listed, {} processed, {} skipped\n",
-            self.frames_total,
-            self.frames_processed,
-            self.skipped.len()
-        ));
-        for skipped in &self.skipped {
-            out.push_str(&format!("  skipped {}: {}\n", skipped.frame, skipped.reason));
+        for problems in run.problems.values() {
+            for problem in problems {
+                out.push_str(&format!("  {problem}\n"));
+            }
         }
+        let per_frame = |total: u64| if run.frames == 0 { 0.0 } else { total as f64 / run.frames as f64 };
         out.push_str(&format!(
             "objects per frame: mean {:.1}, max {}; camera detections per frame: mean {:.1}\n",
-            mean(&self.objects_per_frame),
-            self.objects_per_frame.iter().max().copied().unwrap_or(0),
-            mean(&self.detections_per_frame)
+            per_frame(run.objects_published),
+            run.objects_max,
+            per_frame(run.camera_detections)
         ));
-        if !self.latencies.is_empty() {
-            out.push_str("latency ms      p50      p99\n");
-            let mut totals: Vec<f64> = Vec::new();
-            for (index, (name, _)) in StageLatencyMs::default().named().iter().enumerate() {
-                let mut values: Vec<f64> =
-                    self.latencies.iter().map(|l| l.named().get(index).map_or(0.0, |(_, v)| *v)).collect();
+        if !run.stage_ms.is_empty() {
+            out.push_str("work ms         p50      p99\n");
+            for (stage, samples) in &run.stage_ms {
+                let mut samples = samples.clone();
                 out.push_str(&format!(
-                    "  {name:<10} {:>8.2} {:>8.2}\n",
-                    percentile(&mut values, 0.5),
-                    percentile(&mut values, 0.99)
+                    "  {stage:<10} {:>8.2} {:>8.2}\n",
+                    percentile(&mut samples, 0.5),
+                    percentile(&mut samples, 0.99)
                 ));
             }
-            for latency in &self.latencies {
-                totals.push(latency.named().iter().map(|(_, v)| v).sum());
-            }
+        }
+        for (index, counters) in run.lidar_packets.iter().enumerate() {
             out.push_str(&format!(
-                "  {:<10} {:>8.2} {:>8.2}\n",
-                "total",
-                percentile(&mut totals.clone(), 0.5),
-                percentile(&mut totals, 0.99)
+                "lidar {index}: {} packets, {} lost, {} malformed, {} rotations\n",
+                counters.packets, counters.lost, counters.malformed, counters.rotations
             ));
         }
-        if let Some(v2x) = &self.v2x {
+        if let Some(v2x) = &run.v2x {
             out.push_str(&format!(
                 "v2x: {} messages received, {} objects fused ({} published as v2x-only over all frames), \
                  {} undecodable, {} without objects, {} implausible, {} dropped (inbox full), {} bad log lines\n",
                 v2x.received,
                 v2x.fused_objects,
-                self.v2x_only_objects,
+                run.v2x_only_objects,
                 v2x.undecodable,
                 v2x.without_objects,
                 v2x.implausible,
                 v2x.dropped_inbox_full,
-                self.v2x_log_warnings.len()
+                run.malformed.get("v2x").copied().unwrap_or(0)
             ));
-            for warning in &self.v2x_log_warnings {
-                out.push_str(&format!("  {warning}\n"));
-            }
         }
-        if let Some(episodes) = &self.episodes {
+        if let Some(can) = &run.can {
+            out.push_str(&format!(
+                "can: {} frames, {} unknown ids, {} undecodable\n",
+                can.frames_received, can.unknown_ids, can.decode_errors
+            ));
+        }
+        if let Some(episodes) = &run.episodes {
             out.push_str(&episodes.render());
+        }
+        for (output, errors) in &run.output_errors {
+            out.push_str(&format!("output {output}: {errors} not written\n"));
         }
         out.push_str(&format!("objects: {}\n", self.objects_path.display()));
         if let Some(rrd) = &self.rrd_path {
@@ -239,219 +236,133 @@ impl ReplaySummary {
     }
 }
 
-/// One frame read from disk and decoded.
-struct LoadedFrame {
-    cloud: PointCloud,
-    image: Image,
-    image_bytes: Vec<u8>,
-    calibration: pitsense_types::CameraCalibration,
+/// A file source (`log:`, `candump:`, `pcap:`, `file:`) replays; a live one does not.
+fn is_file_source(uri: &str) -> bool {
+    ["log:", "candump:", "pcap:", "file:"].iter().any(|scheme| uri.starts_with(scheme))
 }
 
-fn load_frame(frame: &KittiFrame, seq: u64, config: &PitsenseConfig) -> anyhow::Result<LoadedFrame> {
-    let stamp_ns = seq.saturating_mul(config.replay.frame_period_ms).saturating_mul(1_000_000);
-    let lidar_header = Header { stamp_ns, frame: FrameId::Lidar(config.replay.lidar_id), seq };
-    let cloud = read_velodyne_bin(&frame.velodyne, lidar_header)?;
-    let image_bytes = std::fs::read(&frame.image)
-        .with_context(|| format!("image `{}`: cannot read", frame.image.display()))?;
-    let camera_header = Header { stamp_ns, frame: FrameId::ImagePixels(config.replay.camera_id), seq };
-    let image = decode_image(
-        &image_bytes,
-        &frame.image.display().to_string(),
-        camera_header,
-        config.replay.camera_id,
-    )?;
-    let calibration = read_calib(&frame.calib)?
-        .camera_calibration(image.width_px, image.height_px)
-        .with_context(|| format!("calibration `{}`", frame.calib.display()))?;
-    Ok(LoadedFrame { cloud, image, image_bytes, calibration })
-}
-
-/// Runs the replay and returns its summary.
+/// The `[run]` section the replay runs: the configuration's own (when it has one) with the
+/// inputs swapped for the replay's files and the outputs set to the output folder.
 ///
 /// # Errors
-/// Start-up errors only: dataset not in KITTI layout, model or ONNX Runtime unusable, output
-/// folder not writable. Per-frame errors are in the summary.
-pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
-    let frames = list_frames(&options.dataset)?;
-    // The V2X input, checked before the (slow) pipeline start-up.
-    let mut v2x_input = match &options.v2x_log {
-        None => None,
-        Some(path) => {
-            let Some(v2x_config) = &options.config.v2x else {
-                anyhow::bail!(
-                    "--v2x-log needs a [v2x] section in the configuration (at least [v2x.site_origin])"
-                );
-            };
-            let Some(ego_pose) = options.config.replay.ego_pose_site else {
-                anyhow::bail!(
-                    "--v2x-log needs the truck's pose: set replay.ego_pose_site = [x_m, y_m, z_m, yaw_rad]"
-                );
-            };
-            let (entries, warnings) = read_v2x_log(path)?;
-            for warning in &warnings {
-                warn!("{warning}");
-            }
-            Some((V2xFusion::new(v2x_config)?, entries.into_iter().peekable(), warnings, pose(ego_pose)))
-        }
+/// A capture without its lidar, a video without the camera's intrinsics, a V2X log without a
+/// pose.
+fn replay_run_config(options: &ReplayOptions, kitti: bool) -> anyhow::Result<RunConfig> {
+    let config = &options.config;
+    let base = config.run.clone().unwrap_or_default();
+    let mut run = RunConfig {
+        truck_id: crate::episodes::REPLAY_TRUCK_ID.to_owned(),
+        inputs: Default::default(),
+        outputs: Default::default(),
+        ..base.clone()
     };
-    let truck_from_lidar = pose(options.config.replay.lidar_in_truck);
-    let mut pipeline = Pipeline::new(&options.config, &options.data_root)?;
+    if run.ego_pose_site.is_none()
+        && let Some([x_m, y_m, z_m, yaw_rad]) = config.replay.ego_pose_site
+    {
+        run.ego_pose_site = Some(Pose { x_m, y_m, z_m, yaw_rad, ..Pose::default() });
+    }
+    if !kitti {
+        let Some(lidar) = &options.lidar else {
+            anyhow::bail!(
+                "`{}`: a capture needs its lidar: --metadata META.json (Ouster) or --velodyne MODEL",
+                options.input.display()
+            );
+        };
+        let base_sensor = base.inputs.lidar.as_ref().and_then(|l| l.sensors.first());
+        let [x_m, y_m, z_m, yaw_rad] = config.replay.lidar_in_truck;
+        let (driver, metadata) = match lidar {
+            CaptureLidar::Ouster(metadata) => (LidarDriver::Ouster, metadata.clone()),
+            CaptureLidar::Velodyne(driver) => (*driver, PathBuf::new()),
+        };
+        run.inputs.lidar = Some(LidarInputConfig {
+            sensors: vec![LidarSensorConfig {
+                source: format!("pcap:{}", options.input.display()),
+                driver,
+                metadata,
+                truck_from_lidar: base_sensor
+                    .map_or(Pose { x_m, y_m, z_m, yaw_rad, ..Pose::default() }, |sensor| {
+                        sensor.truck_from_lidar
+                    }),
+                stamp: base_sensor.map_or(StampSource::Arrival, |sensor| sensor.stamp),
+            }],
+            health: base.inputs.lidar.as_ref().map(|l| l.health.clone()).unwrap_or_default(),
+        });
+        if let Some(video) = &options.video {
+            let Some(camera) = &base.inputs.camera else {
+                anyhow::bail!(
+                    "--video `{}` needs the camera's intrinsics and truck_from_camera: a [run.inputs.camera] \
+                     section in the configuration",
+                    video.display()
+                );
+            };
+            run.inputs.camera =
+                Some(CameraInputConfig { source: format!("file:{}", video.display()), ..camera.clone() });
+        }
+    } else if options.video.is_some() || options.lidar.is_some() {
+        anyhow::bail!("--video, --metadata and --velodyne go with a capture file, not a KITTI dataset");
+    }
+    // File inputs of the configuration replay; live ones are left out.
+    if let Some(v2x) = base.inputs.v2x.filter(|v2x| is_file_source(&v2x.source)) {
+        run.inputs.v2x = Some(v2x);
+    }
+    if let Some(can) = base.inputs.can.filter(|can| is_file_source(&can.bus)) {
+        run.inputs.can = Some(can);
+    }
+    if let Some(path) = &options.v2x_log {
+        if config.v2x.is_none() {
+            anyhow::bail!(
+                "--v2x-log needs a [v2x] section in the configuration (at least [v2x.site_origin])"
+            );
+        }
+        if run.ego_pose_site.is_none() {
+            anyhow::bail!(
+                "--v2x-log needs the truck's pose: set replay.ego_pose_site = [x_m, y_m, z_m, yaw_rad]"
+            );
+        }
+        let health = run.inputs.v2x.take().map(|v2x| v2x.health).unwrap_or_default();
+        run.inputs.v2x = Some(V2xInputConfig { source: format!("log:{}", path.display()), health });
+    }
+    run.outputs.objects_jsonl = Some(options.out_dir.join("objects.jsonl"));
+    run.outputs.episodes = config.recorder.enabled || base.outputs.episodes;
+    Ok(run)
+}
+
+/// Runs the replay through the onboard graph and returns its summary.
+///
+/// # Errors
+/// Start-up errors only: input not a KITTI folder or a readable capture, model or ONNX
+/// Runtime unusable, output folder not writable. Per-frame errors are in the summary.
+pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
+    let kitti = options.input.is_dir();
+    if !kitti && !options.input.is_file() {
+        anyhow::bail!(
+            "`{}` is neither a dataset folder (KITTI object layout) nor a capture file",
+            options.input.display()
+        );
+    }
+    let frames_listed = if kitti { Some(crate::dataset::list_frames(&options.input)?.len()) } else { None };
+    let mut config = options.config.clone();
+    config.run = Some(replay_run_config(options, kitti)?);
+    config.recorder.episode_dir =
+        crate::episodes::resolve_episode_dir(&options.config, &options.out_dir).display().to_string();
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("cannot create output folder `{}`", options.out_dir.display()))?;
     let objects_path = options.out_dir.join("objects.jsonl");
-    let objects_file = std::fs::File::create(&objects_path)
-        .with_context(|| format!("cannot create `{}`", objects_path.display()))?;
-    let mut objects_writer = std::io::BufWriter::new(objects_file);
     let rrd_path = options.config.replay.write_rrd.then(|| options.out_dir.join("replay.rrd"));
-    let recording = rrd_path
-        .as_deref()
-        .map(|path| ReplayRecording::create(path, options.config.replay.rrd_point_stride))
-        .transpose()?;
-
-    let progress =
-        if options.progress { ProgressBar::new(frames.len() as u64) } else { ProgressBar::hidden() };
-    progress.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} frames {elapsed} eta {eta} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut summary = ReplaySummary {
-        frames_total: frames.len(),
-        objects_path: objects_path.clone(),
-        rrd_path: rrd_path.clone(),
-        ..ReplaySummary::default()
-    };
-    let mut skip_reasons: BTreeMap<String, usize> = BTreeMap::new();
-    // Started at the first frame read (it needs a calibration); dropped or finished at the end,
-    // closing the open episode either way.
-    let mut recorder: Option<ReplayRecorder> = None;
-    for (index, frame) in frames.iter().enumerate() {
-        progress.inc(1);
-        progress.set_message(frame.name.clone());
-        let seq = index as u64;
-        let read_start = Instant::now();
-        let loaded = match load_frame(frame, seq, &options.config) {
-            Ok(loaded) => loaded,
-            Err(error) => {
-                let reason = crate::error_chain_text(&error);
-                progress.suspend(|| warn!(frame = %frame.name, "skipping frame: {reason}"));
-                *skip_reasons.entry("unreadable input".into()).or_default() += 1;
-                summary.skipped.push(SkippedFrame { frame: frame.name.clone(), reason });
-                continue;
-            }
-        };
-        let mut latency =
-            StageLatencyMs { read: read_start.elapsed().as_secs_f64() * 1e3, ..Default::default() };
-        if options.config.recorder.enabled && recorder.is_none() {
-            recorder = Some(ReplayRecorder::start(&options.config, &options.out_dir, &loaded.calibration)?);
-        }
-        let stamp_ns = loaded.cloud.header.stamp_ns;
-        let mut v2x_raw = Vec::new();
-        let mut recorded_ego = None;
-        let result = match &mut v2x_input {
-            None => pipeline.process(&loaded.cloud, &loaded.image, &loaded.calibration, &mut latency),
-            Some((v2x, entries, _, site_from_truck)) => {
-                while let Some(entry) = entries.next_if(|entry| entry.receive_stamp_ns <= stamp_ns) {
-                    if recorder.is_some() {
-                        v2x_raw.push(pitsense_cloud_link::V2xRaw {
-                            stamp_ns: entry.receive_stamp_ns,
-                            source: V2X_LOG_SOURCE.to_owned(),
-                            data: entry.bytes.clone(),
-                        });
-                    }
-                    v2x.push(entry.receive_stamp_ns, entry.bytes);
-                }
-                let ego = EgoState {
-                    header: Header { stamp_ns, frame: FrameId::Site, seq },
-                    site_from_truck: *site_from_truck,
-                    speed_mps: 0.0,
-                    yaw_rate_radps: 0.0,
-                    accel_mps2: 0.0,
-                };
-                if recorder.is_some() {
-                    recorded_ego = Some(ego.clone());
-                }
-                let objects = v2x.objects_at(stamp_ns, &ego);
-                let context =
-                    EgoContext { ego: &ego, truck_from_lidar: &truck_from_lidar, v2x_objects: &objects };
-                pipeline.process_with_ego(
-                    &loaded.cloud,
-                    &loaded.image,
-                    &loaded.calibration,
-                    &context,
-                    &mut latency,
-                )
-            }
-        };
-        let output = match result {
-            Ok(output) => output,
-            Err(error) => {
-                let reason = crate::error_chain_text(&error);
-                progress.suspend(|| warn!(frame = %frame.name, "skipping frame: {reason}"));
-                summary.skipped.push(SkippedFrame { frame: frame.name.clone(), reason });
-                continue;
-            }
-        };
-        let record = FrameRecord::new(&frame.name, seq, loaded.cloud.header.stamp_ns, &output.tracks);
-        serde_json::to_writer(&mut objects_writer, &record)
-            .with_context(|| format!("cannot write `{}`", objects_path.display()))?;
-        objects_writer
-            .write_all(b"\n")
-            .with_context(|| format!("cannot write `{}`", objects_path.display()))?;
-        summary.frames_processed += 1;
-        summary.objects_per_frame.push(output.tracks.len());
-        summary.v2x_only_objects +=
-            output.tracks.iter().filter(|track| track.source == pitsense_types::ObjectSource::V2x).count();
-        summary.detections_per_frame.push(output.detections.len());
-        summary.latencies.push(latency);
-        let mut image_bytes = loaded.image_bytes;
-        if let Some(recording) = &recording {
-            // With the recorder on, both need the encoded image: one copy per frame (~0.9 MB
-            // for a KITTI PNG); otherwise the bytes move into the recording.
-            let rrd_image_bytes =
-                if recorder.is_some() { image_bytes.clone() } else { std::mem::take(&mut image_bytes) };
-            recording.log_frame(
-                seq,
-                &loaded.cloud.points,
-                &output.lidar.obstacle_points,
-                rrd_image_bytes,
-                &output.detections,
-                &output.tracks,
-            )?;
-        }
-        if let Some(recorder) = &mut recorder {
-            // Everything else is moved in, not copied.
-            recorder.offer_frame(FrameMessages {
-                v2x_raw,
-                ego: recorded_ego,
-                cloud: loaded.cloud,
-                image_header: loaded.image.header,
-                image_bytes,
-                image_format: crate::episodes::image_format(&frame.image),
-                detections: output.detections,
-                fused: output.fused,
-                tracks: output.tracks,
-            });
-        }
-    }
-    progress.finish_and_clear();
-    if let Some((v2x, _, warnings, _)) = v2x_input {
-        summary.v2x = Some(*v2x.stats());
-        summary.v2x_log_warnings = warnings;
-    }
-    objects_writer.flush().with_context(|| format!("cannot write `{}`", objects_path.display()))?;
-    if let Some(recording) = recording {
-        recording.finish()?;
-    }
-    if let Some(recorder) = recorder {
-        summary.episodes = Some(recorder.finish()?);
-    } else if options.config.recorder.enabled {
-        // No frame was read: nothing recorded.
-        summary.episodes = Some(EpisodeRecordingSummary {
-            episode_dir: crate::episodes::resolve_episode_dir(&options.config, &options.out_dir),
-            ..EpisodeRecordingSummary::default()
-        });
-    }
-    Ok(summary)
+    let clock = pitsense_types::ManualClock::new(0);
+    let run = crate::onboard::run(RunOptions {
+        config,
+        data_root: options.data_root.clone(),
+        mode: RunMode::Replay(clock.clone()),
+        clock: Arc::new(clock),
+        work_clock: Arc::new(crate::graph::clock::SystemClock::new()),
+        stop: Arc::new(AtomicBool::new(false)),
+        duration: None,
+        kitti_dataset: kitti.then(|| options.input.clone()),
+        replay_video_start_ns: options.video_start_ns,
+        rrd: rrd_path.clone(),
+    })?;
+    Ok(ReplaySummary { frames_listed, run, objects_path, rrd_path })
 }
 
 /// The default data root: `PITSENSE_DATA`, else `../shared/data` (relative to the working

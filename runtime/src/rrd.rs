@@ -40,8 +40,8 @@ impl ReplayRecording {
         Ok(Self { stream, point_stride: point_stride.max(1) })
     }
 
-    /// Logs one frame. `image_bytes` (the encoded image as recorded) is moved into the
-    /// recording, not copied.
+    /// Logs one frame. `image_bytes` (the encoded image as recorded, when the source kept
+    /// it) is moved into the recording, not copied.
     ///
     /// # Errors
     /// When Rerun rejects a log call (closed sink).
@@ -50,7 +50,7 @@ impl ReplayRecording {
         seq: u64,
         points: &[PointXyzi],
         obstacle_points: &[PointXyzi],
-        image_bytes: Vec<u8>,
+        image_bytes: Option<Vec<u8>>,
         detections: &[Detection2d],
         tracks: &[Track],
     ) -> anyhow::Result<()> {
@@ -97,7 +97,9 @@ impl ReplayRecording {
                 .with_rotation_axis_angles(rotations)
                 .with_labels(labels),
         )?;
-        rec.log("camera/image", &EncodedImage::from_file_contents(image_bytes))?;
+        if let Some(image_bytes) = image_bytes {
+            rec.log("camera/image", &EncodedImage::from_file_contents(image_bytes))?;
+        }
         let mins: Vec<[f32; 2]> = detections.iter().map(|d| [d.box_px.x1, d.box_px.y1]).collect();
         let sizes: Vec<[f32; 2]> =
             detections.iter().map(|d| [d.box_px.x2 - d.box_px.x1, d.box_px.y2 - d.box_px.y1]).collect();

@@ -330,6 +330,27 @@ fn live_equals_replay_byte_for_byte() {
         .unwrap();
     assert_eq!(replay.status.code(), Some(0), "{}", String::from_utf8_lossy(&replay.stderr));
     assert!(String::from_utf8_lossy(&replay.stdout).contains("stopped: InputsEnded"));
+    // `pitsense replay` of the capture: the same graph behind the offline front.
+    let front_out = replay_dir.path().join("front");
+    let front = Command::new(env!("CARGO_BIN_EXE_pitsense"))
+        .arg("replay")
+        .arg(&pcap)
+        .arg("--metadata")
+        .arg(data.join("lidar_pcap/ouster_sdk_tests/OS-2-128-U1_v2.3.0_1024x10.json"))
+        .args(["--config"])
+        .arg(&config)
+        .arg("--data-root")
+        .arg(&data)
+        .arg("--out")
+        .arg(&front_out)
+        .output()
+        .unwrap();
+    assert_eq!(front.status.code(), Some(0), "{}", String::from_utf8_lossy(&front.stderr));
+    assert!(
+        String::from_utf8_lossy(&front.stdout).contains(&format!("frames: {PASSES} processed")),
+        "{}",
+        String::from_utf8_lossy(&front.stdout)
+    );
 
     // Every packet arrived (a loaded machine delays packets in the socket's buffer, it must not
     // lose them): the live input is the recording.
@@ -340,6 +361,8 @@ fn live_equals_replay_byte_for_byte() {
     let frames = live_objects.iter().filter(|&&b| b == b'\n').count();
     assert_eq!(frames as u64, PASSES, "one frame per rotation played");
     assert!(live_objects == replay_objects, "live and replay objects differ");
+    let front_objects = std::fs::read(front_out.join("objects.jsonl")).unwrap();
+    assert!(front_objects == replay_objects, "`pitsense replay` and `pitsense run --replay` objects differ");
 }
 
 fn free_tcp_port() -> u16 {
@@ -684,6 +707,76 @@ fn live_camera_from_a_video_file_then_lost_and_a_camera_that_cannot_open() {
     assert!(objects.lines().count() >= 8, "{} frames", objects.lines().count());
 }
 
+/// `pitsense replay` of a lidar capture with the video recorded beside it: the camera runs in
+/// the graph on the recording's clock (frames stamped from the capture's first packet plus their
+/// position in the file), every lidar frame waits for the detector's result nearest in stamp,
+/// and two replays give the same bytes.
+#[cfg(feature = "camera-opencv")]
+#[test]
+fn replay_of_a_capture_with_its_video_pairs_the_camera_and_is_deterministic() {
+    let Some(data) = data_root() else {
+        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+        return;
+    };
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        eprintln!("skipped: ORT_DYLIB_PATH is unset (./x test sets it)");
+        return;
+    }
+    let capture = os2_capture(&data);
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("stream.pcap");
+    capture.write_pcap(&pcap, 10, 7502).unwrap();
+    // 10 frames at 10 fps: KITTI object 000000 (one person, YOLOX-Nano's reference detection)
+    // and 000001 (none) alternating.
+    let images: Vec<pitsense_types::Image> = (0..2)
+        .map(|index| {
+            let path = data.join(format!("kitti/object/training/image_2/{index:06}.png"));
+            let header =
+                pitsense_types::Header { stamp_ns: 0, frame: pitsense_types::FrameId::Camera(0), seq: 0 };
+            pitsense_imaging::crop_top_left(
+                &pitsense_imaging::read_image(&path, header, 0).unwrap(),
+                1224,
+                370,
+            )
+            .unwrap()
+        })
+        .collect();
+    let frames: Vec<pitsense_types::Image> = (0..10).map(|i| images[i % 2].clone()).collect();
+    let video = dir.path().join("camera.avi");
+    assert_eq!(pitsense_imaging::camera::write_video(&video, &frames, 10.0).unwrap(), 10);
+    let config = dir.path().join("replay.toml");
+    // The camera's intrinsics and extrinsics (its source is the --video file).
+    std::fs::write(&config, format!("[run]\n{}", camera_toml("file:unused"))).unwrap();
+    let replay = |out: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_pitsense"))
+            .arg("replay")
+            .arg(&pcap)
+            .arg("--metadata")
+            .arg(data.join("lidar_pcap/ouster_sdk_tests/OS-2-128-U1_v2.3.0_1024x10.json"))
+            .arg("--video")
+            .arg(&video)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-root")
+            .arg(&data)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        (stdout, std::fs::read(dir.path().join(out).join("objects.jsonl")).unwrap())
+    };
+    let (stdout, first) = replay("first");
+    let (_, second) = replay("second");
+    assert!(first == second, "two replays differ");
+    assert!(stdout.contains("frames: 10 processed"), "{stdout}");
+    // Rotation k completes 100 ms × (k + 1) after the first packet, nearest to video frame
+    // k + 1 (within 50 ms); the last rotation's (frame 10) is past the video's end: 9 frames
+    // paired, detections on the 000000 frames among video frames 1..=9 (2, 4, 6, 8): 4 in 10.
+    assert!(stdout.contains("camera detections per frame: mean 0.4"), "{stdout}");
+}
+
 /// SIGTERM in the middle of an episode (opened by the health transition to `nominal`, its
 /// post-roll still running) leaves a valid MCAP with every frame's messages up to the stop,
 /// read back by the Python `mcap` package.
@@ -741,4 +834,165 @@ print(json.dumps({"summary": summary is not None, "counts": counts, "metadata": 
     let episode = &read["metadata"]["pitsense.episode"];
     assert_eq!(episode["truck_id"], "truck-test", "{read}");
     assert!(episode["trigger_reason"].as_str().unwrap().contains("health: nominal"), "{read}");
+}
+
+/// Health, input by input: with the lidar streaming, V2X, vehicle CAN and GNSS each fall silent
+/// for a second in turn. Each one's status leaves `ok` within its configured stale time (CAN and
+/// GNSS: two periods at 10 Hz; V2X: five, as `Runtime::start` configures the RSU) plus one health
+/// report, measured from the last datagram sent on the same system clock the health reports carry; the mode follows (`v2x_lost`, `ego_pose_lost`; CAN
+/// feeds dead reckoning only: named in the reason, the mode stays `nominal`), frames keep coming
+/// from the lidar, and once the input is back the mode is `nominal` with every input `ok`.
+#[test]
+fn each_asynchronous_input_stopped_in_turn_is_noticed_and_recovers() {
+    use pitsense_runtime::can::{Dbc, encode_cannelloni};
+    use std::collections::BTreeMap;
+
+    let Some(data) = data_root() else {
+        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+        return;
+    };
+    let capture = os2_capture(&data);
+    let dbc_path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/truck.dbc"));
+    let dbc = Dbc::from_file(&dbc_path).unwrap();
+    let (lidar_port, v2x_port, can_port, gnss_port) =
+        (free_udp_port(), free_udp_port(), free_udp_port(), free_udp_port());
+    let (origin_lat_deg, origin_lon_deg) = (42.301007, -83.698766);
+    let extra = format!(
+        r#"
+[run.inputs.can]
+bus = "udp:127.0.0.1:{can_port}"
+dbc_path = "{dbc}"
+health = {{ nominal_rate_hz = 10.0, stale_after_periods = 2.0 }}
+
+[run.inputs.gnss]
+source = "udp:127.0.0.1:{gnss_port}"
+health = {{ nominal_rate_hz = 10.0, stale_after_periods = 2.0 }}
+ego = {{ site_origin = {{ lat_deg = {origin_lat_deg}, lon_deg = {origin_lon_deg}, height_m = 250.0 }}, truck_from_gnss = {{ x_m = 0.0, y_m = 0.0, z_m = 0.0, yaw_rad = 0.0 }} }}
+"#,
+        dbc = dbc_path.display(),
+    );
+    let mut runtime = Runtime::start(&extra, lidar_port, v2x_port, &data);
+    runtime.wait_ready();
+
+    let speed = dbc
+        .encode(
+            "TRUCK_WHEEL_SPEED",
+            &BTreeMap::from([
+                ("ParkingBrakeSet".to_owned(), 0.0),
+                ("WheelBasedSpeed".to_owned(), 0.0),
+                ("CruiseControlActive".to_owned(), 0.0),
+            ]),
+        )
+        .unwrap()
+        .into_can_frame(0, "test");
+    let sdsm = sdsm_bytes(&data);
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder_stop = Arc::clone(&stop);
+    // 10 Hz ticks; ticks 15..25 without V2X, 35..45 without CAN, 55..65 without GNSS. Returns,
+    // per input, the system-clock time of the last datagram before its gap.
+    let feeder = std::thread::spawn(move || {
+        let now_ns =
+            || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (lat, lon) =
+            (nmea_angle(origin_lat_deg, 2, ['N', 'S']), nmea_angle(origin_lon_deg, 3, ['E', 'W']));
+        let mut last_before_gap: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        let mut tick = 0_u64;
+        while !feeder_stop.load(std::sync::atomic::Ordering::SeqCst) {
+            for (input, gap_start) in [("v2x", 15), ("can", 35), ("gnss", 55)] {
+                if (gap_start..gap_start + 10).contains(&tick) {
+                    continue;
+                }
+                match input {
+                    "v2x" => socket.send_to(&sdsm, ("127.0.0.1", v2x_port)).unwrap(),
+                    "can" => socket
+                        .send_to(
+                            &encode_cannelloni((tick % 256) as u8, std::slice::from_ref(&speed)).unwrap(),
+                            ("127.0.0.1", can_port),
+                        )
+                        .unwrap(),
+                    _ => {
+                        let seconds = tick as f64 * 0.1;
+                        let gga = nmea(&format!(
+                            "GNGGA,1200{seconds:05.2},{lat},{lon},4,20,0.6,250.000,M,0.000,M,1.0,0001"
+                        ));
+                        socket
+                            .send_to(
+                                format!("{gga}{}", nmea("GNHDT,0.000,T")).as_bytes(),
+                                ("127.0.0.1", gnss_port),
+                            )
+                            .unwrap()
+                    }
+                };
+                if tick + 1 == gap_start {
+                    last_before_gap.insert(input, (now_ns(), 0));
+                }
+                if tick == gap_start + 10 {
+                    last_before_gap.entry(input).and_modify(|(_, resumed)| *resumed = now_ns());
+                }
+            }
+            tick += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (tick, last_before_gap)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let never = Arc::new(AtomicBool::new(false));
+    capture.play(format!("127.0.0.1:{lidar_port}").parse().unwrap(), 75, &never).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (ticks, gaps) = feeder.join().unwrap();
+    let (code, stdout, stderr, dir) = runtime.terminate();
+    assert_eq!(code, Some(143), "stderr:\n{stderr}");
+    assert!(ticks >= 70, "the feeder ran {ticks} ticks: {stdout}");
+    let health = health_lines(dir.path());
+    let objects: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("objects.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    for (input, mode, stale_ms) in
+        [("v2x", "v2x_lost", 500.0), ("can", "nominal", 200.0), ("gnss", "ego_pose_lost", 200.0)]
+    {
+        let (last_sent_ns, resumed_ns) = gaps[input];
+        assert!(resumed_ns > last_sent_ns, "{input}: the gap was not played: {gaps:?}");
+        let stamp = |report: &serde_json::Value| report["stamp_ns"].as_u64().unwrap();
+        let noticed = health
+            .iter()
+            .find(|report| stamp(report) > last_sent_ns && status_of(report, input) != "ok")
+            .unwrap_or_else(|| panic!("{input}: never left ok after its last message"));
+        let detection_ms = (stamp(noticed) - last_sent_ns) as f64 * 1e-6;
+        eprintln!(
+            "{input}: {} after {detection_ms:.0} ms, mode {}",
+            status_of(noticed, input),
+            noticed["mode"]
+        );
+        // The stale time plus one health period (50 ms) and scheduling on a busy machine.
+        assert!(detection_ms <= stale_ms + 150.0, "{input}: noticed after {detection_ms:.0} ms: {noticed}");
+        let settled_ns = last_sent_ns + ((stale_ms + 150.0) * 1e6) as u64;
+        let during: Vec<&serde_json::Value> =
+            health.iter().filter(|report| stamp(report) > settled_ns && stamp(report) < resumed_ns).collect();
+        assert!(!during.is_empty(), "{input}: no report during the gap");
+        for report in &during {
+            assert_ne!(status_of(report, input), "ok", "{report}");
+            assert_eq!(report["mode"], mode, "{report}");
+            assert!(report["reason"].as_str().unwrap().contains(input), "{report}");
+        }
+        // The lidar's frames go on through the gap.
+        let frames_in_gap = objects
+            .iter()
+            .filter(|frame| {
+                let stamp_ns = frame["stamp_ns"].as_u64().unwrap();
+                stamp_ns > last_sent_ns && stamp_ns < resumed_ns
+            })
+            .count();
+        assert!(frames_in_gap >= 5, "{input}: {frames_in_gap} frames during its gap");
+        // Back: nominal with every input ok within a second of the first message.
+        let back = health.iter().find(|report| {
+            stamp(report) > resumed_ns
+                && report["mode"] == "nominal"
+                && ["lidar", "v2x", "can", "gnss"].iter().all(|name| status_of(report, name) == "ok")
+        });
+        let back = back.unwrap_or_else(|| panic!("{input}: never nominal again"));
+        assert!(stamp(back) - resumed_ns < 1_000_000_000, "{input}: nominal only at {back}");
+    }
 }

@@ -353,3 +353,50 @@ fn a_recorder_trigger_writes_an_episode_with_every_frame_of_the_replay() {
     let calibration: serde_json::Value = serde_json::from_str(&fields["calibration"]).unwrap();
     assert_eq!(calibration["camera_id"], 2);
 }
+
+#[test]
+fn a_frame_with_nan_points_is_reported_and_the_replay_keeps_every_frame() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dataset = scratch.path().join("dataset");
+    let real = kitti();
+    for name in ["000000", "000001", "000002"] {
+        place(&real.join(format!("image_2/{name}.png")), &dataset.join(format!("image_2/{name}.png")));
+        place(&real.join(format!("calib/{name}.txt")), &dataset.join(format!("calib/{name}.txt")));
+        if name != "000001" {
+            place(&real.join(format!("velodyne/{name}.bin")), &dataset.join(format!("velodyne/{name}.bin")));
+        }
+    }
+    // 000001's scan with x = NaN in its first 1,000 points and y = +inf in the next 500
+    // (16-byte records: x, y, z, reflectance as little-endian f32).
+    let mut scan = std::fs::read(real.join("velodyne/000001.bin")).unwrap();
+    let points = scan.len() / 16;
+    for point in 0..1_500 {
+        let (offset, value) =
+            if point < 1_000 { (point * 16, f32::NAN) } else { (point * 16 + 4, f32::INFINITY) };
+        scan[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+    }
+    std::fs::write(dataset.join("velodyne/000001.bin"), &scan).unwrap();
+
+    let out = scratch.path().join("out");
+    let output = replay(&dataset, &out, &[]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    assert!(stdout.contains("frames: 3 listed, 3 processed, 0 skipped"), "{stdout}");
+    let expected = format!(
+        "lidar frame 000001 at 100000000 ns: 1500 of {points} points not finite (NaN or infinite), dropped"
+    );
+    assert!(stdout.contains(&expected), "{expected}\n{stdout}");
+    let frames: Vec<serde_json::Value> = std::fs::read_to_string(out.join("objects.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(frames.len(), 3);
+    assert!(!frames[1]["objects"].as_array().unwrap().is_empty(), "frame 000001 lost its objects");
+    for object in frames[1]["objects"].as_array().unwrap() {
+        for value in object["center_m"].as_array().unwrap().iter().chain(object["size_m"].as_array().unwrap())
+        {
+            assert!(value.as_f64().is_some_and(f64::is_finite), "{object}");
+        }
+    }
+}

@@ -44,22 +44,21 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context;
-use pitsense_cloud_link::queue::EpisodeQueue;
-use pitsense_cloud_link::recorder::RecorderHandle;
-use pitsense_cloud_link::{EpisodeMessage, EpisodeMetadata};
+use pitsense_cloud_link::{EpisodeMessage, V2xRaw};
 use pitsense_fusion::camera_lidar::CameraLidarFusion;
 use pitsense_fusion::tracker::{Tracker, TrackerConfig};
 use pitsense_perception::drivers::PacketCounters;
 use pitsense_perception::lidar::{LidarOutput, LidarPipeline};
 use pitsense_types::nalgebra::Isometry3;
 use pitsense_types::{
-    CameraCalibration, Clock, Detection2d, EgoState, FrameId, Header, HealthReport, Image, ManualClock,
-    PointCloud, Track, VehicleSignals,
+    CameraCalibration, Clock, Detection2d, EgoState, FrameId, Header, HealthReport, ManualClock, PointCloud,
+    Track, VehicleSignals,
 };
 use tracing::{info, warn};
 
 use crate::can::{CanBus, CanInputCounters, CanOutputEncoder, Dbc, ObjectOnCan, VehicleSignalDecoder};
 use crate::config::PitsenseConfig;
+use crate::episodes::{EpisodeRecorder, EpisodeRecordingSummary, FrameMessages, RecordedImage};
 use crate::gnss::{EgoEstimator, GnssCounters, StampedSentence};
 use crate::graph::channel::{DropPolicy, EdgeProbe, EdgeReceiver, RecvOutcome, edge};
 use crate::graph::health::{InputRole, MonitorConfig, degraded_mode};
@@ -67,8 +66,8 @@ use crate::graph::watchdog::StageWatch;
 use crate::objects_jsonl::FrameRecord;
 use crate::onboard::config::{RunConfig, SyncPolicy};
 use crate::onboard::sources::{
-    CameraInput, CanSource, GnssInput, InputState, LidarDecoder, LidarScanMessage, LidarSource,
-    SourceContext, V2xDatagram, V2xSource,
+    CameraFrame, CameraInput, CanSource, GnssInput, InputState, KittiSource, LidarDecoder, LidarScanMessage,
+    LidarSource, SourceContext, V2xDatagram, V2xSource, Watermark,
 };
 use crate::outputs::{LatencyReport, ZenohOutputs};
 use crate::replay::percentile;
@@ -95,6 +94,20 @@ pub struct RunOptions {
     pub mode: RunMode,
     /// The injected clock (live: [`crate::graph::clock::SystemClock`]).
     pub clock: Arc<dyn Clock>,
+    /// The clock that times the stages' work (per-stage latency, watchdogs): the system clock,
+    /// live and in replay (the recording's clock stands still while a stage works). Never
+    /// read by a stage and never part of its output.
+    pub work_clock: Arc<dyn Clock>,
+    /// Replay a dataset in KITTI object layout (`velodyne/`, `image_2/`, `calib/`) as the
+    /// lidar and camera inputs (see [`KittiSource`]); `run.inputs.lidar` and
+    /// `run.inputs.camera` must then be absent. Replay only.
+    pub kitti_dataset: Option<PathBuf>,
+    /// Replay: the camera video's time zero on the recording's clock, ns; `None`: the first
+    /// lidar capture's first packet.
+    pub replay_video_start_ns: Option<u64>,
+    /// Write a Rerun recording of every fused frame here (points, obstacles, the camera image
+    /// when the source kept it, detections, tracks); needs the `rerun` cargo feature.
+    pub rrd: Option<PathBuf>,
     /// Set by a signal handler (or a test) to stop.
     pub stop: Arc<AtomicBool>,
     /// Stop after this long (live), if given.
@@ -141,10 +154,21 @@ pub struct RunSummary {
     pub gnss: Option<GnssCounters>,
     /// Outputs that could not be published or sent (zenoh puts, CAN frames), by output.
     pub output_errors: BTreeMap<String, u64>,
-    /// Episodes recorded: (file name, trigger reason).
-    pub episodes: Vec<(String, String)>,
-    /// Messages the recorder refused (its channel was full).
-    pub episode_messages_dropped: u64,
+    /// What the episode recorder did, when `run.outputs.episodes`.
+    pub episodes: Option<EpisodeRecordingSummary>,
+    /// Problems kept per input name (each names the input, the file or packet, the reason).
+    pub problems: BTreeMap<String, Vec<String>>,
+    /// Objects published, summed over frames.
+    pub objects_published: u64,
+    /// Most objects published in one frame.
+    pub objects_max: u64,
+    /// Objects published with source `v2x` (seen only through V2X), summed over frames.
+    pub v2x_only_objects: u64,
+    /// Camera detections fused into frames, summed over frames.
+    pub camera_detections: u64,
+    /// Work time per stage (`lidar`, `camera`, `fusion`) of the newest
+    /// [`LATENCY_SAMPLES_KEPT`] frames, ms, on the work clock.
+    pub stage_ms: BTreeMap<String, Vec<f64>>,
 }
 
 impl RunSummary {
@@ -190,11 +214,13 @@ impl RunSummary {
                 gnss.parsed, gnss.bad_checksum, gnss.unsupported, gnss.malformed
             ));
         }
-        for (name, reason) in &self.episodes {
-            out.push_str(&format!("episode {name}: {reason}\n"));
+        for (input, problems) in &self.problems {
+            for problem in problems {
+                out.push_str(&format!("input {input}: {problem}\n"));
+            }
         }
-        if self.episode_messages_dropped > 0 {
-            out.push_str(&format!("episodes: {} messages dropped\n", self.episode_messages_dropped));
+        if let Some(episodes) = &self.episodes {
+            out.push_str(&episodes.render());
         }
         for (output, errors) in &self.output_errors {
             out.push_str(&format!("output {output}: {errors} not sent\n"));
@@ -209,6 +235,8 @@ impl RunSummary {
 /// The lidar task's output for one frame.
 #[derive(Debug)]
 struct LidarResult {
+    /// The frame's name in the objects output, when its source named it.
+    name: Option<String>,
     /// The merged cloud (first lidar's frame).
     cloud: PointCloud,
     /// Obstacles, boxes and counters.
@@ -222,12 +250,16 @@ struct LidarResult {
 /// The camera task's output for one image.
 #[derive(Debug)]
 struct CameraResult {
-    /// The image's capture stamp, ns.
-    stamp_ns: u64,
+    /// The image's header (capture stamp, pixel frame).
+    header: Header,
     /// The detector's boxes.
     detections: Vec<Detection2d>,
     /// Time the detector took, ms.
     camera_ms: f64,
+    /// The image as recorded, when its source kept it (bytes, format).
+    encoded: Option<(Vec<u8>, String)>,
+    /// The image's own calibration, when its source carries one.
+    calibration: Option<CameraCalibration>,
 }
 
 /// End-to-end latency samples kept for the run's summary: the last hour at 10 Hz.
@@ -239,6 +271,8 @@ const CAMERA_RESULTS_KEPT: usize = 8;
 /// Everything the threads share.
 struct Shared {
     clock: Arc<dyn Clock>,
+    /// Times the stages' work (see [`RunOptions::work_clock`]).
+    work_clock: Arc<dyn Clock>,
     stop: Arc<AtomicBool>,
     late_frames: AtomicU64,
     frames: AtomicU64,
@@ -254,17 +288,50 @@ struct Shared {
     /// Failed publications per output.
     output_errors: Mutex<BTreeMap<String, u64>>,
     /// The episode recorder, when `run.outputs.episodes` (taken out to finish it).
-    recorder: Mutex<Option<RecorderHandle>>,
+    recorder: Mutex<Option<EpisodeRecorder>>,
+    /// The published frames' figures for the summary.
+    totals: Mutex<FrameTotals>,
+}
+
+/// Per-frame figures summed for the run's summary.
+#[derive(Debug, Default)]
+struct FrameTotals {
+    objects: u64,
+    objects_max: u64,
+    v2x_only: u64,
+    camera_detections: u64,
+    /// Work time per stage, ms (rings of [`LATENCY_SAMPLES_KEPT`]).
+    stage_ms: BTreeMap<String, VecDeque<f64>>,
+}
+
+impl FrameTotals {
+    fn push_stage(&mut self, stage: &str, ms: f64) {
+        let samples = self.stage_ms.entry(stage.to_owned()).or_default();
+        if samples.len() >= LATENCY_SAMPLES_KEPT {
+            samples.pop_front();
+        }
+        samples.push_back(ms);
+    }
 }
 
 impl Shared {
-    /// Offers messages to the episode recorder, if any (never blocks: a full recorder channel
-    /// drops and counts).
-    fn record(&self, messages: impl IntoIterator<Item = EpisodeMessage>) {
-        if let Some(recorder) = self.recorder.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
-            for message in messages {
-                let _ = recorder.offer(message);
-            }
+    /// Whether an episode recorder runs.
+    fn recording(&self) -> bool {
+        self.recorder.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+
+    /// Offers one message to the episode recorder, if any (never blocks: a full recorder
+    /// channel drops and counts).
+    fn record(&self, message: EpisodeMessage) {
+        if let Some(recorder) = self.recorder.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            recorder.offer(message);
+        }
+    }
+
+    /// Offers one frame's messages to the episode recorder, if any.
+    fn record_frame(&self, frame: FrameMessages) {
+        if let Some(recorder) = self.recorder.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            recorder.offer_frame(frame);
         }
     }
 
@@ -315,9 +382,6 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     let start_ns = clock.now_ns();
     let input_policy = if replay { DropPolicy::Block } else { run_config.input_drop_policy };
     let context = SourceContext { clock: Arc::clone(&clock), replay_clock, stop: Arc::clone(&options.stop) };
-    if replay && run_config.inputs.camera.is_some() {
-        anyhow::bail!("run.inputs.camera is live only for now: `pitsense replay` replays camera recordings");
-    }
     if replay && run_config.inputs.gnss.is_some() {
         anyhow::bail!(
             "run.inputs.gnss is live only: NMEA sentences carry no reception stamps to replay \
@@ -334,6 +398,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     };
     let shared = Arc::new(Shared {
         clock: Arc::clone(&clock),
+        work_clock: Arc::clone(&options.work_clock),
         stop: Arc::clone(&options.stop),
         late_frames: AtomicU64::new(0),
         frames: AtomicU64::new(0),
@@ -343,6 +408,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         objects_on_can: Mutex::new(Vec::new()),
         output_errors: Mutex::new(BTreeMap::new()),
         recorder: Mutex::new(None),
+        totals: Mutex::new(FrameTotals::default()),
     });
     let mut inputs: Vec<Arc<InputState>> = Vec::new();
     let mut probes: Vec<EdgeProbe> = Vec::new();
@@ -350,7 +416,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     let mut watches: Vec<StageWatch> = Vec::new();
     let mut lidar_packet_counters = Vec::new();
 
-    // Lidar sources and the lidar task.
+    // Lidar and camera: from the configured sensors, or from a dataset replayed as both.
     let (lidar_result_tx, lidar_result_rx, probe) = edge::<LidarResult>(
         "lidar_task->fusion",
         2,
@@ -358,6 +424,77 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     );
     probes.push(probe);
     let mut lidar_state = None;
+    let mut camera_rx = None;
+    let mut camera_state = None;
+    let mut camera_fusion = None;
+    let mut camera_task_watermark = None;
+    let mut truck_from_lidar = run_config
+        .inputs
+        .lidar
+        .as_ref()
+        .and_then(|l| l.sensors.first())
+        .map(|s| s.truck_from_lidar.isometry())
+        .unwrap_or_default();
+    let tasks = TaskContext {
+        config: &options.config,
+        run: &run_config,
+        data_root: &options.data_root,
+        replay,
+        work_clock: Arc::clone(&options.work_clock),
+    };
+    if let Some(dataset) = &options.kitti_dataset {
+        if !replay {
+            anyhow::bail!("a KITTI dataset is an input of replay only");
+        }
+        if run_config.inputs.lidar.is_some() || run_config.inputs.camera.is_some() {
+            anyhow::bail!(
+                "a KITTI dataset replaces run.inputs.lidar and run.inputs.camera: remove them from the configuration"
+            );
+        }
+        let source = KittiSource::open(dataset, &options.config.replay)?;
+        truck_from_lidar = crate::replay::pose(options.config.replay.lidar_in_truck);
+        // Nominal 1 / frame period; replay judges nothing live, but the summary names the inputs.
+        let monitor = MonitorConfig {
+            nominal_rate_hz: 1e3 / options.config.replay.frame_period_ms.max(1) as f64,
+            ..MonitorConfig::default()
+        };
+        let lidar = InputState::new("lidar", InputRole::Lidar, monitor.clone(), start_ns);
+        let camera = InputState::new("camera", InputRole::Camera, monitor, start_ns);
+        inputs.push(Arc::clone(&lidar));
+        inputs.push(Arc::clone(&camera));
+        let (scan_tx, scan_rx, probe) = edge::<LidarScanMessage>("lidar->lidar_task", 2, input_policy);
+        probes.push(probe);
+        let (image_tx, image_rx, probe) = edge::<CameraFrame>("camera->camera_task", 2, input_policy);
+        probes.push(probe);
+        watches.push(tasks.spawn_lidar_task(
+            scan_rx,
+            vec![Isometry3::identity()],
+            lidar_result_tx.clone(),
+            Arc::clone(&lidar),
+            &mut threads,
+        )?);
+        let (result_rx, watch, fusion, task_watermark) = tasks.spawn_camera_task(
+            image_rx,
+            Arc::clone(&camera),
+            source.first_calibration().clone(),
+            &mut probes,
+            &mut threads,
+        )?;
+        watches.push(watch);
+        camera_task_watermark = Some(task_watermark);
+        camera_fusion = Some(fusion);
+        camera_rx = Some(result_rx);
+        let (lidar_for_source, camera_for_source) = (Arc::clone(&lidar), Arc::clone(&camera));
+        let context = context.clone();
+        threads.push((
+            "kitti".into(),
+            spawn("kitti", move || {
+                source.run(scan_tx, image_tx, &lidar_for_source, &camera_for_source, &context)
+            })?,
+        ));
+        lidar_state = Some(lidar);
+        camera_state = Some(camera);
+    }
     if let Some(lidar) = &run_config.inputs.lidar {
         let state = InputState::new("lidar", InputRole::Lidar, lidar.health.clone(), start_ns);
         inputs.push(Arc::clone(&state));
@@ -387,35 +524,59 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
             ));
         }
         drop(scan_tx);
-        let primary_from_sensor: Vec<Isometry3<f64>> = {
-            let truck_from_primary =
-                lidar.sensors.first().map(|s| s.truck_from_lidar.isometry()).unwrap_or_default();
-            lidar
-                .sensors
-                .iter()
-                .map(|s| truck_from_primary.inverse() * s.truck_from_lidar.isometry())
-                .collect()
-        };
-        let pipeline = LidarPipeline::new(options.config.lidar.clone())?;
-        let watch = StageWatch::new("lidar", run_config.stage_budget_ms);
-        watches.push(watch.clone());
-        let tolerance_ns = run_config.pairing_tolerance_ms * 1_000_000;
-        let task_clock = Arc::clone(&clock);
-        let tx = lidar_result_tx.clone();
-        threads.push((
-            "lidar_task".into(),
-            spawn("lidar_task", move || {
-                lidar_task(scan_rx, pipeline, primary_from_sensor, tolerance_ns, tx, watch, task_clock)
-            })?,
-        ));
+        let primary_from_sensor: Vec<Isometry3<f64>> = lidar
+            .sensors
+            .iter()
+            .map(|s| truck_from_lidar.inverse() * s.truck_from_lidar.isometry())
+            .collect();
+        watches.push(tasks.spawn_lidar_task(
+            scan_rx,
+            primary_from_sensor,
+            lidar_result_tx.clone(),
+            Arc::clone(&state),
+            &mut threads,
+        )?);
         lidar_state = Some(state);
     }
     drop(lidar_result_tx);
+    if let Some(camera) = &run_config.inputs.camera {
+        let calibration = CameraCalibration {
+            camera_id: 0,
+            intrinsics: camera.intrinsics,
+            camera_from_lidar: camera.truck_from_camera.isometry().inverse() * truck_from_lidar,
+        };
+        let state = InputState::new("camera", InputRole::Camera, camera.health.clone(), start_ns);
+        inputs.push(Arc::clone(&state));
+        let (image_tx, image_rx, probe) = edge::<CameraFrame>("camera->camera_task", 2, input_policy);
+        probes.push(probe);
+        let (result_rx, watch, fusion, task_watermark) =
+            tasks.spawn_camera_task(image_rx, Arc::clone(&state), calibration, &mut probes, &mut threads)?;
+        watches.push(watch);
+        camera_task_watermark = Some(task_watermark);
+        // A video replayed beside a capture starts at the capture's first packet unless told.
+        let replay_start_ns = match (replay, options.replay_video_start_ns) {
+            (true, Some(start_ns)) => start_ns,
+            (true, None) => first_capture_stamp_ns(&run_config)?,
+            (false, _) => 0,
+        };
+        let source = CameraInput {
+            uri: camera.source.clone(),
+            replay_start_ns,
+            sender: image_tx,
+            state: Arc::clone(&state),
+        };
+        let context = context.clone();
+        threads.push(("camera".into(), spawn("camera", move || source.run(context))?));
+        camera_fusion = Some(fusion);
+        camera_rx = Some(result_rx);
+        camera_state = Some(state);
+    }
 
     // V2X source.
     let mut v2x_rx = None;
     let mut v2x_state = None;
     let mut v2x_fusion = None;
+    let mut v2x_source_name = String::new();
     if let Some(v2x) = &run_config.inputs.v2x {
         let Some(v2x_config) = &options.config.v2x else {
             anyhow::bail!("run.inputs.v2x needs a [v2x] section (at least [v2x.site_origin])");
@@ -430,66 +591,29 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         let (tx, rx, probe) = edge::<V2xDatagram>("v2x->fusion", capacity, input_policy);
         probes.push(probe);
         let source = V2xSource { source: v2x.source.clone(), sender: tx, state: Arc::clone(&state) };
+        v2x_source_name = if v2x.source.starts_with("log:") {
+            crate::replay::V2X_LOG_SOURCE.to_owned()
+        } else {
+            v2x.source.clone()
+        };
         let context = context.clone();
         threads.push(("v2x".into(), spawn("v2x", move || source.run(context))?));
         v2x_rx = Some(rx);
         v2x_state = Some(state);
     }
 
-    // Camera source and the camera task.
-    let mut camera_rx = None;
-    let mut camera_state = None;
-    let mut camera_fusion = None;
-    if let Some(camera) = &run_config.inputs.camera {
-        let detector = crate::pipeline::build_detector(&options.config, &options.data_root)
-            .context("run.inputs.camera: the camera detector")?;
-        let truck_from_primary = run_config
-            .inputs
-            .lidar
-            .as_ref()
-            .and_then(|l| l.sensors.first())
-            .map(|s| s.truck_from_lidar.isometry())
-            .unwrap_or_default();
-        let calibration = CameraCalibration {
-            camera_id: 0,
-            intrinsics: camera.intrinsics,
-            camera_from_lidar: camera.truck_from_camera.isometry().inverse() * truck_from_primary,
-        };
-        camera_fusion = Some((CameraLidarFusion::new(options.config.fusion.clone())?, calibration));
-        let state = InputState::new("camera", InputRole::Camera, camera.health.clone(), start_ns);
-        inputs.push(Arc::clone(&state));
-        let (image_tx, image_rx, probe) = edge::<Image>("camera->camera_task", 2, input_policy);
-        probes.push(probe);
-        let source = CameraInput { uri: camera.source.clone(), sender: image_tx, state: Arc::clone(&state) };
-        let context = context.clone();
-        threads.push(("camera".into(), spawn("camera", move || source.run(context))?));
-        let (result_tx, result_rx, probe) = edge::<CameraResult>(
-            "camera_task->fusion",
-            4,
-            if replay { DropPolicy::Block } else { DropPolicy::DropOldest },
-        );
-        probes.push(probe);
-        let watch = StageWatch::new("camera", run_config.stage_budget_ms);
-        watches.push(watch.clone());
-        let task_clock = Arc::clone(&clock);
-        let task_state = Arc::clone(&state);
-        threads.push((
-            "camera_task".into(),
-            spawn("camera_task", move || {
-                camera_task(image_rx, detector, result_tx, watch, task_clock, task_state)
-            })?,
-        ));
-        camera_rx = Some(result_rx);
-        camera_state = Some(state);
-    }
-
     // Episodes.
     if run_config.outputs.episodes {
-        let calibration = camera_fusion.as_ref().map(|(_, calibration)| calibration.clone());
-        let recorder = start_recorder(&options.config, &run_config, calibration)?;
+        let calibration = camera_fusion.as_ref().map(|(_, calibration)| calibration);
+        let mut recorder = EpisodeRecorder::start(
+            &options.config,
+            std::path::Path::new(&options.config.recorder.episode_dir),
+            &run_config.truck_id,
+            calibration,
+        )?;
+        recorder.set_lossless(replay);
         *shared.recorder.lock().unwrap_or_else(PoisonError::into_inner) = Some(recorder);
     }
-
     // Vehicle CAN input.
     let mut can_rx = None;
     let mut can_state = None;
@@ -560,13 +684,20 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         None => None,
     };
 
+    let rrd = match &options.rrd {
+        Some(path) => Some(open_rrd(path, options.config.replay.rrd_point_stride)?),
+        None => None,
+    };
+
     // Fusion task.
     let tracker = Tracker::new(options.config.tracker.clone())?;
-    let mut partners: Vec<Arc<InputState>> = Vec::new();
-    partners.extend(camera_state.iter().cloned());
-    partners.extend(v2x_state.iter().cloned());
-    partners.extend(can_state.iter().cloned());
-    partners.extend(gnss_state.iter().cloned());
+    // Fusion waits on the camera task's output, not on the camera: a frame is fused once the
+    // detector has seen every image stamped up to it.
+    let mut partners: Vec<(Arc<InputState>, Arc<Watermark>)> = Vec::new();
+    partners.extend(camera_state.iter().cloned().zip(camera_task_watermark.iter().cloned()));
+    for state in v2x_state.iter().chain(&can_state).chain(&gnss_state) {
+        partners.push((Arc::clone(state), state.watermark()));
+    }
     let fusion_watch = StageWatch::new("fusion", run_config.stage_budget_ms);
     watches.push(fusion_watch.clone());
     let fusion = FusionTask {
@@ -588,15 +719,11 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         lidar_rx: lidar_result_rx,
         lidar_state: lidar_state.clone(),
         objects_writer,
+        rrd,
         watch: fusion_watch,
         shared: Arc::clone(&shared),
-        truck_from_lidar: run_config
-            .inputs
-            .lidar
-            .as_ref()
-            .and_then(|l| l.sensors.first())
-            .map(|s| s.truck_from_lidar.isometry())
-            .unwrap_or_default(),
+        truck_from_lidar,
+        v2x_source_name,
     };
     let fusion_handle = spawn("fusion", move || fusion.run())?;
 
@@ -635,8 +762,9 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         let due = last_published_ns.is_none_or(|last| now_ns.saturating_sub(last) >= period_ns);
         if changed || due {
             last_published_ns = Some(now_ns);
+            let work_now_ns = options.work_clock.now_ns();
             for watch in &watches {
-                let report = watch.report(now_ns);
+                let report = watch.report(work_now_ns);
                 if let Some(ms) = report.overrunning_ms {
                     warn!(stage = %report.stage, "stage overrunning its budget: {ms} ms into one work item");
                 }
@@ -687,14 +815,8 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         std::mem::take(&mut *shared.latency_ms.lock().unwrap_or_else(PoisonError::into_inner)).into();
     // The open episode is closed with what it has (the post-roll ends at the stop).
     let recorder = shared.recorder.lock().unwrap_or_else(PoisonError::into_inner).take();
-    let (episodes, episode_messages_dropped) = match recorder {
-        Some(recorder) => {
-            let dropped = recorder.dropped_messages();
-            let report = recorder.finish().context("episode recorder")?;
-            (report.episodes.into_iter().map(|(name, reason, _)| (name, reason)).collect(), dropped)
-        }
-        None => (Vec::new(), 0),
-    };
+    let episodes = recorder.map(EpisodeRecorder::finish).transpose()?;
+    let totals = std::mem::take(&mut *shared.totals.lock().unwrap_or_else(PoisonError::into_inner));
     Ok(RunSummary {
         stop_reason,
         frames: shared.frames.load(Ordering::Relaxed),
@@ -712,33 +834,171 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         gnss: gnss_counters.map(|c| *c.lock().unwrap_or_else(PoisonError::into_inner)),
         output_errors: shared.output_errors.lock().unwrap_or_else(PoisonError::into_inner).clone(),
         episodes,
-        episode_messages_dropped,
+        problems: inputs
+            .iter()
+            .map(|input| (input.name.clone(), input.problems()))
+            .filter(|(_, problems)| !problems.is_empty())
+            .collect(),
+        objects_published: totals.objects,
+        objects_max: totals.objects_max,
+        v2x_only_objects: totals.v2x_only,
+        camera_detections: totals.camera_detections,
+        stage_ms: totals.stage_ms.into_iter().map(|(stage, samples)| (stage, samples.into())).collect(),
     })
 }
 
-/// Starts the episode recorder with the `[recorder]` section (forced on) and this truck's id.
-fn start_recorder(
-    config: &PitsenseConfig,
-    run: &RunConfig,
-    camera: Option<pitsense_types::CameraCalibration>,
-) -> anyhow::Result<RecorderHandle> {
-    let episode_dir = PathBuf::from(&config.recorder.episode_dir);
-    let manifest = pitsense_models::builtin_manifest(&config.models.camera_detector)
-        .with_context(|| format!("models.camera_detector `{}`", config.models.camera_detector))?;
-    let metadata = EpisodeMetadata {
-        truck_id: run.truck_id.clone(),
-        software_version: env!("CARGO_PKG_VERSION").to_owned(),
-        calibration_json: serde_json::to_string(&camera).context("calibration as JSON")?,
-        model_sha256: manifest.model.sha256,
-        trigger_reason: String::new(),
-        trigger_stamp_ns: 0,
+/// What the task builders share.
+struct TaskContext<'a> {
+    config: &'a PitsenseConfig,
+    run: &'a RunConfig,
+    data_root: &'a std::path::Path,
+    replay: bool,
+    work_clock: Arc<dyn Clock>,
+}
+
+/// The camera task's outputs: its results edge, its watch, camera–lidar fusion with the
+/// camera's calibration against the primary lidar, and the watermark of its results.
+type CameraTaskParts =
+    (EdgeReceiver<CameraResult>, StageWatch, (CameraLidarFusion, CameraCalibration), Arc<Watermark>);
+
+impl TaskContext<'_> {
+    /// Starts the lidar task (merge into the primary lidar's frame, obstacle pipeline) on
+    /// `scans`; frames with non-finite points are reported on `state`. Returns its watch.
+    fn spawn_lidar_task(
+        &self,
+        scans: EdgeReceiver<LidarScanMessage>,
+        primary_from_sensor: Vec<Isometry3<f64>>,
+        results: crate::graph::channel::EdgeSender<LidarResult>,
+        state: Arc<InputState>,
+        threads: &mut Vec<(String, JoinHandle<()>)>,
+    ) -> anyhow::Result<StageWatch> {
+        let pipeline = LidarPipeline::new(self.config.lidar.clone())?;
+        let watch = StageWatch::new("lidar", self.run.stage_budget_ms);
+        let tolerance_ns = self.run.pairing_tolerance_ms * 1_000_000;
+        let work_clock = Arc::clone(&self.work_clock);
+        let task_watch = watch.clone();
+        threads.push((
+            "lidar_task".into(),
+            spawn("lidar_task", move || {
+                lidar_task(
+                    scans,
+                    pipeline,
+                    primary_from_sensor,
+                    tolerance_ns,
+                    results,
+                    state,
+                    task_watch,
+                    work_clock,
+                )
+            })?,
+        ));
+        Ok(watch)
+    }
+
+    /// Builds the detector and starts the camera task on `images`.
+    fn spawn_camera_task(
+        &self,
+        images: EdgeReceiver<CameraFrame>,
+        state: Arc<InputState>,
+        calibration: CameraCalibration,
+        probes: &mut Vec<EdgeProbe>,
+        threads: &mut Vec<(String, JoinHandle<()>)>,
+    ) -> anyhow::Result<CameraTaskParts> {
+        let detector =
+            crate::pipeline::build_detector(self.config, self.data_root).context("the camera detector")?;
+        let fusion = CameraLidarFusion::new(self.config.fusion.clone())?;
+        let (result_tx, result_rx, probe) = edge::<CameraResult>(
+            "camera_task->fusion",
+            4,
+            if self.replay { DropPolicy::Block } else { DropPolicy::DropOldest },
+        );
+        probes.push(probe);
+        let watch = StageWatch::new("camera", self.run.stage_budget_ms);
+        let task_watch = watch.clone();
+        let work_clock = Arc::clone(&self.work_clock);
+        let output = Arc::new(Watermark::default());
+        let task = CameraTask {
+            detector,
+            results: result_tx,
+            watch: task_watch,
+            clock: work_clock,
+            state,
+            output: Arc::clone(&output),
+        };
+        threads.push(("camera_task".into(), spawn("camera_task", move || task.run(images))?));
+        Ok((result_rx, watch, (fusion, calibration), output))
+    }
+}
+
+/// The capture time of the first lidar's first packet, ns: a replayed video's default time
+/// zero.
+///
+/// # Errors
+/// No pcap lidar to take it from, or the capture cannot be read.
+fn first_capture_stamp_ns(run: &RunConfig) -> anyhow::Result<u64> {
+    let Some(sensor) = run.inputs.lidar.as_ref().and_then(|lidar| lidar.sensors.first()) else {
+        anyhow::bail!(
+            "a replayed video needs its start time (--video-start-ns) when no lidar capture gives it"
+        );
     };
-    let queue = EpisodeQueue::open(&episode_dir, crate::episodes::REPLAY_QUEUE_QUOTA_BYTES)
-        .with_context(|| format!("episode queue `{}` (recorder.episode_dir)", episode_dir.display()))?;
-    let recorder_config =
-        pitsense_cloud_link::trigger::RecorderConfig { enabled: true, ..config.recorder.clone() };
-    RecorderHandle::spawn(recorder_config, metadata, camera, Arc::new(Mutex::new(queue)))
-        .context("cannot start the episode recorder")
+    let uri = crate::onboard::config::parse_source(&sensor.source, &["pcap"]).map_err(|reason| {
+        anyhow::anyhow!("a replayed video starts at the lidar capture's first packet: {reason}")
+    })?;
+    let mut reader =
+        pitsense_perception::drivers::pcap::PcapUdpReader::open(std::path::Path::new(&uri.rest))?;
+    match reader.next_datagram()? {
+        Some(datagram) => Ok(datagram.capture_time_ns),
+        None => anyhow::bail!("lidar capture `{}` holds no UDP datagram", uri.rest),
+    }
+}
+
+/// The Rerun recording of the fused frames.
+#[cfg(feature = "rerun")]
+type RrdSink = crate::rrd::ReplayRecording;
+
+/// Opens the Rerun recording.
+///
+/// # Errors
+/// The file cannot be created.
+#[cfg(feature = "rerun")]
+fn open_rrd(path: &std::path::Path, point_stride: usize) -> anyhow::Result<RrdSink> {
+    crate::rrd::ReplayRecording::create(path, point_stride)
+}
+
+/// A build without Rerun has no recording: this type has no value.
+#[cfg(not(feature = "rerun"))]
+#[derive(Debug)]
+enum RrdSink {}
+
+#[cfg(not(feature = "rerun"))]
+impl RrdSink {
+    fn log_frame(
+        &self,
+        _seq: u64,
+        _points: &[pitsense_types::PointXyzi],
+        _obstacle_points: &[pitsense_types::PointXyzi],
+        _image_bytes: Option<Vec<u8>>,
+        _detections: &[Detection2d],
+        _tracks: &[Track],
+    ) -> anyhow::Result<()> {
+        match *self {}
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        match self {}
+    }
+}
+
+/// A build without the `rerun` feature cannot write a recording.
+///
+/// # Errors
+/// Always: the build has no Rerun logging.
+#[cfg(not(feature = "rerun"))]
+fn open_rrd(path: &std::path::Path, _point_stride: usize) -> anyhow::Result<RrdSink> {
+    anyhow::bail!(
+        "cannot write the Rerun recording `{}`: this build has no Rerun logging (cargo feature `rerun`)",
+        path.display()
+    )
 }
 
 fn spawn<F, T>(name: &str, body: F) -> anyhow::Result<JoinHandle<T>>
@@ -761,6 +1021,7 @@ fn create_writer(path: &std::path::Path) -> anyhow::Result<std::io::BufWriter<st
 }
 
 /// The lidar task: merges the lidars into the first one's frame and runs the obstacle pipeline.
+/// `clock` times the work (the work clock).
 #[allow(clippy::too_many_arguments)]
 fn lidar_task(
     scans: EdgeReceiver<LidarScanMessage>,
@@ -768,6 +1029,7 @@ fn lidar_task(
     primary_from_sensor: Vec<Isometry3<f64>>,
     tolerance_ns: u64,
     results: crate::graph::channel::EdgeSender<LidarResult>,
+    state: Arc<InputState>,
     watch: StageWatch,
     clock: Arc<dyn Clock>,
 ) {
@@ -808,42 +1070,88 @@ fn lidar_task(
             }));
         }
         let output = pipeline.process(&cloud);
+        if output.stats.non_finite > 0 {
+            // The pipeline drops them (and counts them); the frame goes on without them.
+            state.report_malformed(format!(
+                "lidar frame {} at {stamp_ns} ns: {} of {} points not finite (NaN or infinite), dropped",
+                message.name.as_deref().unwrap_or("-"),
+                output.stats.non_finite,
+                cloud.points.len()
+            ));
+        }
         let end_ns = clock.now_ns();
         watch.end(end_ns);
         let lidar_ms = end_ns.saturating_sub(begin_ns) as f64 * 1e-6;
-        results.send(LidarResult { cloud, output, arrival_ns: message.arrival_ns, lidar_ms });
+        results.send(LidarResult {
+            name: message.name,
+            cloud,
+            output,
+            arrival_ns: message.arrival_ns,
+            lidar_ms,
+        });
     }
 }
 
 /// The camera task: the detector on each image.
-fn camera_task(
-    images: EdgeReceiver<Image>,
-    mut detector: crate::pipeline::CameraDetector,
+struct CameraTask {
+    detector: crate::pipeline::CameraDetector,
     results: crate::graph::channel::EdgeSender<CameraResult>,
     watch: StageWatch,
+    /// Times the work (the work clock).
     clock: Arc<dyn Clock>,
+    /// The camera input (its watermark; detector failures are reported on it).
     state: Arc<InputState>,
-) {
-    loop {
-        let image = match images.recv_timeout(Duration::from_millis(20)) {
-            Ok(image) => image,
-            Err(RecvOutcome::Timeout) => continue,
-            Err(RecvOutcome::Ended) => return,
-        };
-        let begin_ns = clock.now_ns();
-        watch.begin(begin_ns);
-        let detected = detector.detect(&image);
-        let end_ns = clock.now_ns();
-        watch.end(end_ns);
-        match detected {
-            Ok(detections) => {
-                let camera_ms = end_ns.saturating_sub(begin_ns) as f64 * 1e-6;
-                results.send(CameraResult { stamp_ns: image.header.stamp_ns, detections, camera_ms });
+    /// The watermark of the results: every image stamped at or before it has been through the
+    /// detector (its result sent, or its failure reported).
+    output: Arc<Watermark>,
+}
+
+impl CameraTask {
+    fn run(mut self, images: EdgeReceiver<CameraFrame>) {
+        loop {
+            // Read before the edge is found empty: every image stamped up to it was sent before,
+            // so an empty edge means each was processed.
+            let input_watermark_ns = self.state.watermark_ns();
+            // A short wait: fusion may be waiting on this watermark.
+            let frame = match images.recv_timeout(Duration::from_millis(2)) {
+                Ok(frame) => frame,
+                Err(RecvOutcome::Timeout) => {
+                    if input_watermark_ns == u64::MAX {
+                        // The source ended with nothing left on the edge.
+                        self.output.end();
+                    } else {
+                        self.output.advance(input_watermark_ns);
+                    }
+                    continue;
+                }
+                Err(RecvOutcome::Ended) => {
+                    self.output.end();
+                    return;
+                }
+            };
+            let stamp_ns = frame.image.header.stamp_ns;
+            let begin_ns = self.clock.now_ns();
+            self.watch.begin(begin_ns);
+            let detected = self.detector.detect(&frame.image);
+            let end_ns = self.clock.now_ns();
+            self.watch.end(end_ns);
+            match detected {
+                Ok(detections) => {
+                    let camera_ms = end_ns.saturating_sub(begin_ns) as f64 * 1e-6;
+                    self.results.send(CameraResult {
+                        header: frame.image.header,
+                        detections,
+                        camera_ms,
+                        encoded: frame.encoded,
+                        calibration: frame.calibration,
+                    });
+                }
+                Err(error) => self.state.report_malformed(format!(
+                    "camera frame at {stamp_ns} ns: detector: {}",
+                    crate::error_chain_text(&error)
+                )),
             }
-            Err(error) => {
-                state.malformed.fetch_add(1, Ordering::Relaxed);
-                warn!("camera frame at {} ns: detector: {error}", image.header.stamp_ns);
-            }
+            self.output.advance(stamp_ns);
         }
     }
 }
@@ -856,8 +1164,10 @@ struct FusionTask {
     tracker_config: TrackerConfig,
     v2x: Option<V2xFusion>,
     v2x_rx: Option<EdgeReceiver<V2xDatagram>>,
-    /// The asynchronous inputs event-time fusion waits for (V2X, CAN, GNSS).
-    partners: Vec<Arc<InputState>>,
+    /// The V2X input's name in recorded episodes (its URI, or `v2x-log`).
+    v2x_source_name: String,
+    /// The asynchronous inputs event-time fusion waits for (camera, V2X, CAN, GNSS).
+    partners: Vec<(Arc<InputState>, Arc<Watermark>)>,
     /// The ego pose estimator, with a GNSS input.
     ego: Option<EgoEstimator>,
     gnss_rx: Option<EdgeReceiver<StampedSentence>>,
@@ -867,13 +1177,15 @@ struct FusionTask {
     /// Whether the tracker runs in the true site frame (a first GNSS pose came).
     site_frame_fixed: bool,
     camera_rx: Option<EdgeReceiver<CameraResult>>,
-    /// The newest camera results, oldest first, for pairing.
+    /// The newest camera results, oldest first, for pairing (at most [`CAMERA_RESULTS_KEPT`]).
     camera_results: VecDeque<CameraResult>,
-    /// Camera–lidar fusion and the camera's calibration against the primary lidar.
+    /// Camera–lidar fusion and the camera's configured calibration against the primary lidar.
     camera_fusion: Option<(CameraLidarFusion, CameraCalibration)>,
     lidar_rx: EdgeReceiver<LidarResult>,
     lidar_state: Option<Arc<InputState>>,
     objects_writer: Option<std::io::BufWriter<std::fs::File>>,
+    /// The Rerun recording, when asked for.
+    rrd: Option<RrdSink>,
     watch: StageWatch,
     shared: Arc<Shared>,
     truck_from_lidar: Isometry3<f64>,
@@ -923,8 +1235,12 @@ impl FusionTask {
         let mut lidar_ended = self.lidar_state.is_none();
         let mut seq = 0_u64;
         loop {
-            self.drain_v2x();
-            if !lidar_ended {
+            let horizon_ns = pending.front().map(|(frame, _)| frame.cloud.header.stamp_ns);
+            self.drain_inputs(horizon_ns);
+            // Replay never forces a frame out: with the pending frames full it stops taking
+            // lidar results (the lossless edges hold the sources back) until partners catch up.
+            let take_lidar = !(lidar_ended || self.replay && pending.len() >= MAX_PENDING_FRAMES);
+            if take_lidar {
                 match self.lidar_rx.recv_timeout(Duration::from_millis(2)) {
                     Ok(result) => {
                         let ready_ns = self.shared.clock.now_ns();
@@ -932,7 +1248,7 @@ impl FusionTask {
                             && let Some((oldest, _)) = pending.pop_front()
                         {
                             // Waiting any longer would make every later frame late: fuse it now.
-                            self.drain_v2x();
+                            self.drain_inputs(Some(oldest.cloud.header.stamp_ns));
                             self.fuse(oldest, seq);
                             seq += 1;
                         }
@@ -945,13 +1261,17 @@ impl FusionTask {
                 std::thread::sleep(Duration::from_millis(2));
             }
             while let Some((front, ready_ns)) = pending.front() {
-                if !(self.partners_ready(front.cloud.header.stamp_ns, *ready_ns)
-                    || lidar_ended && self.replay)
-                {
+                let (stamp_ns, ready_ns) = (front.cloud.header.stamp_ns, *ready_ns);
+                self.drain_inputs(Some(stamp_ns));
+                // In replay every partner is a file that ends (its watermark then passes every
+                // stamp): frames wait for them even after the lidar ended.
+                if !self.partners_ready(stamp_ns, ready_ns) {
                     break;
                 }
+                // A partner sends before it advances its watermark: what the watermark promised
+                // is on the edges now.
+                self.drain_inputs(Some(stamp_ns));
                 let Some((result, _)) = pending.pop_front() else { break };
-                self.drain_v2x();
                 self.fuse(result, seq);
                 seq += 1;
             }
@@ -972,22 +1292,51 @@ impl FusionTask {
         {
             warn!("objects output: {error}");
         }
+        if let Some(rrd) = self.rrd.take()
+            && let Err(error) = rrd.finish()
+        {
+            warn!("Rerun recording: {}", crate::error_chain_text(&error));
+        }
         self.v2x.as_ref().map(|v2x| *v2x.stats())
     }
 
-    /// Takes in everything the asynchronous inputs sent: V2X datagrams, vehicle signals (first,
-    /// so dead reckoning has them) and GNSS sentences.
-    fn drain_v2x(&mut self) {
+    /// Takes in what the asynchronous inputs sent: V2X datagrams, camera results, vehicle
+    /// signals (first, so dead reckoning has them) and GNSS sentences.
+    ///
+    /// Camera results are kept for pairing, at most [`CAMERA_RESULTS_KEPT`]. `horizon_ns` is
+    /// the stamp of the oldest frame still to fuse: a result older than it by more than the
+    /// pairing tolerance can pair with no frame and goes first. In replay a result that could
+    /// still pair is never evicted: the camera edge then holds the rest back (lossless).
+    fn drain_inputs(&mut self, horizon_ns: Option<u64>) {
         if let (Some(rx), Some(v2x)) = (&self.v2x_rx, &mut self.v2x) {
             while let Some(datagram) = rx.try_recv() {
+                if self.shared.recording() {
+                    self.shared.record(EpisodeMessage::V2xRaw(V2xRaw {
+                        stamp_ns: datagram.receive_stamp_ns,
+                        source: self.v2x_source_name.clone(),
+                        data: datagram.bytes.clone(),
+                    }));
+                }
                 v2x.push(datagram.receive_stamp_ns, datagram.bytes);
             }
         }
         if let Some(rx) = &self.camera_rx {
-            while let Some(result) = rx.try_recv() {
-                if self.camera_results.len() >= CAMERA_RESULTS_KEPT {
+            let tolerance_ns = self.config.pairing_tolerance_ms * 1_000_000;
+            let useless = |result: &CameraResult| {
+                horizon_ns
+                    .is_some_and(|horizon| result.header.stamp_ns.saturating_add(tolerance_ns) < horizon)
+            };
+            loop {
+                while self.camera_results.front().is_some_and(useless) {
                     self.camera_results.pop_front();
                 }
+                if self.camera_results.len() >= CAMERA_RESULTS_KEPT {
+                    if self.replay {
+                        break;
+                    }
+                    self.camera_results.pop_front();
+                }
+                let Some(result) = rx.try_recv() else { break };
                 self.camera_results.push_back(result);
             }
         }
@@ -1058,30 +1407,35 @@ impl FusionTask {
         if waited_enough {
             return true;
         }
-        self.partners.iter().all(|state| {
-            state.watermark_ns() >= stamp_ns
+        // Strictly past the stamp: a partner may still deliver a message stamped at its watermark.
+        self.partners.iter().all(|(state, watermark)| {
+            watermark.ns() > stamp_ns
                 || !self.replay && !state.monitor().health(self.shared.clock.now_ns()).status.is_usable()
         })
     }
 
-    fn fuse(&mut self, result: LidarResult, seq: u64) {
+    fn fuse(&mut self, mut result: LidarResult, seq: u64) {
         let stamp_ns = result.cloud.header.stamp_ns;
-        self.watch.begin(self.shared.clock.now_ns());
-        let fusion_begin_ns = self.shared.clock.now_ns();
+        let work_begin_ns = self.shared.work_clock.now_ns();
+        self.watch.begin(work_begin_ns);
         // The camera result nearest in stamp, within the pairing tolerance.
         let tolerance_ns = self.config.pairing_tolerance_ms * 1_000_000;
-        let paired = self
+        let paired_index = self
             .camera_results
             .iter()
-            .filter(|camera| camera.stamp_ns.abs_diff(stamp_ns) <= tolerance_ns)
-            .min_by_key(|camera| camera.stamp_ns.abs_diff(stamp_ns));
-        let camera_ms = paired.map(|camera| camera.camera_ms);
-        let detections = match (paired, &mut self.camera_fusion) {
-            (Some(camera), Some((fusion, calibration))) => {
-                fusion.fuse(&result.output.objects, &camera.detections, calibration).objects
-            }
-            _ => result.output.objects,
-        };
+            .enumerate()
+            .filter(|(_, camera)| camera.header.stamp_ns.abs_diff(stamp_ns) <= tolerance_ns)
+            .min_by_key(|(_, camera)| camera.header.stamp_ns.abs_diff(stamp_ns))
+            .map(|(index, _)| index);
+        let lidar_objects = std::mem::take(&mut result.output.objects);
+        let detections =
+            match (paired_index.and_then(|i| self.camera_results.get(i)), &mut self.camera_fusion) {
+                (Some(camera), Some((fusion, configured))) => {
+                    let calibration = camera.calibration.as_ref().unwrap_or(configured);
+                    fusion.fuse(&lidar_objects, &camera.detections, calibration).objects
+                }
+                _ => lidar_objects,
+            };
         let ego = self.ego_for(stamp_ns, seq);
         let tracks: Vec<Track> = match &ego {
             Some((ego, true_pose)) => {
@@ -1119,25 +1473,54 @@ impl FusionTask {
             })
             .collect();
         *self.shared.objects_on_can.lock().unwrap_or_else(PoisonError::into_inner) = on_can;
-        if self.shared.recorder.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
-            let header = result.cloud.header;
-            let tracks_header = tracks.first().map_or(header, |track| track.header);
-            let detections_header = detections.first().map_or(header, |detection| detection.header);
-            let mut messages = Vec::with_capacity(4);
-            if let Some((ego, _)) = &ego {
-                messages.push(EpisodeMessage::Ego(ego.clone()));
+        let name = result.name.clone().unwrap_or_else(|| format!("{seq:06}"));
+        let paired = paired_index.and_then(|i| self.camera_results.get(i));
+        let camera_ms = paired.map(|camera| camera.camera_ms);
+        if let Some(rrd) = &self.rrd {
+            let image = paired.and_then(|camera| camera.encoded.as_ref()).map(|(bytes, _)| bytes.clone());
+            let detections_2d = paired.map_or(&[][..], |camera| camera.detections.as_slice());
+            if let Err(error) = rrd.log_frame(
+                seq,
+                &result.cloud.points,
+                &result.output.obstacle_points,
+                image,
+                detections_2d,
+                &tracks,
+            ) {
+                self.shared.output_failed("rerun", &crate::error_chain_text(&error));
             }
-            // The cloud is not needed after this: moved, not copied (about 2 MB per frame).
-            messages.push(EpisodeMessage::PointCloud(result.cloud));
-            messages.push(EpisodeMessage::Detections3d {
-                header: detections_header,
-                detections: detections.clone(),
+        }
+        let camera_detections = paired.map_or(0, |camera| camera.detections.len());
+        tracing::debug!(
+            stamp_ns,
+            camera_stamp_ns = ?paired.map(|camera| camera.header.stamp_ns),
+            camera_results = ?self.camera_results.iter().map(|camera| camera.header.stamp_ns).collect::<Vec<_>>(),
+            camera_detections,
+            "fusing frame {name}"
+        );
+        if self.shared.recording() {
+            let header = result.cloud.header;
+            let image = paired.and_then(|camera| {
+                camera.encoded.as_ref().map(|(bytes, format)| RecordedImage {
+                    header: camera.header,
+                    bytes: bytes.clone(),
+                    format: format.clone(),
+                })
             });
-            messages.push(EpisodeMessage::Tracks { header: tracks_header, tracks: tracks.clone() });
-            self.shared.record(messages);
+            let detections_2d = paired.map(|camera| (camera.header, camera.detections.clone()));
+            let detections_header = detections.first().map_or(header, |detection| detection.header);
+            self.shared.record_frame(FrameMessages {
+                ego: ego.as_ref().map(|(ego, _)| ego.clone()),
+                // The cloud is not needed after this: moved, not copied (about 2 MB per frame).
+                cloud: result.cloud,
+                image,
+                detections: detections_2d,
+                fused_header: detections_header,
+                fused: detections,
+                tracks: tracks.clone(),
+            });
         }
         if let Some(writer) = &mut self.objects_writer {
-            let name = format!("{seq:06}");
             let record = FrameRecord::new(&name, seq, stamp_ns, &tracks);
             if let Err(error) = serde_json::to_writer(&mut *writer, &record)
                 .map_err(std::io::Error::from)
@@ -1148,14 +1531,16 @@ impl FusionTask {
         }
         self.shared.publish_zenoh("zenoh objects", |zenoh| zenoh.publish_objects(stamp_ns, &tracks));
         let published_ns = self.shared.clock.now_ns();
-        self.watch.end(published_ns);
+        let work_end_ns = self.shared.work_clock.now_ns();
+        self.watch.end(work_end_ns);
+        let fusion_ms = work_end_ns.saturating_sub(work_begin_ns) as f64 * 1e-6;
         if self.shared.zenoh.is_some() {
             let latency = LatencyReport {
                 stamp_ns,
                 stages_ms: [
                     ("lidar".to_owned(), Some(result.lidar_ms)),
                     ("camera".to_owned(), camera_ms),
-                    ("fusion".to_owned(), Some(published_ns.saturating_sub(fusion_begin_ns) as f64 * 1e-6)),
+                    ("fusion".to_owned(), Some(fusion_ms)),
                 ]
                 .into_iter()
                 .filter_map(|(stage, ms)| ms.map(|ms| (stage, ms)))
@@ -1163,6 +1548,21 @@ impl FusionTask {
                 end_to_end_ms: published_ns.saturating_sub(result.arrival_ns) as f64 * 1e-6,
             };
             self.shared.publish_zenoh("zenoh latency", |zenoh| zenoh.publish_latency(&latency));
+        }
+        {
+            let mut totals = self.shared.totals.lock().unwrap_or_else(PoisonError::into_inner);
+            let objects = tracks.len() as u64;
+            totals.objects += objects;
+            totals.objects_max = totals.objects_max.max(objects);
+            totals.v2x_only +=
+                tracks.iter().filter(|track| track.source == pitsense_types::ObjectSource::V2x).count()
+                    as u64;
+            totals.camera_detections += camera_detections as u64;
+            totals.push_stage("lidar", result.lidar_ms);
+            if let Some(camera_ms) = camera_ms {
+                totals.push_stage("camera", camera_ms);
+            }
+            totals.push_stage("fusion", fusion_ms);
         }
         self.shared.frames.fetch_add(1, Ordering::Relaxed);
         if !self.replay {

@@ -60,6 +60,36 @@ fn bind_lidar_socket(addr: &str) -> anyhow::Result<UdpSocket> {
     Ok(socket.into())
 }
 
+/// A stream's **watermark**: a promise that every message it will still deliver is stamped at
+/// or after it, and whether the stream ended (then the watermark is `u64::MAX`).
+#[derive(Debug, Default)]
+pub struct Watermark {
+    ns: AtomicU64,
+    ended: AtomicBool,
+}
+
+impl Watermark {
+    /// Promises that every later message is stamped at or after `stamp_ns` (never goes back).
+    pub fn advance(&self, stamp_ns: u64) {
+        self.ns.fetch_max(stamp_ns, Ordering::SeqCst);
+    }
+
+    /// The watermark, ns (`u64::MAX` once ended).
+    pub fn ns(&self) -> u64 {
+        if self.is_ended() { u64::MAX } else { self.ns.load(Ordering::SeqCst) }
+    }
+
+    /// The stream ended.
+    pub fn end(&self) {
+        self.ended.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the stream ended.
+    pub fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
+}
+
 /// Shared state of one input: health, watermark, end of stream, counters.
 #[derive(Debug)]
 pub struct InputState {
@@ -68,11 +98,16 @@ pub struct InputState {
     /// Role in the mode decision.
     pub role: InputRole,
     monitor: Mutex<InputMonitor>,
-    watermark_ns: AtomicU64,
-    ended: AtomicBool,
+    watermark: Arc<Watermark>,
     /// Inputs rejected as malformed (packets, datagrams, lines).
     pub malformed: AtomicU64,
+    /// The first [`PROBLEMS_KEPT`] problems reported (each names the input and the reason),
+    /// for the run's summary.
+    problems: Mutex<Vec<String>>,
 }
+
+/// Problems an input keeps for the summary (later ones are counted in `malformed` and logged).
+pub const PROBLEMS_KEPT: usize = 64;
 
 impl InputState {
     /// A new input state, its monitor started at `now_ns`.
@@ -81,10 +116,26 @@ impl InputState {
             name: name.to_owned(),
             role,
             monitor: Mutex::new(InputMonitor::new(config, now_ns)),
-            watermark_ns: AtomicU64::new(0),
-            ended: AtomicBool::new(false),
+            watermark: Arc::new(Watermark::default()),
             malformed: AtomicU64::new(0),
+            problems: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Counts one malformed input and keeps `problem` (naming the input and the reason) for
+    /// the summary while fewer than [`PROBLEMS_KEPT`] are kept; logs it as a warning.
+    pub fn report_malformed(&self, problem: String) {
+        warn!("{problem}");
+        self.malformed.fetch_add(1, Ordering::Relaxed);
+        let mut problems = self.problems.lock().unwrap_or_else(PoisonError::into_inner);
+        if problems.len() < PROBLEMS_KEPT {
+            problems.push(problem);
+        }
+    }
+
+    /// The problems kept by [`InputState::report_malformed`], in order.
+    pub fn problems(&self) -> Vec<String> {
+        self.problems.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Locks the monitor (a panic elsewhere leaves it consistent: each update is one call).
@@ -99,22 +150,27 @@ impl InputState {
 
     /// Promises that every later message is stamped at or after `stamp_ns`.
     pub fn advance_watermark(&self, stamp_ns: u64) {
-        self.watermark_ns.fetch_max(stamp_ns, Ordering::SeqCst);
+        self.watermark.advance(stamp_ns);
     }
 
     /// The watermark, ns (`u64::MAX` once ended).
     pub fn watermark_ns(&self) -> u64 {
-        if self.is_ended() { u64::MAX } else { self.watermark_ns.load(Ordering::SeqCst) }
+        self.watermark.ns()
+    }
+
+    /// The input's watermark, shared (what fusion waits on for inputs it takes directly).
+    pub fn watermark(&self) -> Arc<Watermark> {
+        Arc::clone(&self.watermark)
     }
 
     /// The stream ended (a replay file read to its end, a source that failed for good).
     pub fn end(&self) {
-        self.ended.store(true, Ordering::SeqCst);
+        self.watermark.end();
     }
 
     /// Whether the stream ended.
     pub fn is_ended(&self) -> bool {
-        self.ended.load(Ordering::SeqCst)
+        self.watermark.is_ended()
     }
 
     /// The source failed: health `failed` with the reason; the stream ends.
@@ -134,6 +190,23 @@ pub struct LidarScanMessage {
     pub cloud: PointCloud,
     /// Clock time when the packet that completed the scan arrived, ns.
     pub arrival_ns: u64,
+    /// The frame's name in the objects output when the source has one (a dataset's file
+    /// stem, `000042`); `None`: the frame's number.
+    pub name: Option<String>,
+}
+
+/// One camera image for the camera task.
+#[derive(Clone, Debug)]
+pub struct CameraFrame {
+    /// The image (RGB8), stamped at capture.
+    pub image: Image,
+    /// The image as recorded, when the source has it (datasets, episodes): the encoded bytes
+    /// and their Foxglove format name (`png`, `jpeg`); kept for the episode recorder and the
+    /// Rerun recording. `None` for live cameras (never re-encoded on the truck).
+    pub encoded: Option<(Vec<u8>, String)>,
+    /// The camera's calibration for this image when the source carries its own (KITTI object
+    /// frames each have one); `None`: `run.inputs.camera`'s intrinsics and extrinsics.
+    pub calibration: Option<pitsense_types::CameraCalibration>,
 }
 
 /// One V2X datagram.
@@ -319,8 +392,12 @@ impl LidarSource {
             cloud.header.seq = *seq;
             *seq += 1;
             self.state.on_message(arrival_ns, stamp_ns);
-            let outcome =
-                self.sender.send(LidarScanMessage { sensor_index: self.sensor_index, cloud, arrival_ns });
+            let outcome = self.sender.send(LidarScanMessage {
+                sensor_index: self.sensor_index,
+                cloud,
+                arrival_ns,
+                name: None,
+            });
             if outcome == SendOutcome::Disconnected {
                 debug!("lidar task gone; scan discarded");
             }
@@ -448,8 +525,7 @@ impl V2xSource {
     fn run_log(&self, path: &Path, context: &SourceContext) -> anyhow::Result<()> {
         let (entries, warnings) = crate::replay::read_v2x_log(path)?;
         for warning in warnings {
-            self.state.malformed.fetch_add(1, Ordering::Relaxed);
-            warn!("{warning}");
+            self.state.report_malformed(warning);
         }
         for entry in entries {
             if context.stop.load(Ordering::SeqCst) {
@@ -586,8 +662,11 @@ impl GnssInput {
 pub struct CameraInput {
     /// The camera URI (`v4l2:`, `rtsp://`, `gst:`, `file:`).
     pub uri: String,
+    /// Replay: the video file's time zero on the recording's clock, ns (frames are stamped
+    /// with it plus their position in the file and sent as fast as the graph takes them).
+    pub replay_start_ns: u64,
     /// Where frames go.
-    pub sender: EdgeSender<Image>,
+    pub sender: EdgeSender<CameraFrame>,
     /// The input's shared state (a failed read counts as malformed).
     pub state: Arc<InputState>,
 }
@@ -609,15 +688,23 @@ impl CameraInput {
 
     #[cfg(feature = "camera-opencv")]
     fn run_opencv(&self, context: &SourceContext) {
-        use pitsense_imaging::camera::CameraSource;
-        let mut source = match CameraSource::open(&self.uri, 0, Arc::clone(&context.clock)) {
+        use pitsense_imaging::camera::{CameraOptions, CameraSource, StampSource};
+        let replay = context.replay_clock.is_some();
+        let options = if replay {
+            CameraOptions {
+                stamp: StampSource::FilePosition { start_ns: self.replay_start_ns },
+                ..CameraOptions::default()
+            }
+        } else {
+            CameraOptions::default()
+        };
+        let mut source = match CameraSource::open_with(&self.uri, 0, Arc::clone(&context.clock), options) {
             Ok(source) => source,
             Err(error) => return self.state.fail(format!("camera: {error}")),
         };
-        // A file plays at its nominal rate (10 fps when it names none).
-        let period_ns = source
-            .source()
-            .is_file()
+        // Live, a file plays at its nominal rate (10 fps when it names none); in replay the
+        // graph's lossless edges pace it.
+        let period_ns = (source.source().is_file() && !replay)
             .then(|| source.nominal_fps().filter(|fps| fps.is_finite() && *fps > 0.0).unwrap_or(10.0))
             .map(|fps| (1e9 / fps) as u64);
         let mut next_ns = context.clock.now_ns();
@@ -635,18 +722,163 @@ impl CameraInput {
             match source.read() {
                 Ok(Some(image)) => {
                     let stamp_ns = image.header.stamp_ns;
+                    if let Some(clock) = &context.replay_clock {
+                        clock.set_ns(stamp_ns);
+                    }
                     self.state.on_message(context.clock.now_ns(), stamp_ns);
-                    self.sender.send(image);
+                    self.sender.send(CameraFrame { image, encoded: None, calibration: None });
                     self.state.advance_watermark(stamp_ns);
                 }
                 Ok(None) => break,
                 Err(error) => {
-                    self.state.malformed.fetch_add(1, Ordering::Relaxed);
-                    debug!("{error}");
-                    std::thread::sleep(SOCKET_POLL);
+                    self.state.report_malformed(format!("camera `{}`: {error}", self.uri));
+                    if !replay {
+                        std::thread::sleep(SOCKET_POLL);
+                    }
                 }
             }
         }
         self.state.end();
+    }
+}
+
+/// Replays a dataset in KITTI object layout (`velodyne/`, `image_2/`, `calib/`; Geiger et al.,
+/// CVPR 2012) as the lidar and camera inputs.
+///
+/// Frame `n` in name order is stamped `n × replay.frame_period_ms` (the object benchmark has no
+/// timestamps; KITTI records at 10 Hz). For each frame the camera image (decoded, with its
+/// encoded bytes and the frame's own calibration) is sent first, then the scan, named by the
+/// file stem. A frame whose scan, image or calibration cannot be read is skipped and reported
+/// on the lidar input (file and reason, counted as malformed); the replay goes on.
+#[derive(Debug)]
+pub struct KittiSource {
+    frames: Vec<crate::dataset::KittiFrame>,
+    reader: KittiReader,
+    first_calibration: pitsense_types::CameraCalibration,
+}
+
+/// How a KITTI frame's files become messages.
+#[derive(Clone, Copy, Debug)]
+struct KittiReader {
+    frame_period_ns: u64,
+    lidar_id: u16,
+    camera_id: u16,
+}
+
+/// One KITTI frame read and decoded.
+struct KittiFrameData {
+    cloud: PointCloud,
+    image: Image,
+    image_bytes: Vec<u8>,
+    calibration: pitsense_types::CameraCalibration,
+}
+
+impl KittiSource {
+    /// Lists the dataset's frames and reads the first readable frame's calibration (the
+    /// episodes' metadata and the camera's default calibration).
+    ///
+    /// # Errors
+    /// The folder is not in KITTI object layout, or no frame can be read (the error names the
+    /// first frame's problem).
+    pub fn open(dataset: &Path, replay: &crate::config::ReplayConfig) -> anyhow::Result<Self> {
+        let frames = crate::dataset::list_frames(dataset)?;
+        let reader = KittiReader {
+            frame_period_ns: replay.frame_period_ms.saturating_mul(1_000_000),
+            lidar_id: replay.lidar_id,
+            camera_id: replay.camera_id,
+        };
+        let mut first_error = None;
+        for (index, frame) in frames.iter().enumerate() {
+            match reader.load(frame, index as u64) {
+                Ok(data) => return Ok(Self { first_calibration: data.calibration, frames, reader }),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        let error = first_error.unwrap_or_else(|| anyhow::anyhow!("it lists no frame"));
+        Err(error.context(format!("dataset `{}`: no frame can be read", dataset.display())))
+    }
+
+    /// The calibration of the first readable frame.
+    pub fn first_calibration(&self) -> &pitsense_types::CameraCalibration {
+        &self.first_calibration
+    }
+
+    /// Frames listed.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+}
+
+impl KittiReader {
+    fn load(&self, frame: &crate::dataset::KittiFrame, seq: u64) -> anyhow::Result<KittiFrameData> {
+        use pitsense_perception::kitti::{read_calib, read_velodyne_bin};
+        let stamp_ns = seq.saturating_mul(self.frame_period_ns);
+        let lidar_header = Header { stamp_ns, frame: FrameId::Lidar(self.lidar_id), seq };
+        let cloud = read_velodyne_bin(&frame.velodyne, lidar_header)?;
+        let image_bytes = std::fs::read(&frame.image)
+            .with_context(|| format!("image `{}`: cannot read", frame.image.display()))?;
+        let camera_header = Header { stamp_ns, frame: FrameId::ImagePixels(self.camera_id), seq };
+        let image = pitsense_imaging::decode_image(
+            &image_bytes,
+            &frame.image.display().to_string(),
+            camera_header,
+            self.camera_id,
+        )?;
+        let calibration = read_calib(&frame.calib)?
+            .camera_calibration(image.width_px, image.height_px)
+            .with_context(|| format!("calibration `{}`", frame.calib.display()))?;
+        Ok(KittiFrameData { cloud, image, image_bytes, calibration })
+    }
+}
+
+impl KittiSource {
+    /// The thread body: every frame in order, then the end of both inputs.
+    pub fn run(
+        self,
+        scans: EdgeSender<LidarScanMessage>,
+        images: EdgeSender<CameraFrame>,
+        lidar: &InputState,
+        camera: &InputState,
+        context: &SourceContext,
+    ) {
+        for (index, frame) in self.frames.iter().enumerate() {
+            if context.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let seq = index as u64;
+            let stamp_ns = seq.saturating_mul(self.reader.frame_period_ns);
+            if let Some(clock) = &context.replay_clock {
+                clock.set_ns(stamp_ns);
+            }
+            match self.reader.load(frame, seq) {
+                Ok(data) => {
+                    camera.on_message(stamp_ns, stamp_ns);
+                    images.send(CameraFrame {
+                        image: data.image,
+                        encoded: Some((data.image_bytes, crate::episodes::image_format(&frame.image))),
+                        calibration: Some(data.calibration),
+                    });
+                    lidar.on_message(stamp_ns, stamp_ns);
+                    scans.send(LidarScanMessage {
+                        sensor_index: 0,
+                        cloud: data.cloud,
+                        arrival_ns: stamp_ns,
+                        name: Some(frame.name.clone()),
+                    });
+                }
+                Err(error) => lidar.report_malformed(format!(
+                    "skipped {}: {}",
+                    frame.name,
+                    crate::error_chain_text(&error)
+                )),
+            }
+            // The next frame is a period later: nothing else comes at this stamp.
+            camera.advance_watermark(stamp_ns.saturating_add(1));
+            lidar.advance_watermark(stamp_ns.saturating_add(1));
+        }
+        camera.end();
+        lidar.end();
     }
 }
