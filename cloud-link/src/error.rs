@@ -83,6 +83,7 @@ pub enum CloudLinkError {
         reason: String,
     },
     /// The SQLite catalog failed.
+    #[cfg(feature = "ingest")]
     #[error("catalog {path}: {source}")]
     Catalog {
         /// The catalog file.

@@ -25,10 +25,7 @@ use crate::error::CloudLinkError;
 use crate::transport::LinkConfig;
 use crate::truck_to_cloud::{self, IngestReply, Manifest, Request};
 
-/// Largest chunk the ingest accepts, in bytes.
-pub const MAX_CHUNK_SIZE_BYTES: u64 = 64 * 1024 * 1024;
-/// Largest episode the ingest accepts, in bytes.
-pub const MAX_EPISODE_SIZE_BYTES: u64 = 1 << 40;
+pub use crate::truck_to_cloud::{MAX_CHUNK_SIZE_BYTES, MAX_EPISODE_SIZE_BYTES};
 
 /// One catalog row.
 #[derive(Clone, Debug, PartialEq, Eq)]

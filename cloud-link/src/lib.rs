@@ -19,6 +19,7 @@
 
 pub mod episode;
 pub mod error;
+#[cfg(feature = "ingest")]
 pub mod ingest;
 pub mod queue;
 pub mod recorder;

@@ -92,6 +92,19 @@ impl RecorderHandle {
         self.send(Input::Message(message))
     }
 
+    /// Sends a message, waiting while the channel is full (replay: every message is recorded,
+    /// the producer runs at the recorder's pace); `false` (and the drop counter) only when the
+    /// recorder thread has gone.
+    pub fn offer_blocking(&self, message: EpisodeMessage) -> bool {
+        let Some(sender) = &self.sender else { return false };
+        if sender.send(Input::Message(message)).is_ok() {
+            true
+        } else {
+            self.counters.dropped_messages.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+
     /// A manual trigger (as if put on [`manual_trigger_key`]); `false` when the channel is full.
     pub fn trigger_manual(&self, note: &str) -> bool {
         self.counters.manual_triggers.fetch_add(1, Ordering::Relaxed);

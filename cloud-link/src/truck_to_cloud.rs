@@ -17,6 +17,11 @@
 //!
 //! Chunk `i` covers bytes `[i * chunk_size_bytes, min((i + 1) * chunk_size_bytes, size_bytes))`.
 
+/// Largest chunk the ingest accepts, in bytes (the uploader refuses a larger chunk size).
+pub const MAX_CHUNK_SIZE_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest episode the ingest accepts, in bytes.
+pub const MAX_EPISODE_SIZE_BYTES: u64 = 1 << 40;
+
 use serde::{Deserialize, Serialize};
 
 use crate::queue::Priority;

@@ -163,7 +163,9 @@ impl Uploader {
                 reason: format!("'{}' must be 1-64 letters, digits, '-', '_' or '.'", config.truck_id),
             });
         }
-        if config.chunk_size_bytes == 0 || config.chunk_size_bytes > crate::ingest::MAX_CHUNK_SIZE_BYTES {
+        if config.chunk_size_bytes == 0
+            || config.chunk_size_bytes > crate::truck_to_cloud::MAX_CHUNK_SIZE_BYTES
+        {
             return Err(CloudLinkError::Config {
                 key: "chunk_size_bytes".into(),
                 reason: format!("{} is outside 1..=64 MiB", config.chunk_size_bytes),

@@ -78,3 +78,35 @@ fn the_dependency_rules_of_architecture_md_hold() {
     }
     assert!(broken.is_empty(), "ARCHITECTURE.md's rules are broken:\n{}", broken.join("\n"));
 }
+
+/// The truck build (`cargo build -p pitsense-runtime --no-default-features --features
+/// camera-opencv`, as `bench/onboard_latency.sh` and the README's truck build do) links neither
+/// the cloud ingest's database (`rusqlite`), nor Rerun, nor the simulator or HIL harness: its
+/// resolved dependency tree, from `cargo tree`, names none of them. The workstation build (the
+/// default features) has Rerun: the check can tell the two apart.
+#[test]
+fn the_truck_build_carries_no_database_viewer_or_simulator() {
+    let tree = |features: &[&str]| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = Command::new(cargo)
+            .args(["tree", "-p", "pitsense-runtime", "-e", "normal", "--prefix", "none", "--offline"])
+            .args(features)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .output()
+            .expect("cargo tree runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let crates: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+            .collect();
+        crates
+    };
+    let truck = tree(&["--no-default-features", "--features", "camera-opencv"]);
+    assert!(truck.contains("pitsense-cloud-link") && truck.contains("opencv"), "{truck:?}");
+    for absent in ["rusqlite", "rerun", "pitsense-sim", "pitsense-hil"] {
+        assert!(!truck.contains(absent), "the truck build links {absent}");
+    }
+    let workstation = tree(&[]);
+    assert!(workstation.contains("rerun"), "the default build lost its Rerun recordings");
+    assert!(!workstation.contains("rusqlite"), "the runtime links the ingest's database");
+}
