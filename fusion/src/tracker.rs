@@ -285,9 +285,11 @@ impl Tracker {
     /// [`crate::tracker::V2xFusionConfig`], and fused with the message's noise. A V2X object that
     /// matches no track starts one (`birth = true`, score at least the class's `birth_score`).
     ///
-    /// A track updated only by V2X in a frame is published with source
-    /// [`ObjectSource::V2x`]: the object is seen only through V2X (for example in the truck's
-    /// blind zone). One updated by a sensor detection keeps that detection's source.
+    /// A track updated only by these measurements in a frame is published with the
+    /// measurement's source: [`ObjectSource::V2x`] for V2X (the object is seen only through
+    /// V2X, for example in the truck's blind zone), [`ObjectSource::Camera`] for the runtime's
+    /// monocular camera estimates while the lidar is lost. One updated by a sensor detection
+    /// keeps that detection's source.
     ///
     /// In [`Tracker::last_detection_indices`], V2X object `j` has index
     /// `detections.len() + j`. V2X objects in another frame, with a non-finite value or a
@@ -501,7 +503,7 @@ impl Tracker {
                     track.hits = track.hits.saturating_add(1);
                     track.frames_since_update = 0;
                     track.last_score = input.score;
-                    track.source = ObjectSource::V2x;
+                    track.source = input.source;
                 }
                 *updated = true;
             }
@@ -534,7 +536,7 @@ impl Tracker {
                 filter,
                 self.default_class,
                 input.score,
-                ObjectSource::V2x,
+                input.source,
                 confirmed,
             );
             vote(&mut track, &input.label);
@@ -807,6 +809,8 @@ struct V2xInput {
     noise: MeasurementCovariance,
     label: String,
     score: f32,
+    /// The measurement's source (V2X, or the camera's monocular estimate).
+    source: ObjectSource,
 }
 
 /// One-sigma heading error used when a V2X object has no heading, radians: large enough that
@@ -848,6 +852,7 @@ fn v2x_input(object: &ObjectMeasurement, index: usize, site_from_truck: &Isometr
         noise,
         label: detection.class_label.to_ascii_lowercase(),
         score: detection.score,
+        source: detection.source,
     })
 }
 

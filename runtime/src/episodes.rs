@@ -59,8 +59,10 @@ pub struct RecordedImage {
 pub struct FrameMessages {
     /// The truck's pose at the frame, when known.
     pub ego: Option<EgoState>,
-    /// The lidar scan.
-    pub cloud: PointCloud,
+    /// The frame's stamp and the lidar's frame (the headers of boxes when there are none).
+    pub header: Header,
+    /// The lidar scan (`None` for a frame made while the lidar was lost).
+    pub cloud: Option<PointCloud>,
     /// The paired camera image, when its source kept the encoded bytes.
     pub image: Option<RecordedImage>,
     /// The paired camera image's header and its detections (original pixels).
@@ -212,11 +214,13 @@ impl EpisodeRecorder {
     /// Offers one frame's messages without blocking (moved in: the caller clones only what it
     /// still needs).
     pub fn offer_frame(&mut self, frame: FrameMessages) {
-        let header = frame.cloud.header;
+        let header = frame.header;
         if let Some(ego) = frame.ego {
             self.offer(EpisodeMessage::Ego(ego));
         }
-        self.offer(EpisodeMessage::PointCloud(frame.cloud));
+        if let Some(cloud) = frame.cloud {
+            self.offer(EpisodeMessage::PointCloud(cloud));
+        }
         if let Some(image) = frame.image {
             let camera_frame = match image.header.frame {
                 FrameId::ImagePixels(id) | FrameId::Camera(id) => FrameId::Camera(id),

@@ -41,6 +41,10 @@ pub struct FrameRecord<'a> {
     pub stamp_ns: u64,
     /// Published tracks.
     pub objects: Vec<ObjectRecord<'a>>,
+    /// Set on a frame published in a degraded mode (`lidar_lost`: no lidar in it); absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<&'static str>,
 }
 
 fn round(value: f64, step: f64) -> f64 {
@@ -67,6 +71,6 @@ impl<'a> FrameRecord<'a> {
                 }
             })
             .collect();
-        Self { frame, seq, stamp_ns, objects }
+        Self { frame, seq, stamp_ns, objects, degraded: None }
     }
 }

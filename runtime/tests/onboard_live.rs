@@ -88,7 +88,8 @@ height_m = 250.0
             .arg(&config_path)
             .arg("--data-root")
             .arg(data)
-            .env("RUST_LOG", "warn")
+            // PITSENSE_TEST_LOG (a RUST_LOG filter) shows the runtime's logs when debugging a test.
+            .env("RUST_LOG", std::env::var("PITSENSE_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -217,10 +218,39 @@ fn live_lidar_and_v2x_with_a_lidar_outage_and_garbage() {
     // Objects: one line per published frame; each pass of the capture is one rotation. The
     // first rotation of each burst completes only when the next one starts, and the last when
     // the stream is flushed at the stop: every rotation comes out.
-    let objects = std::fs::read_to_string(dir.path().join("objects.jsonl")).unwrap();
-    let frames = objects.lines().count();
-    assert!((38..=40).contains(&frames), "{frames} frames published; stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains(&format!("frames: {frames} published")), "{stdout}");
+    let objects: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("objects.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let (lost, frames): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        objects.iter().partition(|frame| frame["degraded"] == "lidar_lost");
+    let frames = frames.len();
+    assert!(
+        (38..=40).contains(&frames),
+        "{frames} lidar frames published; stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "frames: {} published ({} while the lidar was lost)",
+            objects.len(),
+            lost.len()
+        )),
+        "{stdout}"
+    );
+    // Without the lidar, V2X keeps the RSU's person published: a frame per lidar period on the
+    // clock during the outage (and before the first rotation), each with the V2X object once it
+    // is tracked (from the first frame with the lidar on).
+    let first_with_lidar = objects.iter().position(|frame| frame.get("degraded").is_none()).unwrap();
+    let outage: Vec<&serde_json::Value> =
+        objects[first_with_lidar..].iter().filter(|frame| frame["degraded"] == "lidar_lost").collect();
+    assert!(outage.len() >= 3, "{} frames during the outage", outage.len());
+    for frame in &outage {
+        assert!(
+            frame["objects"].as_array().unwrap().iter().any(|o| o["source"] == "v2x"),
+            "no V2X object without the lidar: {frame}"
+        );
+    }
     // The garbage: one undecodable datagram and one truncated packet on the lidar, counted.
     assert!(stdout.contains("input lidar: 2 malformed"), "{stdout}");
     let v2x_garbage = v2x_sent / 10;
@@ -604,6 +634,25 @@ health = {{ nominal_rate_hz = 10.0, stale_after_periods = 3.0 }}
     )
 }
 
+/// Writes `dir/camera.avi`, `frames` frames at 10 fps with OpenCV's `VideoWriter`: KITTI object
+/// images `000000` .. `images - 1` in turn, cropped to 1224×370 (their common top-left part).
+#[cfg(feature = "camera-opencv")]
+fn kitti_video(data: &Path, dir: &Path, images: usize, frames: usize) -> PathBuf {
+    let images: Vec<pitsense_types::Image> = (0..images)
+        .map(|index| {
+            let path = data.join(format!("kitti/object/training/image_2/{index:06}.png"));
+            let header =
+                pitsense_types::Header { stamp_ns: 0, frame: pitsense_types::FrameId::Camera(0), seq: 0 };
+            let image = pitsense_imaging::read_image(&path, header, 0).unwrap();
+            pitsense_imaging::crop_top_left(&image, 1224, 370).unwrap()
+        })
+        .collect();
+    let frames: Vec<pitsense_types::Image> = (0..frames).map(|i| images[i % images.len()].clone()).collect();
+    let video = dir.join("camera.avi");
+    assert_eq!(pitsense_imaging::camera::write_video(&video, &frames, 10.0).unwrap(), frames.len() as u64);
+    video
+}
+
 /// Plays the lidar for `passes` rotations with V2X at 10 Hz beside it; stops the runtime.
 fn play_lidar_and_v2x(
     runtime: Runtime,
@@ -649,23 +698,8 @@ fn live_camera_from_a_video_file_then_lost_and_a_camera_that_cannot_open() {
     }
     let capture = os2_capture(&data);
     // 1.5 s of video at 10 fps: the three KITTI object images, cycled.
-    let images: Vec<pitsense_types::Image> = (0..3)
-        .map(|index| {
-            let path = data.join(format!("kitti/object/training/image_2/{index:06}.png"));
-            let header =
-                pitsense_types::Header { stamp_ns: 0, frame: pitsense_types::FrameId::Camera(0), seq: 0 };
-            pitsense_imaging::crop_top_left(
-                &pitsense_imaging::read_image(&path, header, 0).unwrap(),
-                1224,
-                370,
-            )
-            .unwrap()
-        })
-        .collect();
-    let frames: Vec<pitsense_types::Image> = (0..15).map(|i| images[i % 3].clone()).collect();
     let video_dir = tempfile::tempdir().unwrap();
-    let video = video_dir.path().join("camera.avi");
-    assert_eq!(pitsense_imaging::camera::write_video(&video, &frames, 10.0).unwrap(), 15);
+    let video = kitti_video(&data, video_dir.path(), 3, 15);
 
     let (lidar_port, v2x_port) = (free_udp_port(), free_udp_port());
     let mut runtime =
@@ -728,22 +762,7 @@ fn replay_of_a_capture_with_its_video_pairs_the_camera_and_is_deterministic() {
     capture.write_pcap(&pcap, 10, 7502).unwrap();
     // 10 frames at 10 fps: KITTI object 000000 (one person, YOLOX-Nano's reference detection)
     // and 000001 (none) alternating.
-    let images: Vec<pitsense_types::Image> = (0..2)
-        .map(|index| {
-            let path = data.join(format!("kitti/object/training/image_2/{index:06}.png"));
-            let header =
-                pitsense_types::Header { stamp_ns: 0, frame: pitsense_types::FrameId::Camera(0), seq: 0 };
-            pitsense_imaging::crop_top_left(
-                &pitsense_imaging::read_image(&path, header, 0).unwrap(),
-                1224,
-                370,
-            )
-            .unwrap()
-        })
-        .collect();
-    let frames: Vec<pitsense_types::Image> = (0..10).map(|i| images[i % 2].clone()).collect();
-    let video = dir.path().join("camera.avi");
-    assert_eq!(pitsense_imaging::camera::write_video(&video, &frames, 10.0).unwrap(), 10);
+    let video = kitti_video(&data, dir.path(), 2, 10);
     let config = dir.path().join("replay.toml");
     // The camera's intrinsics and extrinsics (its source is the --video file).
     std::fs::write(&config, format!("[run]\n{}", camera_toml("file:unused"))).unwrap();
@@ -791,11 +810,15 @@ fn sigterm_mid_episode_leaves_a_valid_mcap_with_every_frame() {
         return;
     };
     let capture = os2_capture(&data);
+    // Only the health rule: the V2X-only person (published while the lidar is not yet there) would
+    // otherwise open the episode first.
     let recorder = r#"
 [recorder]
 episode_dir = "{dir}/episodes"
 pre_roll_s = 30.0
 post_roll_s = 60.0
+[recorder.triggers]
+v2x_only = false
 "#;
     let (lidar_port, v2x_port) = (free_udp_port(), free_udp_port());
     let mut runtime = Runtime::start_with(recorder, "episodes = true", lidar_port, v2x_port, &data);
@@ -803,7 +826,13 @@ post_roll_s = 60.0
     let (code, stdout, stderr, dir) = play_lidar_and_v2x(runtime, &capture, lidar_port, v2x_port, &data, 20);
     assert_eq!(code, Some(143), "stderr:\n{stderr}");
     assert!(stdout.contains("health: nominal"), "the transition to nominal opened an episode: {stdout}");
-    let frames = std::fs::read_to_string(dir.path().join("objects.jsonl")).unwrap().lines().count();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("objects.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // Frames with the lidar carry a cloud; those published while it was lost (V2X only) do not.
+    let frames = lines.iter().filter(|frame| frame.get("degraded").is_none()).count();
     assert!(frames >= 19, "{frames} frames");
 
     let episodes: Vec<PathBuf> = std::fs::read_dir(dir.path().join("episodes"))
@@ -829,7 +858,7 @@ print(json.dumps({"summary": summary is not None, "counts": counts, "metadata": 
     let read: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(read["summary"], true, "the episode has its summary: closed cleanly");
     // Every frame published before the stop is in the episode (the pre-roll covers the start).
-    assert_eq!(read["counts"]["/tracks"].as_u64().unwrap() as usize, frames, "{read}");
+    assert_eq!(read["counts"]["/tracks"].as_u64().unwrap() as usize, lines.len(), "{read}");
     assert_eq!(read["counts"]["/lidar0/points"].as_u64().unwrap() as usize, frames, "{read}");
     let episode = &read["metadata"]["pitsense.episode"];
     assert_eq!(episode["truck_id"], "truck-test", "{read}");
@@ -995,4 +1024,92 @@ ego = {{ site_origin = {{ lat_deg = {origin_lat_deg}, lon_deg = {origin_lon_deg}
         let back = back.unwrap_or_else(|| panic!("{input}: never nominal again"));
         assert!(stamp(back) - resumed_ns < 1_000_000_000, "{input}: nominal only at {back}");
     }
+}
+
+/// `lidar_lost`: the lidar plays for a second and stops while the camera (KITTI object 000000,
+/// a person, on every frame of a video file) and V2X go on. The runtime keeps publishing, one
+/// frame per camera image, flagged `"degraded": "lidar_lost"`; the person is tracked from the
+/// camera alone, placed on the ground by the flat-ground range estimate, where the hand
+/// computation from YOLOX-Nano's reference box puts it; the V2X person stays tracked too.
+#[cfg(feature = "camera-opencv")]
+#[test]
+fn lidar_lost_keeps_tracks_from_the_camera_on_the_ground_and_v2x() {
+    let Some(data) = data_root() else {
+        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+        return;
+    };
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        eprintln!("skipped: ORT_DYLIB_PATH is unset (./x test sets it)");
+        return;
+    }
+    let capture = os2_capture(&data);
+    let video_dir = tempfile::tempdir().unwrap();
+    let video = kitti_video(&data, video_dir.path(), 1, 60);
+
+    let (lidar_port, v2x_port) = (free_udp_port(), free_udp_port());
+    let mut runtime =
+        Runtime::start(&camera_toml(&format!("file:{}", video.display())), lidar_port, v2x_port, &data);
+    runtime.wait_ready();
+    let stop = Arc::new(AtomicBool::new(false));
+    let v2x_stop = Arc::clone(&stop);
+    let sdsm = sdsm_bytes(&data);
+    let v2x = std::thread::spawn(move || {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        while !v2x_stop.load(std::sync::atomic::Ordering::SeqCst) {
+            socket.send_to(&sdsm, ("127.0.0.1", v2x_port)).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let never = Arc::new(AtomicBool::new(false));
+    capture.play(format!("127.0.0.1:{lidar_port}").parse().unwrap(), 10, &never).unwrap();
+    let lidar_stopped_ns =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    std::thread::sleep(Duration::from_millis(2_000));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    v2x.join().unwrap();
+    let (code, stdout, stderr, dir) = runtime.terminate();
+    assert_eq!(code, Some(143), "stderr:\n{stderr}");
+
+    let health = health_lines(dir.path());
+    assert!(
+        health
+            .iter()
+            .any(|h| h["stamp_ns"].as_u64().unwrap() > lidar_stopped_ns && h["mode"] == "lidar_lost"),
+        "the lidar's end was not noticed"
+    );
+    let frames: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("objects.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let lost: Vec<&serde_json::Value> =
+        frames.iter().filter(|f| f["stamp_ns"].as_u64().unwrap() > lidar_stopped_ns + 500_000_000).collect();
+    // About 15 camera frames in the last 1.5 s; every one flagged.
+    assert!(lost.len() >= 8, "{} frames after the lidar stopped: {stdout}", lost.len());
+    for frame in &lost {
+        assert_eq!(frame["degraded"], "lidar_lost", "{frame}");
+    }
+    assert!(frames.iter().any(|f| f.get("degraded").is_none()), "no frame with the lidar");
+    // The reference box (708.3, 136.7)–(803.5, 301.2): its bottom centre (755.9, 301.2) is
+    // 146.3 px right of and 128.3 px below the principal point (609.56, 172.85), f = 721.54 px.
+    // The camera (optical axis forward, 4.5 m up, 2 m ahead of the truck's origin) sees that
+    // ray reach the ground at t = 4.5 / (128.35 / 721.54) = 25.30 m: (27.30, -5.13, 0) in the
+    // truck frame (= the site frame here); the centre lies half a person's length (0.42 m)
+    // further along the ray, half its height (0.88 m) up: (27.71, -5.21, 0.88). The box on the
+    // video frame (MJPG) moves by a pixel or two: about 0.2 m of range per pixel.
+    let last = lost.last().unwrap();
+    let person = last["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["source"] == "camera" && o["class"] == "pedestrian")
+        .unwrap_or_else(|| panic!("no camera-only person in {last}"));
+    let center: Vec<f64> =
+        person["center_m"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!((center[0] - 27.71).abs() < 1.0 && (center[1] + 5.21).abs() < 0.3, "{center:?}");
+    assert!((center[2] - 0.88).abs() < 0.3, "{center:?}");
+    assert!(
+        last["objects"].as_array().unwrap().iter().any(|o| o["source"] == "v2x"),
+        "the V2X person is lost: {last}"
+    );
 }

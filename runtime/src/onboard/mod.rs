@@ -47,6 +47,7 @@ use anyhow::Context;
 use pitsense_cloud_link::{EpisodeMessage, V2xRaw};
 use pitsense_fusion::camera_lidar::CameraLidarFusion;
 use pitsense_fusion::tracker::{Tracker, TrackerConfig};
+use pitsense_perception::camera::{GroundRangeConfig, ground_plane_measurements};
 use pitsense_perception::drivers::PacketCounters;
 use pitsense_perception::lidar::{LidarOutput, LidarPipeline};
 use pitsense_types::nalgebra::Isometry3;
@@ -166,6 +167,9 @@ pub struct RunSummary {
     pub v2x_only_objects: u64,
     /// Camera detections fused into frames, summed over frames.
     pub camera_detections: u64,
+    /// Frames published while the lidar was lost (camera- or clock-driven, flagged
+    /// `"degraded": "lidar_lost"` in `objects.jsonl`), included in `frames`.
+    pub lidar_lost_frames: u64,
     /// Work time per stage (`lidar`, `camera`, `fusion`) of the newest
     /// [`LATENCY_SAMPLES_KEPT`] frames, ms, on the work clock.
     pub stage_ms: BTreeMap<String, Vec<f64>>,
@@ -176,9 +180,10 @@ impl RunSummary {
     pub fn render(&self) -> String {
         let mut latency = self.latency_ms.clone();
         let mut out = format!(
-            "stopped: {:?}\nframes: {} published, {} late\nend-to-end latency ms: p50 {:.2}, p99 {:.2}, max {:.2}\n",
+            "stopped: {:?}\nframes: {} published ({} while the lidar was lost), {} late\nend-to-end latency ms: p50 {:.2}, p99 {:.2}, max {:.2}\n",
             self.stop_reason,
             self.frames,
+            self.lidar_lost_frames,
             self.late_frames,
             percentile(&mut latency, 0.5),
             percentile(&mut latency, 0.99),
@@ -245,6 +250,9 @@ struct LidarResult {
     arrival_ns: u64,
     /// Time the lidar task spent on the frame, ms.
     lidar_ms: f64,
+    /// A frame made while the lidar is lost (no cloud, no lidar objects): driven by the camera
+    /// (its monocular ground-plane estimates) or, without one, by the clock (V2X, coasting).
+    lidar_lost: bool,
 }
 
 /// The camera task's output for one image.
@@ -300,6 +308,7 @@ struct FrameTotals {
     objects_max: u64,
     v2x_only: u64,
     camera_detections: u64,
+    lidar_lost_frames: u64,
     /// Work time per stage, ms (rings of [`LATENCY_SAMPLES_KEPT`]).
     stage_ms: BTreeMap<String, VecDeque<f64>>,
 }
@@ -724,6 +733,15 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         shared: Arc::clone(&shared),
         truck_from_lidar,
         v2x_source_name,
+        ground_range: GroundRangeConfig::default(),
+        last_frame_stamp_ns: 0,
+        lidar_period_ns: run_config
+            .inputs
+            .lidar
+            .as_ref()
+            .map(|lidar| lidar.health.nominal_rate_hz)
+            .filter(|rate| rate.is_finite() && *rate > 0.0)
+            .map_or(100_000_000, |rate| (1e9 / rate) as u64),
     };
     let fusion_handle = spawn("fusion", move || fusion.run())?;
 
@@ -843,6 +861,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         objects_max: totals.objects_max,
         v2x_only_objects: totals.v2x_only,
         camera_detections: totals.camera_detections,
+        lidar_lost_frames: totals.lidar_lost_frames,
         stage_ms: totals.stage_ms.into_iter().map(|(stage, samples)| (stage, samples.into())).collect(),
     })
 }
@@ -1083,6 +1102,7 @@ fn lidar_task(
         watch.end(end_ns);
         let lidar_ms = end_ns.saturating_sub(begin_ns) as f64 * 1e-6;
         results.send(LidarResult {
+            lidar_lost: false,
             name: message.name,
             cloud,
             output,
@@ -1189,6 +1209,13 @@ struct FusionTask {
     watch: StageWatch,
     shared: Arc<Shared>,
     truck_from_lidar: Isometry3<f64>,
+    /// The camera's monocular range estimate, used while the lidar is lost.
+    ground_range: GroundRangeConfig,
+    /// The newest stamp fused so far, ns.
+    last_frame_stamp_ns: u64,
+    /// The lidar's nominal frame period (its health's nominal rate), ns: the pace of frames
+    /// while the lidar is lost and no camera drives them.
+    lidar_period_ns: u64,
 }
 
 /// The CAN output: every `period_ns`, the health frame and the nearest objects' frames.
@@ -1275,6 +1302,13 @@ impl FusionTask {
                 self.fuse(result, seq);
                 seq += 1;
             }
+            if !self.replay
+                && pending.is_empty()
+                && let Some(frame) = self.lidar_lost_frame()
+            {
+                self.fuse(frame, seq);
+                seq += 1;
+            }
             if lidar_ended && pending.is_empty() {
                 break;
             }
@@ -1298,6 +1332,61 @@ impl FusionTask {
             warn!("Rerun recording: {}", crate::error_chain_text(&error));
         }
         self.v2x.as_ref().map(|v2x| *v2x.stats())
+    }
+
+    /// Live, while the lidar input is not usable (and a camera or V2X input is configured):
+    /// the next frame to publish without the lidar. Each new
+    /// camera result drives one (stamped at its capture; the camera's detections are placed
+    /// by the flat-ground estimate and fused with their range-dependent covariance); without a
+    /// new one, the clock drives one every lidar period (V2X objects, tracks coasting). `None`
+    /// while the lidar is usable or nothing is due.
+    fn lidar_lost_frame(&mut self) -> Option<LidarResult> {
+        let lidar = self.lidar_state.as_ref()?;
+        // Without a camera or V2X nothing but the lidar can bring news: no frame to make.
+        if self.camera_rx.is_none() && self.v2x.is_none() {
+            return None;
+        }
+        let now_ns = self.shared.clock.now_ns();
+        if lidar.monitor().health(now_ns).status.is_usable() {
+            return None;
+        }
+        self.drain_inputs(None);
+        let camera_stamp_ns = self
+            .camera_results
+            .back()
+            .map(|camera| camera.header.stamp_ns)
+            .filter(|stamp_ns| *stamp_ns > self.last_frame_stamp_ns);
+        let stamp_ns = match camera_stamp_ns {
+            Some(stamp_ns) => stamp_ns,
+            // A usable camera drives the frames; only without one does the clock.
+            None if !self.camera_usable(now_ns)
+                && now_ns >= self.last_frame_stamp_ns.saturating_add(self.lidar_period_ns) =>
+            {
+                now_ns
+            }
+            None => return None,
+        };
+        let header = Header { stamp_ns, frame: FrameId::Lidar(0), seq: 0 };
+        Some(LidarResult {
+            name: None,
+            cloud: PointCloud { header, points: Vec::new() },
+            output: LidarOutput {
+                objects: Vec::new(),
+                object_info: Vec::new(),
+                obstacle_points: Vec::new(),
+                stats: pitsense_perception::lidar::LidarStats::default(),
+            },
+            arrival_ns: stamp_ns,
+            lidar_ms: 0.0,
+            lidar_lost: true,
+        })
+    }
+
+    /// Whether a camera input is configured and usable at `now_ns`.
+    fn camera_usable(&self, now_ns: u64) -> bool {
+        self.partners.iter().any(|(state, _)| {
+            state.role == InputRole::Camera && state.monitor().health(now_ns).status.is_usable()
+        })
     }
 
     /// Takes in what the asynchronous inputs sent: V2X datagrams, camera results, vehicle
@@ -1437,12 +1526,41 @@ impl FusionTask {
                 _ => lidar_objects,
             };
         let ego = self.ego_for(stamp_ns, seq);
+        // Without the lidar, the camera's detections placed on the ground (truck frame).
+        let monocular = match (result.lidar_lost, paired_index.and_then(|i| self.camera_results.get(i))) {
+            (true, Some(camera)) => {
+                let calibration = camera
+                    .calibration
+                    .as_ref()
+                    .or(self.camera_fusion.as_ref().map(|(_, configured)| configured));
+                calibration.map_or_else(Vec::new, |calibration| {
+                    ground_plane_measurements(
+                        &camera.detections,
+                        calibration,
+                        &self.truck_from_lidar,
+                        stamp_ns,
+                        &self.ground_range,
+                    )
+                })
+            }
+            _ => Vec::new(),
+        };
+        if result.lidar_lost {
+            tracing::debug!(
+                stamp_ns,
+                paired = paired_index.is_some(),
+                estimates = monocular.len(),
+                "lidar lost: camera frame"
+            );
+        }
+        self.last_frame_stamp_ns = self.last_frame_stamp_ns.max(stamp_ns);
         let tracks: Vec<Track> = match &ego {
             Some((ego, true_pose)) => {
-                let objects = match (&mut self.v2x, true_pose) {
+                let mut objects = match (&mut self.v2x, true_pose) {
                     (Some(v2x), true) => v2x.objects_at(stamp_ns, ego),
                     _ => Vec::new(),
                 };
+                objects.extend(monocular);
                 self.tracker.update_with_ego_and_v2x(
                     stamp_ns,
                     &detections,
@@ -1511,8 +1629,9 @@ impl FusionTask {
             let detections_header = detections.first().map_or(header, |detection| detection.header);
             self.shared.record_frame(FrameMessages {
                 ego: ego.as_ref().map(|(ego, _)| ego.clone()),
+                header,
                 // The cloud is not needed after this: moved, not copied (about 2 MB per frame).
-                cloud: result.cloud,
+                cloud: (!result.lidar_lost).then_some(result.cloud),
                 image,
                 detections: detections_2d,
                 fused_header: detections_header,
@@ -1521,7 +1640,8 @@ impl FusionTask {
             });
         }
         if let Some(writer) = &mut self.objects_writer {
-            let record = FrameRecord::new(&name, seq, stamp_ns, &tracks);
+            let mut record = FrameRecord::new(&name, seq, stamp_ns, &tracks);
+            record.degraded = result.lidar_lost.then_some("lidar_lost");
             if let Err(error) = serde_json::to_writer(&mut *writer, &record)
                 .map_err(std::io::Error::from)
                 .and_then(|()| writer.write_all(b"\n"))
@@ -1558,7 +1678,11 @@ impl FusionTask {
                 tracks.iter().filter(|track| track.source == pitsense_types::ObjectSource::V2x).count()
                     as u64;
             totals.camera_detections += camera_detections as u64;
-            totals.push_stage("lidar", result.lidar_ms);
+            if result.lidar_lost {
+                totals.lidar_lost_frames += 1;
+            } else {
+                totals.push_stage("lidar", result.lidar_ms);
+            }
             if let Some(camera_ms) = camera_ms {
                 totals.push_stage("camera", camera_ms);
             }
