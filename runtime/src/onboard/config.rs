@@ -147,7 +147,8 @@ pub enum SyncPolicy {
 #[serde(deny_unknown_fields)]
 pub struct CameraInputConfig {
     /// `v4l2:/dev/video0` (or `v4l2:0`), `rtsp://…`, `gst:<pipeline ending in appsink>`, or
-    /// `file:PATH` (a video file, played at its own frame rate, as a camera would deliver it).
+    /// `file:PATH` (a video file, played at its own frame rate, as a camera would deliver it;
+    /// in replay stamped from its position in the file and read as fast as the graph takes it).
     pub source: String,
     /// Pinhole intrinsics of the (rectified) image, pixels.
     pub intrinsics: CameraIntrinsics,

@@ -27,7 +27,21 @@
 //! Threads and bounded edges ([`crate::graph::channel`]); every drop is counted and published in
 //! the health message. Time is the injected clock: the system clock live, the recording's clock
 //! in replay ([`RunMode::Replay`]: lossless edges, event-time fusion, no deadlines forced), so
-//! that replay is this very graph with file sources swapped in.
+//! that replay is this very graph with file sources swapped in (`pcap:`, `log:`, `candump:`, a
+//! `file:` video stamped from its position, or a KITTI dataset through [`KittiSource`]:
+//! `pitsense replay` is a front over [`run`]). Stage work is timed on a separate work clock
+//! ([`RunOptions::work_clock`]), never on the recording's.
+//!
+//! Event time: each partner of fusion (camera task, V2X, CAN, GNSS) has a watermark — nothing it
+//! will still deliver is stamped before it; the camera task publishes its own, so a frame waits
+//! for the detector, not just for the camera. A frame is fused once every partner is strictly
+//! past its stamp (live with `sync = "event_time"`, at most `run.input_wait_ms` longer).
+//!
+//! Lidar lost (live): while the lidar input is not usable and a camera or V2X input exists,
+//! fusion makes frames without it — one per camera result, or one per lidar period on the clock
+//! — with the camera's detections placed on the ground
+//! ([`pitsense_perception::camera::ground_plane_measurements`], a covariance growing with the
+//! square of the range) and the V2X objects; they are flagged `lidar_lost` in `objects.jsonl`.
 //!
 //! Frame deadline: a frame is late when it is published more than `run.frame_budget_ms` after
 //! its stamp; late frames are counted and reported, never dropped silently.
