@@ -662,6 +662,20 @@ fn play_lidar_and_v2x(
     data: &Path,
     passes: u64,
 ) -> (Option<i32>, String, String, tempfile::TempDir) {
+    play_with_v2x(capture, lidar_port, v2x_port, data, passes, Duration::from_millis(300));
+    runtime.terminate()
+}
+
+/// Plays the lidar for `passes` rotations with V2X at 10 Hz beside it, the V2X going on for
+/// `after_lidar` once the lidar stopped; returns when the lidar stopped (system clock, ns).
+fn play_with_v2x(
+    capture: &OusterLoop,
+    lidar_port: u16,
+    v2x_port: u16,
+    data: &Path,
+    passes: u64,
+    after_lidar: Duration,
+) -> u64 {
     let stop = Arc::new(AtomicBool::new(false));
     let v2x_stop = Arc::clone(&stop);
     let sdsm = sdsm_bytes(data);
@@ -675,10 +689,12 @@ fn play_lidar_and_v2x(
     let lidar_addr = format!("127.0.0.1:{lidar_port}").parse().unwrap();
     let never = Arc::new(AtomicBool::new(false));
     capture.play(lidar_addr, passes, &never).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let lidar_stopped_ns =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    std::thread::sleep(after_lidar);
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     v2x.join().unwrap();
-    runtime.terminate()
+    lidar_stopped_ns
 }
 
 /// A camera from a video file (written here with OpenCV's `VideoWriter` from the KITTI images)
@@ -1050,23 +1066,8 @@ fn lidar_lost_keeps_tracks_from_the_camera_on_the_ground_and_v2x() {
     let mut runtime =
         Runtime::start(&camera_toml(&format!("file:{}", video.display())), lidar_port, v2x_port, &data);
     runtime.wait_ready();
-    let stop = Arc::new(AtomicBool::new(false));
-    let v2x_stop = Arc::clone(&stop);
-    let sdsm = sdsm_bytes(&data);
-    let v2x = std::thread::spawn(move || {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        while !v2x_stop.load(std::sync::atomic::Ordering::SeqCst) {
-            socket.send_to(&sdsm, ("127.0.0.1", v2x_port)).unwrap();
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
-    let never = Arc::new(AtomicBool::new(false));
-    capture.play(format!("127.0.0.1:{lidar_port}").parse().unwrap(), 10, &never).unwrap();
     let lidar_stopped_ns =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
-    std::thread::sleep(Duration::from_millis(2_000));
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    v2x.join().unwrap();
+        play_with_v2x(&capture, lidar_port, v2x_port, &data, 10, Duration::from_millis(2_000));
     let (code, stdout, stderr, dir) = runtime.terminate();
     assert_eq!(code, Some(143), "stderr:\n{stderr}");
 

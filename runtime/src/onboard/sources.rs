@@ -804,11 +804,6 @@ impl KittiSource {
     pub fn first_calibration(&self) -> &pitsense_types::CameraCalibration {
         &self.first_calibration
     }
-
-    /// Frames listed.
-    pub fn frame_count(&self) -> usize {
-        self.frames.len()
-    }
 }
 
 impl KittiReader {
