@@ -218,6 +218,20 @@ impl EpisodeMetadata {
             ("trigger_stamp_ns".to_owned(), self.trigger_stamp_ns.to_string()),
         ])
     }
+
+    /// The metadata from the MCAP string map [`EpisodeMetadata::to_map`] writes; a missing key
+    /// reads as empty (0 for the trigger stamp, also when it is not a number).
+    pub fn from_map(fields: &BTreeMap<String, String>) -> Self {
+        let text = |key: &str| fields.get(key).cloned().unwrap_or_default();
+        Self {
+            truck_id: text("truck_id"),
+            software_version: text("software_version"),
+            calibration_json: text("calibration"),
+            model_sha256: text("model_sha256"),
+            trigger_reason: text("trigger_reason"),
+            trigger_stamp_ns: fields.get("trigger_stamp_ns").and_then(|ns| ns.parse().ok()).unwrap_or(0),
+        }
+    }
 }
 
 /// How episode files are written.

@@ -168,22 +168,8 @@ fn identity_pose() -> Value {
 
 /// Standard base64 (RFC 4648, with padding), as Foxglove's JSON schemas expect for bytes.
 pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for group in bytes.chunks(3) {
-        let b0 = group.first().copied().unwrap_or(0);
-        let b1 = group.get(1).copied().unwrap_or(0);
-        let b2 = group.get(2).copied().unwrap_or(0);
-        let n = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
-        for (index, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if index <= group.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// `foxglove.PointCloud` JSON for a lidar scan: x, y, z, intensity as `FLOAT32` (type 7).

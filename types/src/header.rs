@@ -36,6 +36,35 @@ impl std::fmt::Display for FrameId {
     }
 }
 
+/// The name [`FrameId`]'s `Display` writes (`ego`, `lidar0`, `camera2`, `image2`, `site`) did
+/// not parse back.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a frame name (ego, site, lidarN, cameraN, imageN)")]
+pub struct FrameIdParseError(pub String);
+
+impl std::str::FromStr for FrameId {
+    type Err = FrameIdParseError;
+
+    /// Parses the names `Display` writes: `ego`, `site`, `lidar<N>`, `camera<N>`, `image<N>`
+    /// (N a sensor id, 0 to 65535).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let sensor = |prefix: &str| {
+            text.strip_prefix(prefix)
+                .filter(|id| id.bytes().all(|byte| byte.is_ascii_digit()))
+                .and_then(|id| id.parse::<SensorId>().ok())
+        };
+        match text {
+            "ego" => Ok(Self::Ego),
+            "site" => Ok(Self::Site),
+            _ => sensor("lidar")
+                .map(Self::Lidar)
+                .or_else(|| sensor("camera").map(Self::Camera))
+                .or_else(|| sensor("image").map(Self::ImagePixels))
+                .ok_or_else(|| FrameIdParseError(text.to_owned())),
+        }
+    }
+}
+
 /// The envelope every message carries (copper-rs style): time of validity, frame, sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
@@ -46,4 +75,22 @@ pub struct Header {
     pub frame: FrameId,
     /// Sequence number from the producer, increasing by one per message; gaps mean drops.
     pub seq: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_names_parse_back_to_their_frames() {
+        let frames =
+            [FrameId::Ego, FrameId::Site, FrameId::Lidar(0), FrameId::Camera(2), FrameId::ImagePixels(65535)];
+        for frame in frames {
+            assert_eq!(frame.to_string().parse::<FrameId>(), Ok(frame));
+        }
+        assert_eq!("camera2".parse::<FrameId>(), Ok(FrameId::Camera(2)));
+        for bad in ["", "lidar", "lidar-1", "lidar65536", "Camera2", "image 2", "egos", "lidar+1"] {
+            assert_eq!(bad.parse::<FrameId>(), Err(FrameIdParseError(bad.to_owned())), "{bad}");
+        }
+    }
 }

@@ -30,7 +30,7 @@ pub use clock::{Clock, ManualClock};
 pub use config::ConfigError;
 pub use detection::{BoxPx, Detection2d, Detection3d, ObjectMeasurement, ObjectSource, UNKNOWN_CLASS};
 pub use ego::EgoState;
-pub use header::{FrameId, Header, SensorId};
+pub use header::{FrameId, FrameIdParseError, Header, SensorId};
 pub use health::{DegradedMode, HealthReport, InputHealth, InputStatus};
 pub use image::{Image, ImageError, PixelFormat};
 pub use point_cloud::{PointCloud, PointXyzi};

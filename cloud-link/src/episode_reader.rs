@@ -1,0 +1,520 @@
+//! Reading episodes back: the inverse of [`crate::episode`], for replay and model testing.
+//!
+//! An [`EpisodeReader`] opens an episode written by [`crate::EpisodeWriter`] (or rebuilt by
+//! [`crate::recover`]), reads its `pitsense.episode` metadata and yields its messages **in log
+//! time order** as [`EpisodeMessage`]s. Messages of one log time come in no promised order
+//! (the indexed reader keeps file order within a chunk, not across chunks whose times overlap):
+//! a replay waits for the log time to pass before it uses what was logged at it. It reads through the MCAP summary's chunk indexes with the
+//! `mcap` crate's sans-I/O indexed reader, one chunk in memory at a time, so an episode of any
+//! size replays in bounded memory.
+//!
+//! What reads back: `foxglove.PointCloud` (x, y, z, intensity as `FLOAT32`, 16-byte stride: the
+//! layout [`crate::schemas::point_cloud`] writes), `foxglove.CompressedImage`,
+//! `pitsense.Detections2d`, `pitsense.V2xRaw`, `pitsense.CanFrame` and `pitsense.EgoState`.
+//! Outputs of the run that recorded it (`/tf`, `/detections_3d`, `/tracks`, `/v2x/decoded`) are
+//! not inputs of a replay and are not read back. Foxglove's point cloud and image carry no
+//! sequence number: their headers read back with `seq` 0.
+//!
+//! Errors: a file that is not an indexed MCAP (no summary: a torn episode, which `pitsense
+//! episode recover` rebuilds), a chunk that cannot be read or decompressed, and one message that
+//! does not decode each come out as an [`EpisodeReadError`] naming the file, and for a message its
+//! topic and log time. A message error skips that message only; after a file or chunk error the
+//! reader ends.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use mcap::sans_io::indexed_reader::{IndexedReadEvent, IndexedReader, IndexedReaderOptions, ReadOrder};
+use mcap::sans_io::summary_reader::{SummaryReadEvent, SummaryReader, SummaryReaderOptions};
+use pitsense_types::nalgebra::{Isometry3, Quaternion, Translation3, UnitQuaternion};
+use pitsense_types::{BoxPx, Detection2d, EgoState, FrameId, Header, PointCloud, PointXyzi};
+use serde::Deserialize;
+
+use crate::episode::{
+    CanFrame, CompressedImage, EPISODE_METADATA_NAME, EpisodeMessage, EpisodeMetadata, V2xRaw,
+};
+use crate::schemas;
+use crate::truck_to_cloud::MAX_CHUNK_SIZE_BYTES;
+
+/// The 8 bytes every MCAP file (every episode) starts and ends with.
+pub const MCAP_MAGIC: &[u8] = mcap::MAGIC;
+
+/// Largest record the reader accepts (a chunk, compressed or not, or one record of the summary):
+/// [`MAX_CHUNK_SIZE_BYTES`], the largest chunk the writer makes, doubled for headroom. A longer
+/// length is a damaged file, not an allocation.
+pub const MAX_RECORD_BYTES: usize = 2 * MAX_CHUNK_SIZE_BYTES as usize;
+
+/// What went wrong reading an episode.
+#[derive(Debug, thiserror::Error)]
+pub enum EpisodeReadError {
+    /// The file cannot be opened or read.
+    #[error("episode {path}: {action}: {source}")]
+    Io {
+        /// The episode.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a readable, indexed episode (or one of its chunks is damaged).
+    #[error("episode {path}: {reason}")]
+    File {
+        /// The episode.
+        path: PathBuf,
+        /// What is wrong, and what to do about it.
+        reason: String,
+    },
+    /// One message does not decode; the reader skips it and goes on.
+    #[error("episode {path}: message on {topic} at {log_time_ns} ns: {reason}")]
+    Message {
+        /// The episode.
+        path: PathBuf,
+        /// The message's channel topic.
+        topic: String,
+        /// The message's log time, ns.
+        log_time_ns: u64,
+        /// Why it does not decode.
+        reason: String,
+    },
+}
+
+/// One message read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadMessage {
+    /// Its channel topic (`/lidar0/points`, ...).
+    pub topic: String,
+    /// Its log time, ns (the writer logs every message at its stamp).
+    pub log_time_ns: u64,
+    /// The message.
+    pub message: EpisodeMessage,
+}
+
+/// An episode opened for reading; iterate it for its messages in log time order.
+pub struct EpisodeReader {
+    path: PathBuf,
+    file: File,
+    summary: mcap::Summary,
+    metadata: EpisodeMetadata,
+    reader: IndexedReader,
+    chunk: Vec<u8>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for EpisodeReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpisodeReader").field("path", &self.path).field("metadata", &self.metadata).finish()
+    }
+}
+
+impl EpisodeReader {
+    /// Opens `path`, reads its summary and its `pitsense.episode` metadata (a file without one
+    /// reads with empty metadata).
+    ///
+    /// # Errors
+    /// The file cannot be read, is not MCAP, has no summary (a torn episode: run `pitsense
+    /// episode recover` on it first) or has a damaged summary or metadata record.
+    pub fn open(path: &Path) -> Result<Self, EpisodeReadError> {
+        let io = |action| move |source| EpisodeReadError::Io { path: path.to_owned(), action, source };
+        let file_error = |reason: String| EpisodeReadError::File { path: path.to_owned(), reason };
+        let mut file = File::open(path).map_err(io("cannot open"))?;
+        let size_bytes = file.metadata().map_err(io("cannot read its size"))?.len();
+        let mut magic = [0_u8; 8];
+        if file.read_exact(&mut magic).is_err() || magic[..] != *mcap::MAGIC {
+            return Err(file_error(
+                "not a readable MCAP file: it does not start with the MCAP magic".to_owned(),
+            ));
+        }
+        // An episode starts with the magic; one that does not also end with it was torn.
+        let torn = |e: mcap::McapError| {
+            file_error(format!(
+                "no summary or footer ({e}: a torn episode): rebuild it with `pitsense episode recover` first"
+            ))
+        };
+        file.seek(SeekFrom::Start(0)).map_err(io("cannot seek"))?;
+        let options = SummaryReaderOptions::default()
+            .with_file_size(size_bytes)
+            .with_record_length_limit(MAX_RECORD_BYTES);
+        let mut summary_reader = SummaryReader::new_with_options(options);
+        while let Some(event) = summary_reader.next_event() {
+            match event.map_err(torn)? {
+                SummaryReadEvent::ReadRequest(need) => {
+                    let read = file.read(summary_reader.insert(need)).map_err(io("cannot read"))?;
+                    summary_reader.notify_read(read);
+                }
+                SummaryReadEvent::SeekRequest(to) => {
+                    summary_reader.notify_seeked(file.seek(to).map_err(io("cannot seek"))?);
+                }
+            }
+        }
+        let Some(summary) = summary_reader.finish() else {
+            return Err(file_error(
+                "no summary (a torn episode): rebuild it with `pitsense episode recover` first".to_owned(),
+            ));
+        };
+        let metadata = match summary.metadata_indexes.iter().find(|index| index.name == EPISODE_METADATA_NAME)
+        {
+            Some(index) => {
+                let record = read_record(&mut file, index.offset, index.length).map_err(io("cannot read"))?;
+                let fields = match mcap::parse_record(mcap::records::op::METADATA, &record) {
+                    Ok(mcap::records::Record::Metadata(metadata)) => metadata.metadata,
+                    Ok(_) | Err(_) => {
+                        return Err(file_error("the episode metadata record is damaged".to_owned()));
+                    }
+                };
+                EpisodeMetadata::from_map(&fields)
+            }
+            None => EpisodeMetadata::default(),
+        };
+        let options = IndexedReaderOptions::new()
+            .with_order(ReadOrder::LogTime)
+            .with_record_length_limit(MAX_RECORD_BYTES);
+        let reader = IndexedReader::new_with_options(&summary, options)
+            .map_err(|e| file_error(format!("chunk indexes: {e}")))?;
+        Ok(Self { path: path.to_owned(), file, summary, metadata, reader, chunk: Vec::new(), ended: false })
+    }
+
+    /// The episode's metadata.
+    pub fn metadata(&self) -> &EpisodeMetadata {
+        &self.metadata
+    }
+
+    /// The episode's channel topics, sorted.
+    pub fn topics(&self) -> Vec<String> {
+        let mut topics: Vec<String> =
+            self.summary.channels.values().map(|channel| channel.topic.clone()).collect();
+        topics.sort();
+        topics.dedup();
+        topics
+    }
+
+    /// Messages per topic, from the summary's statistics (empty when it has none).
+    pub fn topic_message_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        if let Some(stats) = &self.summary.stats {
+            for (channel_id, count) in &stats.channel_message_counts {
+                if let Some(channel) = self.summary.channels.get(channel_id) {
+                    *counts.entry(channel.topic.clone()).or_insert(0) += count;
+                }
+            }
+        }
+        counts
+    }
+
+    fn file_error(&mut self, reason: String) -> EpisodeReadError {
+        self.ended = true;
+        EpisodeReadError::File { path: self.path.clone(), reason }
+    }
+}
+
+/// Reads `length` bytes at `offset` (the record, opcode and length prefix included) and returns
+/// the record's body.
+fn read_record(file: &mut File, offset: u64, length: u64) -> std::io::Result<Vec<u8>> {
+    let length = usize::try_from(length)
+        .ok()
+        .filter(|length| (9..=MAX_RECORD_BYTES).contains(length))
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "record length out of bounds"))?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut record = vec![0_u8; length];
+    file.read_exact(&mut record)?;
+    // Opcode (1 byte) and body length (8 bytes) come first.
+    Ok(record.split_off(9))
+}
+
+impl Iterator for EpisodeReader {
+    type Item = Result<ReadMessage, EpisodeReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.ended {
+                return None;
+            }
+            let event = match self.reader.next_event()? {
+                Ok(event) => event,
+                Err(error) => return Some(Err(self.file_error(format!("damaged chunk: {error}")))),
+            };
+            match event {
+                IndexedReadEvent::ReadChunkRequest { offset, length } => {
+                    self.chunk.resize(length, 0);
+                    let read = self
+                        .file
+                        .seek(SeekFrom::Start(offset))
+                        .and_then(|_| self.file.read_exact(&mut self.chunk));
+                    if let Err(error) = read {
+                        return Some(Err(
+                            self.file_error(format!("cannot read the chunk at byte {offset}: {error}"))
+                        ));
+                    }
+                    if let Err(error) = self.reader.insert_chunk_record_data(offset, &self.chunk) {
+                        return Some(
+                            Err(self.file_error(format!("damaged chunk at byte {offset}: {error}"))),
+                        );
+                    }
+                }
+                IndexedReadEvent::Message { header, data } => {
+                    let Some(channel) = self.summary.channels.get(&header.channel_id) else {
+                        let reason = format!("a message on unknown channel {}", header.channel_id);
+                        return Some(Err(self.file_error(reason)));
+                    };
+                    let schema_name = channel.schema.as_ref().map_or("", |schema| schema.name.as_str());
+                    match decode(schema_name, data) {
+                        Ok(Some(message)) => {
+                            return Some(Ok(ReadMessage {
+                                topic: channel.topic.clone(),
+                                log_time_ns: header.log_time,
+                                message,
+                            }));
+                        }
+                        Ok(None) => {}
+                        Err(reason) => {
+                            return Some(Err(EpisodeReadError::Message {
+                                path: self.path.clone(),
+                                topic: channel.topic.clone(),
+                                log_time_ns: header.log_time,
+                                reason,
+                            }));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `{"sec", "nsec"}`.
+#[derive(Deserialize)]
+struct Time {
+    sec: u64,
+    nsec: u64,
+}
+
+impl Time {
+    fn stamp_ns(&self) -> Result<u64, String> {
+        if self.nsec >= 1_000_000_000 {
+            return Err(format!("timestamp nsec {} is not below 10^9", self.nsec));
+        }
+        self.sec
+            .checked_mul(1_000_000_000)
+            .and_then(|ns| ns.checked_add(self.nsec))
+            .ok_or_else(|| format!("timestamp {} s does not fit in u64 ns", self.sec))
+    }
+}
+
+#[derive(Deserialize)]
+struct PackedField {
+    name: String,
+    offset: u32,
+    #[serde(rename = "type")]
+    numeric_type: u8,
+}
+
+#[derive(Deserialize)]
+struct PointCloudJson {
+    timestamp: Time,
+    frame_id: String,
+    point_stride: u32,
+    fields: Vec<PackedField>,
+    data: String,
+}
+
+#[derive(Deserialize)]
+struct CompressedImageJson {
+    timestamp: Time,
+    frame_id: String,
+    data: String,
+    format: String,
+}
+
+#[derive(Deserialize)]
+struct Detection2dJson {
+    x1_px: f32,
+    y1_px: f32,
+    x2_px: f32,
+    y2_px: f32,
+    class_index: u32,
+    class_label: String,
+    score: f32,
+}
+
+#[derive(Deserialize)]
+struct Detections2dJson {
+    stamp_ns: u64,
+    frame_id: String,
+    seq: u64,
+    detections: Vec<Detection2dJson>,
+}
+
+#[derive(Deserialize)]
+struct V2xRawJson {
+    stamp_ns: u64,
+    source: String,
+    data: String,
+}
+
+#[derive(Deserialize)]
+struct CanFrameJson {
+    stamp_ns: u64,
+    bus: u8,
+    can_id: u32,
+    extended_id: bool,
+    data: String,
+}
+
+#[derive(Deserialize)]
+struct PoseJson {
+    translation_m: [f64; 3],
+    rotation_xyzw: [f64; 4],
+}
+
+#[derive(Deserialize)]
+struct EgoStateJson {
+    stamp_ns: u64,
+    seq: u64,
+    speed_mps: f64,
+    yaw_rate_radps: f64,
+    accel_mps2: f64,
+    site_from_truck: PoseJson,
+}
+
+fn frame(name: &str) -> Result<FrameId, String> {
+    name.parse::<FrameId>().map_err(|e| e.to_string())
+}
+
+fn bytes(base64_text: &str) -> Result<Vec<u8>, String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(base64_text)
+        .map_err(|e| format!("data: not base64: {e}"))
+}
+
+/// The point layout [`schemas::point_cloud`] writes: x, y, z, intensity, `FLOAT32`, 16 bytes.
+fn check_point_layout(cloud: &PointCloudJson) -> Result<(), String> {
+    let expected = [("x", 0), ("y", 4), ("z", 8), ("intensity", 12)];
+    let layout_ok = cloud.point_stride == 16
+        && cloud.fields.len() == expected.len()
+        && cloud.fields.iter().zip(expected).all(|(field, (name, offset))| {
+            field.name == name && field.offset == offset && field.numeric_type == 7
+        });
+    if layout_ok {
+        Ok(())
+    } else {
+        Err("point layout is not x, y, z, intensity as FLOAT32 with a 16-byte stride".to_owned())
+    }
+}
+
+/// Decodes one message written with schema `schema_name` (the JSON [`EpisodeMessage::encode`]
+/// writes): `Ok(None)` for the schemas that are not read back (see the module docs).
+///
+/// # Errors
+/// The text of the reason: not JSON of the schema, bad base64, a frame name that does not
+/// parse, a point layout other than the writer's, a rotation that is not a quaternion.
+pub fn decode(schema_name: &str, data: &[u8]) -> Result<Option<EpisodeMessage>, String> {
+    fn json<'a, T: Deserialize<'a>>(data: &'a [u8]) -> Result<T, String> {
+        serde_json::from_slice(data)
+            .map_err(|e| format!("not {}: {e}", std::any::type_name::<T>().rsplit("::").next().unwrap_or("")))
+    }
+    let message = match schema_name {
+        name if name == schemas::POINT_CLOUD.name => {
+            let cloud: PointCloudJson = json(data)?;
+            check_point_layout(&cloud)?;
+            let packed = bytes(&cloud.data)?;
+            if packed.len() % 16 != 0 {
+                return Err(format!(
+                    "{} bytes of points is not a whole number of 16-byte points",
+                    packed.len()
+                ));
+            }
+            let points = packed
+                .chunks_exact(16)
+                .map(|point| {
+                    let value = |at: usize| {
+                        f32::from_le_bytes([point[at], point[at + 1], point[at + 2], point[at + 3]])
+                    };
+                    PointXyzi { x_m: value(0), y_m: value(4), z_m: value(8), intensity: value(12) }
+                })
+                .collect();
+            let header =
+                Header { stamp_ns: cloud.timestamp.stamp_ns()?, frame: frame(&cloud.frame_id)?, seq: 0 };
+            EpisodeMessage::PointCloud(PointCloud { header, points })
+        }
+        name if name == schemas::COMPRESSED_IMAGE.name => {
+            let image: CompressedImageJson = json(data)?;
+            let header =
+                Header { stamp_ns: image.timestamp.stamp_ns()?, frame: frame(&image.frame_id)?, seq: 0 };
+            EpisodeMessage::CompressedImage(CompressedImage {
+                header,
+                format: image.format,
+                data: bytes(&image.data)?,
+            })
+        }
+        name if name == schemas::DETECTIONS_2D.name => {
+            let detections: Detections2dJson = json(data)?;
+            let header = Header {
+                stamp_ns: detections.stamp_ns,
+                frame: frame(&detections.frame_id)?,
+                seq: detections.seq,
+            };
+            let detections = detections
+                .detections
+                .into_iter()
+                .map(|d| Detection2d {
+                    header,
+                    box_px: BoxPx { x1: d.x1_px, y1: d.y1_px, x2: d.x2_px, y2: d.y2_px },
+                    class_index: d.class_index,
+                    class_label: d.class_label,
+                    score: d.score,
+                })
+                .collect();
+            EpisodeMessage::Detections2d { header, detections }
+        }
+        name if name == schemas::V2X_RAW.name => {
+            let raw: V2xRawJson = json(data)?;
+            EpisodeMessage::V2xRaw(V2xRaw {
+                stamp_ns: raw.stamp_ns,
+                source: raw.source,
+                data: bytes(&raw.data)?,
+            })
+        }
+        name if name == schemas::CAN_FRAME.name => {
+            let can: CanFrameJson = json(data)?;
+            EpisodeMessage::Can(CanFrame {
+                stamp_ns: can.stamp_ns,
+                bus: can.bus,
+                can_id: can.can_id,
+                extended_id: can.extended_id,
+                data: bytes(&can.data)?,
+            })
+        }
+        name if name == schemas::EGO_STATE.name => {
+            let ego: EgoStateJson = json(data)?;
+            let [x, y, z] = ego.site_from_truck.translation_m;
+            let [i, j, k, w] = ego.site_from_truck.rotation_xyzw;
+            let quaternion = Quaternion::new(w, i, j, k);
+            let norm = quaternion.norm();
+            if !norm.is_finite() || (norm - 1.0).abs() > 1e-6 {
+                return Err(format!("site_from_truck rotation has norm {norm}, not a unit quaternion"));
+            }
+            EgoState {
+                header: Header { stamp_ns: ego.stamp_ns, frame: FrameId::Site, seq: ego.seq },
+                // Kept as recorded (unit to 1e-6), bit for bit: a replay must see the same pose.
+                site_from_truck: Isometry3::from_parts(
+                    Translation3::new(x, y, z),
+                    UnitQuaternion::new_unchecked(quaternion),
+                ),
+                speed_mps: ego.speed_mps,
+                yaw_rate_radps: ego.yaw_rate_radps,
+                accel_mps2: ego.accel_mps2,
+            }
+            .into()
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(message))
+}
+
+impl From<EgoState> for EpisodeMessage {
+    fn from(ego: EgoState) -> Self {
+        Self::Ego(ego)
+    }
+}
