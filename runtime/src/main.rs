@@ -25,9 +25,11 @@ struct Cli {
 enum Command {
     /// Replay a recording through the onboard graph (the one `run` starts on the truck, with
     /// file sources and the recording's clock): a dataset in KITTI object layout (velodyne/,
-    /// image_2/, calib/), or a lidar capture (pcap) with an optional video file.
+    /// image_2/, calib/), an episode pitsense recorded (MCAP), or a lidar capture (pcap) with
+    /// an optional video file.
     Replay {
-        /// A KITTI object folder (e.g. ../shared/data/kitti/object/training) or a capture file.
+        /// A KITTI object folder (e.g. ../shared/data/kitti/object/training), an episode
+        /// (.mcap: its clouds, images, V2X and ego states run again) or a capture file.
         input: PathBuf,
         /// Output folder for objects.jsonl, replay.rrd and episodes.
         #[arg(long, default_value = "out/replay")]
@@ -246,7 +248,7 @@ fn run_onboard(
         work_clock: system_clock,
         stop,
         duration,
-        kitti_dataset: None,
+        recorded: None,
         replay_video_start_ns: None,
         rrd: None,
     })?;

@@ -3,9 +3,11 @@
 //! and the recording's clock.
 //!
 //! Inputs: a dataset in KITTI object layout (lidar and camera, see
-//! [`crate::onboard::sources::KittiSource`]), or a lidar capture (pcap, Ouster with its
-//! metadata JSON or Velodyne) with an optional video file (`--video`, stamped from the
-//! capture's first packet unless `--video-start-ns`). A `[run]` section in the configuration
+//! [`crate::onboard::sources::KittiSource`]), an episode recorded by pitsense (MCAP: its lidar
+//! clouds, camera images, V2X datagrams and ego states run through the graph again, see
+//! [`crate::onboard::episode_source`]), or a lidar capture (pcap, Ouster with its metadata
+//! JSON or Velodyne) with an optional video file (`--video`, stamped from the capture's first
+//! packet unless `--video-start-ns`). A `[run]` section in the configuration
 //! is taken as the base (budgets, tolerance, extrinsics, the camera's intrinsics, file inputs
 //! such as `log:` V2X or `candump:` CAN); live-only inputs (UDP, serial, GNSS) and the live
 //! outputs (zenoh, CAN) are left out. A frame whose files are missing or corrupt is reported
@@ -32,12 +34,13 @@ use crate::onboard::config::{
     CameraInputConfig, LidarDriver, LidarInputConfig, LidarSensorConfig, Pose, RunConfig, StampSource,
     V2xInputConfig,
 };
-use crate::onboard::{RunMode, RunOptions, RunSummary};
+use crate::onboard::{RecordedInput, RunMode, RunOptions, RunSummary};
 
 /// What `replay` needs.
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
-    /// A dataset folder in KITTI object layout, or a lidar capture file (pcap/pcapng).
+    /// A dataset folder in KITTI object layout, an episode (MCAP), or a lidar capture file
+    /// (pcap/pcapng).
     pub input: PathBuf,
     /// How a capture's packets are decoded (captures only).
     pub lidar: Option<CaptureLidar>,
@@ -236,6 +239,41 @@ impl ReplaySummary {
     }
 }
 
+/// What a replay input is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// A folder in KITTI object layout.
+    Kitti,
+    /// An MCAP file: an episode recorded by pitsense.
+    Episode,
+    /// Any other file: a lidar capture.
+    Capture,
+}
+
+/// Tells a KITTI folder, an episode (a file that starts with the MCAP magic) and a capture
+/// apart.
+///
+/// # Errors
+/// The input is neither a folder nor a readable file.
+pub fn input_kind(input: &Path) -> anyhow::Result<InputKind> {
+    use std::io::Read as _;
+    if input.is_dir() {
+        return Ok(InputKind::Kitti);
+    }
+    if !input.is_file() {
+        anyhow::bail!(
+            "`{}` is neither a dataset folder (KITTI object layout) nor a file (episode or capture)",
+            input.display()
+        );
+    }
+    let mut magic = [0_u8; 8];
+    let mut file =
+        std::fs::File::open(input).with_context(|| format!("`{}`: cannot open", input.display()))?;
+    let is_mcap =
+        file.read_exact(&mut magic).is_ok() && magic[..] == *pitsense_cloud_link::episode_reader::MCAP_MAGIC;
+    Ok(if is_mcap { InputKind::Episode } else { InputKind::Capture })
+}
+
 /// A file source (`log:`, `candump:`, `pcap:`, `file:`) replays; a live one does not.
 fn is_file_source(uri: &str) -> bool {
     ["log:", "candump:", "pcap:", "file:"].iter().any(|scheme| uri.starts_with(scheme))
@@ -247,7 +285,7 @@ fn is_file_source(uri: &str) -> bool {
 /// # Errors
 /// A capture without its lidar, a video without the camera's intrinsics, a V2X log without a
 /// pose.
-fn replay_run_config(options: &ReplayOptions, kitti: bool) -> anyhow::Result<RunConfig> {
+fn replay_run_config(options: &ReplayOptions, kind: InputKind) -> anyhow::Result<RunConfig> {
     let config = &options.config;
     let base = config.run.clone().unwrap_or_default();
     let mut run = RunConfig {
@@ -261,7 +299,7 @@ fn replay_run_config(options: &ReplayOptions, kitti: bool) -> anyhow::Result<Run
     {
         run.ego_pose_site = Some(Pose { x_m, y_m, z_m, yaw_rad, ..Pose::default() });
     }
-    if !kitti {
+    if kind == InputKind::Capture {
         let Some(lidar) = &options.lidar else {
             anyhow::bail!(
                 "`{}`: a capture needs its lidar: --metadata META.json (Ouster) or --velodyne MODEL",
@@ -299,10 +337,18 @@ fn replay_run_config(options: &ReplayOptions, kitti: bool) -> anyhow::Result<Run
                 Some(CameraInputConfig { source: format!("file:{}", video.display()), ..camera.clone() });
         }
     } else if options.video.is_some() || options.lidar.is_some() {
-        anyhow::bail!("--video, --metadata and --velodyne go with a capture file, not a KITTI dataset");
+        anyhow::bail!(
+            "--video, --metadata and --velodyne go with a capture file, not a KITTI dataset or an episode"
+        );
     }
-    // File inputs of the configuration replay; live ones are left out.
-    if let Some(v2x) = base.inputs.v2x.filter(|v2x| is_file_source(&v2x.source)) {
+    if kind == InputKind::Episode && options.v2x_log.is_some() {
+        anyhow::bail!("--v2x-log goes with a KITTI dataset or a capture: an episode replays its own V2X");
+    }
+    // File inputs of the configuration replay; live ones are left out (and an episode brings
+    // its own V2X).
+    if let Some(v2x) = base.inputs.v2x.filter(|v2x| is_file_source(&v2x.source))
+        && kind != InputKind::Episode
+    {
         run.inputs.v2x = Some(v2x);
     }
     if let Some(can) = base.inputs.can.filter(|can| is_file_source(&can.bus)) {
@@ -330,19 +376,20 @@ fn replay_run_config(options: &ReplayOptions, kitti: bool) -> anyhow::Result<Run
 /// Runs the replay through the onboard graph and returns its summary.
 ///
 /// # Errors
-/// Start-up errors only: input not a KITTI folder or a readable capture, model or ONNX
+/// Start-up errors only: input not a KITTI folder, a readable episode or a capture, model or ONNX
 /// Runtime unusable, output folder not writable. Per-frame errors are in the summary.
 pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
-    let kitti = options.input.is_dir();
-    if !kitti && !options.input.is_file() {
-        anyhow::bail!(
-            "`{}` is neither a dataset folder (KITTI object layout) nor a capture file",
-            options.input.display()
-        );
-    }
-    let frames_listed = if kitti { Some(crate::dataset::list_frames(&options.input)?.len()) } else { None };
+    let kind = input_kind(&options.input)?;
+    let frames_listed = match kind {
+        InputKind::Kitti => Some(crate::dataset::list_frames(&options.input)?.len()),
+        InputKind::Episode => {
+            let episode = crate::onboard::episode_source::EpisodeSource::open(&options.input)?;
+            Some(usize::try_from(episode.lidar_frames()).unwrap_or(usize::MAX))
+        }
+        InputKind::Capture => None,
+    };
     let mut config = options.config.clone();
-    config.run = Some(replay_run_config(options, kitti)?);
+    config.run = Some(replay_run_config(options, kind)?);
     config.recorder.episode_dir =
         crate::episodes::resolve_episode_dir(&options.config, &options.out_dir).display().to_string();
     std::fs::create_dir_all(&options.out_dir)
@@ -358,7 +405,11 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
         work_clock: Arc::new(crate::graph::clock::SystemClock::new()),
         stop: Arc::new(AtomicBool::new(false)),
         duration: None,
-        kitti_dataset: kitti.then(|| options.input.clone()),
+        recorded: match kind {
+            InputKind::Kitti => Some(RecordedInput::Kitti(options.input.clone())),
+            InputKind::Episode => Some(RecordedInput::Episode(options.input.clone())),
+            InputKind::Capture => None,
+        },
         replay_video_start_ns: options.video_start_ns,
         rrd: rrd_path.clone(),
     })?;

@@ -400,3 +400,79 @@ fn a_frame_with_nan_points_is_reported_and_the_replay_keeps_every_frame() {
         }
     }
 }
+
+#[test]
+fn an_episode_replays_to_the_objects_of_the_run_that_recorded_it() {
+    let scratch = tempfile::tempdir().unwrap();
+    // The three KITTI frames with frame 0's calibration for all: an episode keeps one camera
+    // calibration (its metadata), so the recording run must have used one.
+    let dataset = scratch.path().join("dataset");
+    let real = kitti();
+    for name in ["000000", "000001", "000002"] {
+        place(&real.join(format!("velodyne/{name}.bin")), &dataset.join(format!("velodyne/{name}.bin")));
+        place(&real.join(format!("image_2/{name}.png")), &dataset.join(format!("image_2/{name}.png")));
+        place(&real.join("calib/000000.txt"), &dataset.join(format!("calib/{name}.txt")));
+    }
+    // The V2X replay's site and pose, and a recorder rule that fires on frame 0 with a pre-roll
+    // and post-roll covering the three frames (see the recorder test above).
+    let recorder = "[recorder]\nenabled = true\n\
+         [recorder.triggers]\nmanual = false\nv2x_only = false\n\
+         [recorder.triggers.low_confidence]\nmax_score = 1.5\nmin_hits = 1\n\
+         [recorder.triggers.camera_lidar_disagreement]\nenabled = false\n\
+         [recorder.triggers.hard_braking]\nenabled = false\n";
+    let site = "[v2x.site_origin]\nlat_deg = 42.301007\nlon_deg = -83.698766\nheight_m = 250.0\n";
+    let config = scratch.path().join("record.toml");
+    std::fs::write(
+        &config,
+        format!("[replay]\nego_pose_site = [200.0, -5.0, 3.0, 0.3]\nwrite_rrd = false\n{site}{recorder}"),
+    )
+    .unwrap();
+    let log = scratch.path().join("v2x.jsonl");
+    let hex = sdsm_hex();
+    let lines: String = [0u64, 90, 190]
+        .iter()
+        .map(|ms| format!("{{\"receive_stamp_ns\": {}, \"hex\": \"{hex}\"}}\n", ms * 1_000_000))
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    let recorded = scratch.path().join("recorded");
+    let output = replay(
+        &dataset,
+        &recorded,
+        &["--config", config.to_str().unwrap(), "--v2x-log", log.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "recording replay failed: {}", text(&output.stderr));
+    let episode = recorded.join(format!("episodes/{:016}.mcap", 0));
+    assert!(episode.is_file(), "{}", text(&output.stdout));
+
+    // Replayed from the episode with another fixed pose in the configuration: the recorded ego
+    // states are used, not it (the V2X objects and tracks are in the recorded site frame).
+    let config = scratch.path().join("replay.toml");
+    std::fs::write(
+        &config,
+        format!("[replay]\nego_pose_site = [0.0, 0.0, 0.0, 0.0]\nwrite_rrd = false\n{site}"),
+    )
+    .unwrap();
+    let again = scratch.path().join("again");
+    let output = replay(&episode, &again, &["--config", config.to_str().unwrap()]);
+    assert!(output.status.success(), "episode replay failed: {}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("frames: 3 listed, 3 processed, 0 skipped"), "{stdout}");
+    assert!(stdout.contains("v2x: 3 messages received, 3 objects fused"), "{stdout}");
+    let original = std::fs::read_to_string(recorded.join("objects.jsonl")).unwrap();
+    let replayed = std::fs::read_to_string(again.join("objects.jsonl")).unwrap();
+    assert_eq!(original.lines().count(), 3);
+    assert!(
+        original.contains("\"source\":\"fused\"") && original.contains("\"source\":\"v2x\""),
+        "{original}"
+    );
+    assert_eq!(replayed, original, "the episode's replay must publish what the recording run published");
+
+    // A torn episode is refused at start-up, with the way to repair it.
+    let torn = scratch.path().join("torn.mcap");
+    let bytes = std::fs::read(&episode).unwrap();
+    std::fs::write(&torn, &bytes[..bytes.len() / 2]).unwrap();
+    let output = replay(&torn, &scratch.path().join("torn-out"), &[]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("torn.mcap") && stderr.contains("pitsense episode recover"), "{stderr}");
+}

@@ -85,6 +85,8 @@ pub struct InputMonitor {
     started_ns: u64,
     arrivals_ns: VecDeque<u64>,
     last_arrival_ns: Option<u64>,
+    /// The newest arrival no longer in `arrivals_ns` (out of the window or over the cap).
+    last_pruned_ns: Option<u64>,
     last_stamp_ns: Option<u64>,
     failure: Option<String>,
     messages: u64,
@@ -98,6 +100,7 @@ impl InputMonitor {
             started_ns: now_ns,
             arrivals_ns: VecDeque::new(),
             last_arrival_ns: None,
+            last_pruned_ns: None,
             last_stamp_ns: None,
             failure: None,
             messages: 0,
@@ -112,7 +115,7 @@ impl InputMonitor {
         self.last_arrival_ns = Some(self.last_arrival_ns.map_or(arrival_ns, |last| last.max(arrival_ns)));
         self.last_stamp_ns = Some(self.last_stamp_ns.map_or(stamp_ns, |last| last.max(stamp_ns)));
         if self.arrivals_ns.len() >= MAX_ARRIVALS {
-            self.arrivals_ns.pop_front();
+            self.last_pruned_ns = self.last_pruned_ns.max(self.arrivals_ns.pop_front());
         }
         self.arrivals_ns.push_back(arrival_ns);
     }
@@ -136,16 +139,28 @@ impl InputMonitor {
     pub fn health(&mut self, now_ns: u64) -> InputHealth {
         let window_ns = self.config.rate_window_ms * 1_000_000;
         let from_ns = now_ns.saturating_sub(window_ns);
-        // The window is half-open, (now - window, now].
-        while self.arrivals_ns.front().is_some_and(|&arrival| arrival <= from_ns) {
+        // The window is half-open, (now - window, now]. Arrivals after `now_ns` (a replay
+        // judging a time its inputs have already passed) do not count: the status at a time
+        // depends only on what had arrived by then.
+        while let Some(&arrival) = self.arrivals_ns.front().filter(|&&arrival| arrival <= from_ns) {
             self.arrivals_ns.pop_front();
+            self.last_pruned_ns = self.last_pruned_ns.max(Some(arrival));
         }
+        let in_window = self.arrivals_ns.iter().filter(|&&arrival| arrival <= now_ns).count();
+        let last_arrival_ns = self
+            .arrivals_ns
+            .iter()
+            .rev()
+            .find(|&&arrival| arrival <= now_ns)
+            .copied()
+            .or(self.last_pruned_ns)
+            .or(self.last_arrival_ns.filter(|&last| last <= now_ns));
         let observed_ns = now_ns.saturating_sub(self.started_ns).clamp(1, window_ns.max(1));
-        let rate_hz = self.arrivals_ns.len() as f64 / (observed_ns as f64 * 1e-9);
-        let age_ms = self.last_arrival_ns.map(|last| now_ns.saturating_sub(last) as f64 * 1e-6);
+        let rate_hz = in_window as f64 / (observed_ns as f64 * 1e-9);
+        let age_ms = last_arrival_ns.map(|last| now_ns.saturating_sub(last) as f64 * 1e-6);
         let status = if self.failure.is_some() {
             InputStatus::Failed
-        } else if let Some(last_arrival_ns) = self.last_arrival_ns {
+        } else if let Some(last_arrival_ns) = last_arrival_ns {
             let stamp_lag_ns = self.last_stamp_ns.map_or(0, |stamp| now_ns.saturating_sub(stamp));
             let lag_limit_ns = self.config.max_stamp_lag_ms * 1_000_000;
             if now_ns.saturating_sub(last_arrival_ns) > self.config.stale_after_ns()
@@ -251,6 +266,27 @@ mod tests {
         assert_eq!(health.status, InputStatus::RateLow);
         // The window (1.0 s, 2.0 s] holds the arrivals at 1.25, 1.5, 1.75 and 2.0 s.
         assert_eq!(health.rate_hz, 4.0);
+    }
+
+    #[test]
+    fn health_at_a_time_counts_only_what_had_arrived_by_then() {
+        // A replay judges 500 ms while the input has already delivered up to 1 s.
+        let mut monitor = InputMonitor::new(MonitorConfig::default(), 0);
+        for frame in 0..=10 {
+            monitor.on_message(frame * 100 * MS, frame * 100 * MS);
+        }
+        let health = monitor.health(500 * MS);
+        // The window (0, 500 ms] holds the arrivals at 100..=500 ms, not the later ones: 5 in
+        // the 500 ms observed so far (10 Hz), the last 0 ms ago.
+        assert_eq!((health.status, health.rate_hz, health.age_ms), (InputStatus::Ok, 10.0, Some(0.0)));
+        // Before the first arrival nothing had been received.
+        let mut monitor = InputMonitor::new(MonitorConfig::default(), 0);
+        monitor.on_message(400 * MS, 400 * MS);
+        assert_eq!(monitor.health(300 * MS).status, InputStatus::NotReceived);
+        // Arrivals out of the window still say when the last one was: stale.
+        monitor.on_message(500 * MS, 500 * MS);
+        assert_eq!(monitor.health(3_000 * MS).status, InputStatus::Stale);
+        assert_eq!(monitor.health(3_000 * MS).age_ms, Some(2_500.0));
     }
 
     #[test]

@@ -28,8 +28,10 @@
 //! the health message. Time is the injected clock: the system clock live, the recording's clock
 //! in replay ([`RunMode::Replay`]: lossless edges, event-time fusion, no deadlines forced), so
 //! that replay is this very graph with file sources swapped in (`pcap:`, `log:`, `candump:`, a
-//! `file:` video stamped from its position, or a KITTI dataset through [`KittiSource`]:
-//! `pitsense replay` is a front over [`run`]). Stage work is timed on a separate work clock
+//! `file:` video stamped from its position, a KITTI dataset through [`KittiSource`], or an
+//! episode recorded by pitsense through [`EpisodeSource`]: `pitsense replay` is a front over
+//! [`run`]). Replaying an episode, fusion takes the truck's pose recorded at each frame's stamp
+//! (the `/ego/state` it recorded) instead of estimating it again. Stage work is timed on a separate work clock
 //! ([`RunOptions::work_clock`]), never on the recording's.
 //!
 //! Event time: each partner of fusion (camera task, V2X, CAN, GNSS) has a watermark — nothing it
@@ -47,6 +49,7 @@
 //! its stamp; late frames are counted and reported, never dropped silently.
 
 pub mod config;
+pub mod episode_source;
 pub mod sources;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -80,6 +83,7 @@ use crate::graph::health::{InputRole, MonitorConfig, degraded_mode};
 use crate::graph::watchdog::StageWatch;
 use crate::objects_jsonl::FrameRecord;
 use crate::onboard::config::{RunConfig, SyncPolicy};
+use crate::onboard::episode_source::{EpisodeOutputs, EpisodeSource};
 use crate::onboard::sources::{
     CameraFrame, CameraInput, CanSource, GnssInput, InputState, KittiSource, LidarDecoder, LidarScanMessage,
     LidarSource, SourceContext, V2xDatagram, V2xSource, Watermark,
@@ -98,6 +102,19 @@ pub enum RunMode {
     Replay(ManualClock),
 }
 
+/// A recording replayed as several inputs at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordedInput {
+    /// A dataset in KITTI object layout (`velodyne/`, `image_2/`, `calib/`): the lidar and
+    /// camera inputs (see [`KittiSource`]); `run.inputs.lidar` and `run.inputs.camera` must be
+    /// absent.
+    Kitti(PathBuf),
+    /// An episode recorded by pitsense (MCAP): its lidar clouds, camera images, V2X datagrams
+    /// and ego states (see [`EpisodeSource`]); `run.inputs` lidar, camera, V2X and GNSS must be
+    /// absent.
+    Episode(PathBuf),
+}
+
 /// What `run` needs.
 #[derive(Debug)]
 pub struct RunOptions {
@@ -113,10 +130,9 @@ pub struct RunOptions {
     /// live and in replay (the recording's clock stands still while a stage works). Never
     /// read by a stage and never part of its output.
     pub work_clock: Arc<dyn Clock>,
-    /// Replay a dataset in KITTI object layout (`velodyne/`, `image_2/`, `calib/`) as the
-    /// lidar and camera inputs (see [`KittiSource`]); `run.inputs.lidar` and
-    /// `run.inputs.camera` must then be absent. Replay only.
-    pub kitti_dataset: Option<PathBuf>,
+    /// Replay a recording that is not a `[run]` input: a KITTI dataset or an episode (replay
+    /// only; the inputs it replaces must be absent from `run.inputs`).
+    pub recorded: Option<RecordedInput>,
     /// Replay: the camera video's time zero on the recording's clock, ns; `None`: the first
     /// lidar capture's first packet.
     pub replay_video_start_ns: Option<u64>,
@@ -465,7 +481,14 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         replay,
         work_clock: Arc::clone(&options.work_clock),
     };
-    if let Some(dataset) = &options.kitti_dataset {
+    // V2X and the recorded ego pose: set by an episode, or V2X by run.inputs.v2x below.
+    let mut v2x_rx = None;
+    let mut v2x_state = None;
+    let mut v2x_fusion = None;
+    let mut v2x_source_name = String::new();
+    let mut recorded_ego_rx = None;
+    let mut recorded_ego_state = None;
+    if let Some(RecordedInput::Kitti(dataset)) = &options.recorded {
         if !replay {
             anyhow::bail!("a KITTI dataset is an input of replay only");
         }
@@ -517,6 +540,97 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         ));
         lidar_state = Some(lidar);
         camera_state = Some(camera);
+    }
+    if let Some(RecordedInput::Episode(path)) = &options.recorded {
+        if !replay {
+            anyhow::bail!("an episode is an input of replay only");
+        }
+        let inputs_set = &run_config.inputs;
+        if inputs_set.lidar.is_some()
+            || inputs_set.camera.is_some()
+            || inputs_set.v2x.is_some()
+            || inputs_set.gnss.is_some()
+        {
+            anyhow::bail!(
+                "an episode replaces run.inputs.lidar, camera, v2x and gnss: remove them from the configuration"
+            );
+        }
+        let source = EpisodeSource::open(path)?;
+        truck_from_lidar = crate::replay::pose(options.config.replay.lidar_in_truck);
+        let mut outputs = EpisodeOutputs::default();
+        let lidar = InputState::new("lidar", InputRole::Lidar, MonitorConfig::default(), start_ns);
+        inputs.push(Arc::clone(&lidar));
+        let (scan_tx, scan_rx, probe) = edge::<LidarScanMessage>("lidar->lidar_task", 2, input_policy);
+        probes.push(probe);
+        watches.push(tasks.spawn_lidar_task(
+            scan_rx,
+            vec![Isometry3::identity()],
+            lidar_result_tx.clone(),
+            Arc::clone(&lidar),
+            &mut threads,
+        )?);
+        outputs.lidar = Some((scan_tx, Arc::clone(&lidar)));
+        lidar_state = Some(lidar);
+        if let (true, Some(calibration)) = (source.has_camera(), source.calibration()) {
+            let camera = InputState::new("camera", InputRole::Camera, MonitorConfig::default(), start_ns);
+            inputs.push(Arc::clone(&camera));
+            let (image_tx, image_rx, probe) = edge::<CameraFrame>("camera->camera_task", 2, input_policy);
+            probes.push(probe);
+            let (result_rx, watch, fusion, task_watermark) = tasks.spawn_camera_task(
+                image_rx,
+                Arc::clone(&camera),
+                calibration.clone(),
+                &mut probes,
+                &mut threads,
+            )?;
+            watches.push(watch);
+            camera_task_watermark = Some(task_watermark);
+            camera_fusion = Some(fusion);
+            camera_rx = Some(result_rx);
+            outputs.camera = Some((image_tx, Arc::clone(&camera)));
+            camera_state = Some(camera);
+        } else if let Some(topic) = source.camera_without_calibration() {
+            warn!(
+                "episode `{}`: images on {topic} but no camera calibration in its metadata: the camera is not replayed",
+                path.display()
+            );
+        }
+        if source.has_ego() {
+            let state = InputState::new("ego", InputRole::EgoPose, MonitorConfig::default(), start_ns);
+            inputs.push(Arc::clone(&state));
+            let (tx, rx, probe) = edge::<EgoState>("ego->fusion", 64, input_policy);
+            probes.push(probe);
+            outputs.ego = Some((tx, Arc::clone(&state)));
+            recorded_ego_rx = Some(rx);
+            recorded_ego_state = Some(state);
+        }
+        if source.has_v2x() {
+            match &options.config.v2x {
+                Some(_) if !source.has_ego() && run_config.ego_pose_site.is_none() => warn!(
+                    "episode `{}`: its V2X datagrams are not replayed: it has no ego states and \
+                     no run.ego_pose_site is set",
+                    path.display()
+                ),
+                Some(v2x_config) => {
+                    v2x_fusion = Some(V2xFusion::new(v2x_config)?);
+                    let state = InputState::new("v2x", InputRole::V2x, MonitorConfig::default(), start_ns);
+                    inputs.push(Arc::clone(&state));
+                    let capacity = v2x_config.receiver.queue_capacity.max(1);
+                    let (tx, rx, probe) = edge::<V2xDatagram>("v2x->fusion", capacity, input_policy);
+                    probes.push(probe);
+                    outputs.v2x = Some((tx, Arc::clone(&state)));
+                    v2x_source_name = episode_source::EPISODE_V2X_SOURCE.to_owned();
+                    v2x_rx = Some(rx);
+                    v2x_state = Some(state);
+                }
+                None => warn!(
+                    "episode `{}`: its V2X datagrams are not replayed: the configuration has no [v2x] section",
+                    path.display()
+                ),
+            }
+        }
+        let context = context.clone();
+        threads.push(("episode".into(), spawn("episode", move || source.run(outputs, &context))?));
     }
     if let Some(lidar) = &run_config.inputs.lidar {
         let state = InputState::new("lidar", InputRole::Lidar, lidar.health.clone(), start_ns);
@@ -596,15 +710,12 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     }
 
     // V2X source.
-    let mut v2x_rx = None;
-    let mut v2x_state = None;
-    let mut v2x_fusion = None;
-    let mut v2x_source_name = String::new();
     if let Some(v2x) = &run_config.inputs.v2x {
         let Some(v2x_config) = &options.config.v2x else {
             anyhow::bail!("run.inputs.v2x needs a [v2x] section (at least [v2x.site_origin])");
         };
-        if run_config.ego_pose_site.is_none() && run_config.inputs.gnss.is_none() {
+        if run_config.ego_pose_site.is_none() && run_config.inputs.gnss.is_none() && recorded_ego_rx.is_none()
+        {
             anyhow::bail!("run.inputs.v2x needs the truck's pose: set run.ego_pose_site (or a GNSS input)");
         }
         v2x_fusion = Some(V2xFusion::new(v2x_config)?);
@@ -718,7 +829,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     // detector has seen every image stamped up to it.
     let mut partners: Vec<(Arc<InputState>, Arc<Watermark>)> = Vec::new();
     partners.extend(camera_state.iter().cloned().zip(camera_task_watermark.iter().cloned()));
-    for state in v2x_state.iter().chain(&can_state).chain(&gnss_state) {
+    for state in v2x_state.iter().chain(&can_state).chain(&gnss_state).chain(&recorded_ego_state) {
         partners.push((Arc::clone(state), state.watermark()));
     }
     let fusion_watch = StageWatch::new("fusion", run_config.stage_budget_ms);
@@ -732,6 +843,8 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         v2x_rx,
         partners,
         ego: ego_estimator,
+        recorded_ego_rx,
+        recorded_ego: VecDeque::new(),
         gnss_rx,
         can_rx,
         last_ego: None,
@@ -766,59 +879,70 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     let mut mode_changes: Vec<(u64, String, String)> = Vec::new();
     let started = std::time::Instant::now();
     let mut last_published_ns: Option<u64> = None;
+    // Replay judges health on the recording's time grid (see `replay_judgement_times`).
+    let mut next_judgement_ns: Option<u64> = None;
     let stop_reason = loop {
         std::thread::sleep(HEALTH_TICK);
         let now_ns = clock.now_ns();
-        let mut statuses = BTreeMap::new();
-        for input in &inputs {
-            let health = input.monitor().health(now_ns);
-            statuses.insert(input.name.clone(), (input.role, health));
-        }
-        let (mode, reason) = degraded_mode(&statuses);
-        let changed = mode_changes.last().is_none_or(|(_, last, _)| last != mode.as_str());
-        if changed && !mode_changes.is_empty() {
-            let note =
-                format!("health: {}{}{reason}", mode.as_str(), if reason.is_empty() { "" } else { ": " });
-            if let Some(recorder) = shared.recorder.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
-                recorder.trigger_manual_at(&note, now_ns);
+        let judgement_times = if replay {
+            replay_judgement_times(&inputs, now_ns, period_ns, &mut next_judgement_ns)
+        } else {
+            vec![now_ns]
+        };
+        for now_ns in judgement_times {
+            let mut statuses = BTreeMap::new();
+            for input in &inputs {
+                let health = input.monitor().health(now_ns);
+                statuses.insert(input.name.clone(), (input.role, health));
             }
-        }
-        if changed {
-            info!(
-                mode = mode.as_str(),
-                "mode: {}",
-                if reason.is_empty() { "all inputs ok" } else { &reason }
-            );
-            mode_changes.push((now_ns, mode.as_str().to_owned(), reason.clone()));
-        }
-        let due = last_published_ns.is_none_or(|last| now_ns.saturating_sub(last) >= period_ns);
-        if changed || due {
-            last_published_ns = Some(now_ns);
-            let work_now_ns = options.work_clock.now_ns();
-            for watch in &watches {
-                let report = watch.report(work_now_ns);
-                if let Some(ms) = report.overrunning_ms {
-                    warn!(stage = %report.stage, "stage overrunning its budget: {ms} ms into one work item");
+            let (mode, reason) = degraded_mode(&statuses);
+            let changed = mode_changes.last().is_none_or(|(_, last, _)| last != mode.as_str());
+            if changed && !mode_changes.is_empty() {
+                let note =
+                    format!("health: {}{}{reason}", mode.as_str(), if reason.is_empty() { "" } else { ": " });
+                if let Some(recorder) =
+                    shared.recorder.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+                {
+                    recorder.trigger_manual_at(&note, now_ns);
                 }
             }
-            let report = HealthReport {
-                stamp_ns: now_ns,
-                mode,
-                reason,
-                inputs: statuses.into_iter().map(|(name, (_, health))| (name, health)).collect(),
-                late_frames: shared.late_frames.load(Ordering::Relaxed),
-                dropped: probes.iter().map(|p| (p.name().to_owned(), p.stats().dropped)).collect(),
-            };
-            if let Some(writer) = &mut health_writer
-                && let Err(error) = serde_json::to_writer(&mut *writer, &report)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| writer.write_all(b"\n"))
-                    .and_then(|()| writer.flush())
-            {
-                warn!("health output: {error}");
+            if changed {
+                info!(
+                    mode = mode.as_str(),
+                    "mode: {}",
+                    if reason.is_empty() { "all inputs ok" } else { &reason }
+                );
+                mode_changes.push((now_ns, mode.as_str().to_owned(), reason.clone()));
             }
-            shared.publish_zenoh("zenoh health", |zenoh| zenoh.publish_health(&report));
-            *shared.health.lock().unwrap_or_else(PoisonError::into_inner) = Some(report);
+            let due = last_published_ns.is_none_or(|last| now_ns.saturating_sub(last) >= period_ns);
+            if changed || due {
+                last_published_ns = Some(now_ns);
+                let work_now_ns = options.work_clock.now_ns();
+                for watch in &watches {
+                    let report = watch.report(work_now_ns);
+                    if let Some(ms) = report.overrunning_ms {
+                        warn!(stage = %report.stage, "stage overrunning its budget: {ms} ms into one work item");
+                    }
+                }
+                let report = HealthReport {
+                    stamp_ns: now_ns,
+                    mode,
+                    reason,
+                    inputs: statuses.into_iter().map(|(name, (_, health))| (name, health)).collect(),
+                    late_frames: shared.late_frames.load(Ordering::Relaxed),
+                    dropped: probes.iter().map(|p| (p.name().to_owned(), p.stats().dropped)).collect(),
+                };
+                if let Some(writer) = &mut health_writer
+                    && let Err(error) = serde_json::to_writer(&mut *writer, &report)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| writer.write_all(b"\n"))
+                        .and_then(|()| writer.flush())
+                {
+                    warn!("health output: {error}");
+                }
+                shared.publish_zenoh("zenoh health", |zenoh| zenoh.publish_health(&report));
+                *shared.health.lock().unwrap_or_else(PoisonError::into_inner) = Some(report);
+            }
         }
         if let Some(can) = &mut can_output {
             can.cycle(now_ns, &shared);
@@ -878,6 +1002,42 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         lidar_lost_frames: totals.lidar_lost_frames,
         stage_ms: totals.stage_ms.into_iter().map(|(stage, samples)| (stage, samples.into())).collect(),
     })
+}
+
+/// Most health judgements a replay makes at once: a jump in the recording's time longer than
+/// this many health periods is skipped over (judged at its end).
+const MAX_REPLAY_JUDGEMENTS: u64 = 1_000;
+
+/// Replay: the recording times at which health is judged now. A replay judges every health
+/// period on the recording's clock, from the first time the inputs promised (their
+/// watermarks), at each time strictly before every input's watermark: everything stamped up
+/// to it has been delivered, so a status there is the recording's, not the replay's pace, and
+/// the same replay judges the same times with the same results. Once every input ended, up to
+/// the last stamp. `next_ns` carries the grid between calls.
+fn replay_judgement_times(
+    inputs: &[Arc<InputState>],
+    clock_ns: u64,
+    period_ns: u64,
+    next_ns: &mut Option<u64>,
+) -> Vec<u64> {
+    let settled_ns = inputs.iter().map(|input| input.watermark_ns()).min().unwrap_or(u64::MAX);
+    let limit_ns = if settled_ns == u64::MAX { clock_ns.saturating_add(1) } else { settled_ns };
+    if limit_ns == 0 {
+        return Vec::new();
+    }
+    let period_ns = period_ns.max(1);
+    let mut at_ns = *next_ns.get_or_insert(limit_ns);
+    let pending = limit_ns.saturating_sub(at_ns) / period_ns;
+    if pending > MAX_REPLAY_JUDGEMENTS {
+        at_ns += (pending - MAX_REPLAY_JUDGEMENTS) * period_ns;
+    }
+    let mut times = Vec::new();
+    while at_ns < limit_ns {
+        times.push(at_ns);
+        at_ns = at_ns.saturating_add(period_ns);
+    }
+    *next_ns = Some(at_ns);
+    times
 }
 
 /// What the task builders share.
@@ -1204,6 +1364,11 @@ struct FusionTask {
     partners: Vec<(Arc<InputState>, Arc<Watermark>)>,
     /// The ego pose estimator, with a GNSS input.
     ego: Option<EgoEstimator>,
+    /// Replaying an episode: the truck's ego states as recorded.
+    recorded_ego_rx: Option<EdgeReceiver<EgoState>>,
+    /// The recorded ego states received, oldest first (at most [`RECORDED_EGO_KEPT`]): the
+    /// newest at or before the oldest frame still to fuse, and those after it.
+    recorded_ego: VecDeque<EgoState>,
     gnss_rx: Option<EdgeReceiver<StampedSentence>>,
     can_rx: Option<EdgeReceiver<VehicleSignals>>,
     /// The last pose the estimator gave (used, without V2X, for frames it has none for).
@@ -1266,6 +1431,9 @@ impl CanOutput {
 
 /// How often the health loop judges the inputs.
 const HEALTH_TICK: Duration = Duration::from_millis(10);
+
+/// Most recorded ego states fusion keeps (replaying an episode); the edge holds the rest back.
+const RECORDED_EGO_KEPT: usize = 64;
 
 /// Most lidar frames waiting for their partners before the oldest is fused anyway.
 const MAX_PENDING_FRAMES: usize = 4;
@@ -1443,6 +1611,24 @@ impl FusionTask {
                 self.camera_results.push_back(result);
             }
         }
+        if let Some(rx) = &self.recorded_ego_rx {
+            loop {
+                // Of the states at or before the horizon, only the newest can still be used.
+                // (Without a frame waiting, the next one comes after the last fused.)
+                let horizon = horizon_ns.unwrap_or(self.last_frame_stamp_ns);
+                while self.recorded_ego.get(1).is_some_and(|next| next.header.stamp_ns <= horizon) {
+                    self.recorded_ego.pop_front();
+                }
+                if self.recorded_ego.len() >= RECORDED_EGO_KEPT {
+                    if self.replay {
+                        break;
+                    }
+                    self.recorded_ego.pop_front();
+                }
+                let Some(ego) = rx.try_recv() else { break };
+                self.recorded_ego.push_back(ego);
+            }
+        }
         if let Some(estimator) = &mut self.ego {
             if let Some(rx) = &self.can_rx {
                 while let Some(signals) = rx.try_recv() {
@@ -1464,6 +1650,9 @@ impl FusionTask {
     /// stamp (V2X objects are fused only then). See the module docs.
     fn ego_for(&mut self, stamp_ns: u64, seq: u64) -> Option<(EgoState, bool)> {
         let header = Header { stamp_ns, frame: FrameId::Site, seq };
+        if self.recorded_ego_rx.is_some() {
+            return Some(self.recorded_ego_at(header));
+        }
         let Some(estimator) = &self.ego else {
             return self.config.ego_pose_site.map(|pose| {
                 let ego = EgoState {
@@ -1496,6 +1685,36 @@ impl FusionTask {
             accel_mps2: 0.0,
         });
         Some((EgoState { header, ..held }, false))
+    }
+
+    /// Replaying an episode: the ego state recorded at the frame's stamp (a true pose), else
+    /// the newest recorded before it, or the last one used, held (not a true pose; identity
+    /// before the first).
+    fn recorded_ego_at(&mut self, header: Header) -> (EgoState, bool) {
+        while self.recorded_ego.get(1).is_some_and(|next| next.header.stamp_ns <= header.stamp_ns) {
+            self.recorded_ego.pop_front();
+        }
+        match self.recorded_ego.front() {
+            Some(ego) if ego.header.stamp_ns == header.stamp_ns => {
+                let ego = EgoState { header, ..ego.clone() };
+                self.last_ego = Some(ego.clone());
+                (ego, true)
+            }
+            newest_before => {
+                let held = newest_before
+                    .filter(|ego| ego.header.stamp_ns < header.stamp_ns)
+                    .or(self.last_ego.as_ref())
+                    .cloned()
+                    .unwrap_or(EgoState {
+                        header,
+                        site_from_truck: Isometry3::identity(),
+                        speed_mps: 0.0,
+                        yaw_rate_radps: 0.0,
+                        accel_mps2: 0.0,
+                    });
+                (EgoState { header, ..held }, false)
+            }
+        }
     }
 
     /// Whether the frame stamped `stamp_ns` can be fused: event time waits for every usable
@@ -1720,4 +1939,41 @@ impl FusionTask {
 /// Health judgement of an input that has none configured.
 pub fn default_monitor() -> MonitorConfig {
     MonitorConfig::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn replay_judges_health_on_the_recording_grid_behind_every_watermark() {
+        let lidar = InputState::new("lidar", InputRole::Lidar, MonitorConfig::default(), 0);
+        let camera = InputState::new("camera", InputRole::Camera, MonitorConfig::default(), 0);
+        let inputs = vec![Arc::clone(&lidar), Arc::clone(&camera)];
+        let mut next = None;
+        // Nothing promised yet: nothing to judge.
+        assert!(replay_judgement_times(&inputs, 0, 100 * MS, &mut next).is_empty());
+        // The grid starts where both first promised (1 s), and a time is judged only once
+        // both watermarks are past it.
+        lidar.advance_watermark(1_000 * MS);
+        camera.advance_watermark(1_000 * MS);
+        assert!(replay_judgement_times(&inputs, 1_000 * MS, 100 * MS, &mut next).is_empty());
+        lidar.advance_watermark(1_350 * MS);
+        camera.advance_watermark(1_200 * MS + 1);
+        assert_eq!(
+            replay_judgement_times(&inputs, 1_350 * MS, 100 * MS, &mut next),
+            [1_000 * MS, 1_100 * MS, 1_200 * MS]
+        );
+        camera.advance_watermark(1_300 * MS);
+        assert!(replay_judgement_times(&inputs, 1_350 * MS, 100 * MS, &mut next).is_empty());
+        // Both ended: up to the last stamp on the clock.
+        lidar.end();
+        camera.end();
+        assert_eq!(
+            replay_judgement_times(&inputs, 1_500 * MS, 100 * MS, &mut next),
+            [1_300 * MS, 1_400 * MS, 1_500 * MS]
+        );
+    }
 }
