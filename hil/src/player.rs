@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use pitsense_perception::drivers::ouster::{OusterMetadata, PacketFormat};
-use pitsense_perception::drivers::pcap::{PcapUdpReader, UdpDatagram};
+use pitsense_perception::drivers::pcap::{PcapUdpReader, PcapUdpWriter, PcapWriteError, UdpDatagram};
 
 /// Why playing failed.
 #[derive(Debug, thiserror::Error)]
@@ -180,52 +180,28 @@ impl OusterLoop {
 
 impl OusterLoop {
     /// Writes what [`OusterLoop::play`] would send for `passes` passes as a classic pcap
-    /// (Ethernet II, IPv4 127.0.0.1 → 127.0.0.1, UDP to `port`; microsecond stamps starting at
-    /// the original capture's first packet), so that a replay can read exactly the live stream.
+    /// ([`PcapUdpWriter`]: Ethernet II, IPv4 127.0.0.1 → 127.0.0.1, UDP to `port`; microsecond
+    /// stamps starting at the original capture's first packet), so that a replay can read
+    /// exactly the live stream.
     ///
     /// # Errors
     /// [`PlayerError::Capture`] when the file cannot be written.
     pub fn write_pcap(&self, path: &Path, passes: u64, port: u16) -> Result<(), PlayerError> {
-        let write_error = |reason: String| PlayerError::Capture { file: path.display().to_string(), reason };
-        let file = std::fs::File::create(path).map_err(|e| write_error(e.to_string()))?;
-        let mut writer = pcap_file::pcap::PcapWriter::new(std::io::BufWriter::new(file))
-            .map_err(|e| write_error(e.to_string()))?;
+        let write_error = |error: PcapWriteError| PlayerError::Capture {
+            file: path.display().to_string(),
+            reason: error.to_string(),
+        };
+        let mut writer = PcapUdpWriter::create(path).map_err(write_error)?;
         let first_ns = self.packets.first().map_or(0, |p| p.capture_time_ns);
         for pass in 0..passes {
             for (offset_ns, payload) in self.pass(pass) {
-                let frame = udp_frame(port, &payload);
-                let stamp = Duration::from_nanos(first_ns + pass * self.frame_period_ns + offset_ns);
-                let length = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-                writer
-                    .write_packet(&pcap_file::pcap::PcapPacket::new(stamp, length, &frame))
-                    .map_err(|e| write_error(e.to_string()))?;
+                let stamp_ns = first_ns + pass * self.frame_period_ns + offset_ns;
+                writer.write_datagram(stamp_ns, port, &payload).map_err(write_error)?;
             }
         }
+        writer.finish().map_err(write_error)?;
         Ok(())
     }
-}
-
-/// An Ethernet II frame carrying `payload` in IPv4/UDP from 127.0.0.1:`port` to
-/// 127.0.0.1:`port` (RFC 791 header checksum; UDP checksum 0, "not computed", RFC 768).
-fn udp_frame(port: u16, payload: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(42 + payload.len());
-    frame.extend([0_u8; 12]); // destination and source MAC
-    frame.extend([0x08, 0x00]); // EtherType IPv4
-    let total = u16::try_from(20 + 8 + payload.len()).unwrap_or(u16::MAX);
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1];
-    ip[2..4].copy_from_slice(&total.to_be_bytes());
-    let sum: u32 = ip.chunks(2).map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]]))).sum();
-    let folded = (sum & 0xffff) + (sum >> 16);
-    let checksum = !(((folded & 0xffff) + (folded >> 16)) as u16);
-    ip[10..12].copy_from_slice(&checksum.to_be_bytes());
-    frame.extend(ip);
-    let udp_length = u16::try_from(8 + payload.len()).unwrap_or(u16::MAX);
-    frame.extend(port.to_be_bytes());
-    frame.extend(port.to_be_bytes());
-    frame.extend(udp_length.to_be_bytes());
-    frame.extend([0, 0]);
-    frame.extend(payload);
-    frame
 }
 
 /// Sleeps until `offset_ns` after `start` (no-op when past).

@@ -2,12 +2,13 @@
 //!
 //! - [`ouster`]: Ouster OS packets (LEGACY, RNG19_RFL8_SIG16_NIR16, its dual variant,
 //!   RNG15_RFL8_NIR8) decoded with the sensor's metadata JSON into [`ouster::LidarScan`] range
-//!   images, XYZ in the sensor frame, and vendor-SDK-form MD5 digests.
+//!   images, XYZ in the sensor frame, and vendor-SDK-form MD5 digests; and encoded back into
+//!   packets ([`ouster::OusterPacketEncoder`]).
 //! - [`velodyne`]: VLP-16, VLP-32C, HDL-32E and HDL-64E data packets (strongest, last, dual)
 //!   with the published laser tables and firing-time azimuth interpolation.
 //! - [`pcap`]: replay of classic pcap / pcapng captures (Ethernet, VLAN, Linux SLL, raw IPv4,
 //!   BSD loopback) to UDP datagrams, IPv4 fragments reassembled, with counters for everything
-//!   skipped and a truncated tail.
+//!   skipped and a truncated tail; [`pcap::PcapUdpWriter`] records datagrams as a classic pcap.
 //! - [`live`]: a tokio UDP receiver that assembles rotations into a bounded queue with an
 //!   explicit drop policy.
 //! - [`inspect`]: the report behind `pitsense lidar inspect` (sensor, profile, frames, packet

@@ -11,13 +11,18 @@
 //! ethertypes (ARP, IPv6), other IP protocols, and frames whose headers are cut short or
 //! inconsistent. A file that ends inside a record (a capture killed mid-write) yields every
 //! complete record, then sets [`PcapStats::truncated`] instead of failing.
+//!
+//! The way back, [`PcapUdpWriter`], records UDP datagrams as a classic (microsecond) pcap of
+//! Ethernet II / IPv4 / UDP frames on the loopback addresses, which [`PcapUdpReader`] and
+//! Wireshark read.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use pcap_file::pcap::PcapReader;
+use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::{DataLink, PcapError, TsResolution};
 
@@ -460,11 +465,235 @@ pub fn read_udp_datagrams(
     Ok((datagrams, reader.stats()))
 }
 
+/// Why a capture could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PcapWriteError {
+    /// The file could not be created, written or flushed.
+    #[error("cannot write capture `{}`: {source}", file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The pcap writer refused a record (or the file header).
+    #[error("cannot write capture `{}` after {datagrams} datagrams: {source}", file.display())]
+    Record {
+        /// The file.
+        file: PathBuf,
+        /// Datagrams written before.
+        datagrams: u64,
+        /// The writer's error.
+        #[source]
+        source: PcapError,
+    },
+    /// A payload too long for one unfragmented frame within the capture's 65 535-byte snap
+    /// length (14 B Ethernet + 20 B IPv4 + 8 B UDP headers).
+    #[error(
+        "cannot write capture `{}`: a {bytes}-byte UDP payload exceeds the {max} bytes one frame holds",
+        file.display()
+    )]
+    DatagramTooLarge {
+        /// The file.
+        file: PathBuf,
+        /// Payload bytes.
+        bytes: usize,
+        /// Largest payload a frame holds.
+        max: usize,
+    },
+    /// A stamp past what a classic pcap holds (seconds since the epoch must fit 32 bits,
+    /// year 2106).
+    #[error("cannot write capture `{}`: stamp {stamp_ns} ns is past 2^32 s", file.display())]
+    StampOutOfRange {
+        /// The file.
+        file: PathBuf,
+        /// The stamp.
+        stamp_ns: u64,
+    },
+}
+
+/// Bytes of the Ethernet II, IPv4 and UDP headers [`PcapUdpWriter`] puts before a payload.
+const FRAME_HEADER_BYTES: usize = 14 + 20 + 8;
+/// The snap length of the captures written (the `pcap-file` default header's), bytes.
+const SNAP_LENGTH: usize = 65_535;
+
+/// Writes UDP datagrams as a classic pcap (magic `a1b2c3d4`, microsecond stamps, link type
+/// Ethernet): each datagram is one unfragmented Ethernet II frame (MAC addresses zero) carrying
+/// IPv4 from 127.0.0.1 to 127.0.0.1 (header checksum per RFC 791, don't-fragment set, TTL 64)
+/// and UDP from and to the given port (checksum 0, "not computed", RFC 768). What
+/// [`PcapUdpReader`] reads back is the payload, port and stamp (to the microsecond) written.
+pub struct PcapUdpWriter<W: Write> {
+    writer: PcapWriter<W>,
+    file: PathBuf,
+    datagrams: u64,
+    frame: Vec<u8>,
+}
+
+impl PcapUdpWriter<BufWriter<File>> {
+    /// Creates (or truncates) a capture file and writes its header.
+    ///
+    /// # Errors
+    /// [`PcapWriteError::Io`] when the file cannot be created; [`PcapWriteError::Record`] when
+    /// the header cannot be written.
+    pub fn create(path: &Path) -> Result<Self, PcapWriteError> {
+        let file =
+            File::create(path).map_err(|source| PcapWriteError::Io { file: path.to_path_buf(), source })?;
+        Self::from_writer(BufWriter::new(file), path)
+    }
+}
+
+impl<W: Write> PcapUdpWriter<W> {
+    /// Writes a capture to any byte sink; `file` names it in errors.
+    ///
+    /// # Errors
+    /// [`PcapWriteError::Record`] when the header cannot be written.
+    pub fn from_writer(writer: W, file: &Path) -> Result<Self, PcapWriteError> {
+        let writer = PcapWriter::new(writer).map_err(|source| PcapWriteError::Record {
+            file: file.to_path_buf(),
+            datagrams: 0,
+            source,
+        })?;
+        Ok(Self { writer, file: file.to_path_buf(), datagrams: 0, frame: Vec::new() })
+    }
+
+    /// Datagrams written so far.
+    pub fn datagrams(&self) -> u64 {
+        self.datagrams
+    }
+
+    /// Appends one datagram: `payload` from 127.0.0.1:`port` to 127.0.0.1:`port`, captured at
+    /// `stamp_ns` (nanoseconds since the Unix epoch). The classic pcap stores microseconds: the
+    /// stamp is truncated to the microsecond below (`stamp_ns / 1000`), so a reader gets back
+    /// `stamp_ns - stamp_ns % 1000`.
+    ///
+    /// # Errors
+    /// [`PcapWriteError::DatagramTooLarge`] for a payload over 65 493 bytes;
+    /// [`PcapWriteError::StampOutOfRange`] for a stamp at or past 2³² s;
+    /// [`PcapWriteError::Record`] when the record cannot be written. Nothing is written then.
+    pub fn write_datagram(&mut self, stamp_ns: u64, port: u16, payload: &[u8]) -> Result<(), PcapWriteError> {
+        let max = SNAP_LENGTH - FRAME_HEADER_BYTES;
+        if payload.len() > max {
+            return Err(PcapWriteError::DatagramTooLarge {
+                file: self.file.clone(),
+                bytes: payload.len(),
+                max,
+            });
+        }
+        if stamp_ns / 1_000_000_000 > u64::from(u32::MAX) {
+            return Err(PcapWriteError::StampOutOfRange { file: self.file.clone(), stamp_ns });
+        }
+        udp_frame(port, payload, &mut self.frame);
+        let length = u32::try_from(self.frame.len()).unwrap_or(u32::MAX);
+        let stamp = Duration::from_micros(stamp_ns / 1000);
+        self.writer.write_packet(&PcapPacket::new(stamp, length, &self.frame)).map_err(|source| {
+            PcapWriteError::Record { file: self.file.clone(), datagrams: self.datagrams, source }
+        })?;
+        self.datagrams += 1;
+        Ok(())
+    }
+
+    /// Flushes the capture and returns the byte sink.
+    ///
+    /// # Errors
+    /// [`PcapWriteError::Io`] when flushing fails.
+    pub fn finish(self) -> Result<W, PcapWriteError> {
+        let mut writer = self.writer.into_writer();
+        writer.flush().map_err(|source| PcapWriteError::Io { file: self.file, source })?;
+        Ok(writer)
+    }
+}
+
+/// Fills `frame` with an Ethernet II frame carrying `payload` in IPv4/UDP from
+/// 127.0.0.1:`port` to 127.0.0.1:`port` (RFC 791 header checksum; UDP checksum 0, "not
+/// computed", RFC 768). `payload` is at most 65 493 bytes (checked by the caller), so the
+/// lengths fit their 16-bit fields.
+fn udp_frame(port: u16, payload: &[u8], frame: &mut Vec<u8>) {
+    frame.clear();
+    frame.extend([0_u8; 12]); // destination and source MAC
+    frame.extend([0x08, 0x00]); // EtherType IPv4
+    let total = u16::try_from(20 + 8 + payload.len()).unwrap_or(u16::MAX);
+    let [total_high, total_low] = total.to_be_bytes();
+    let mut ip = [0x45, 0, total_high, total_low, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1];
+    let sum: u32 = ip.chunks_exact(2).map(|pair| u32::from(pair[0]) << 8 | u32::from(pair[1])).sum();
+    let folded = (sum & 0xffff) + (sum >> 16);
+    let checksum = !(((folded & 0xffff) + (folded >> 16)) as u16);
+    let [checksum_high, checksum_low] = checksum.to_be_bytes();
+    ip[10] = checksum_high;
+    ip[11] = checksum_low;
+    frame.extend(ip);
+    let udp_length = u16::try_from(8 + payload.len()).unwrap_or(u16::MAX);
+    frame.extend(port.to_be_bytes());
+    frame.extend(port.to_be_bytes());
+    frame.extend(udp_length.to_be_bytes());
+    frame.extend([0, 0]);
+    frame.extend_from_slice(payload);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn udp_frame(vlan: bool, fragment: bool, payload: &[u8]) -> Vec<u8> {
+    #[test]
+    fn written_datagrams_read_back() {
+        let payloads: Vec<Vec<u8>> = vec![
+            b"abc".to_vec(),
+            Vec::new(),
+            (0..24_832_u32).map(|i| (i * 7) as u8).collect(), // an Ouster RNG19 packet's size
+            vec![0xff; SNAP_LENGTH - FRAME_HEADER_BYTES],
+        ];
+        let stamps_ns =
+            [1_700_000_000_123_456_789_u64, 1_700_000_000_123_457_000, 0, 4_294_967_295_999_999_999];
+        let ports = [7502_u16, 7503, 1, 65_535];
+        let mut writer = PcapUdpWriter::from_writer(Vec::new(), Path::new("memory.pcap")).unwrap();
+        for ((payload, &stamp_ns), &port) in payloads.iter().zip(&stamps_ns).zip(&ports) {
+            writer.write_datagram(stamp_ns, port, payload).unwrap();
+        }
+        // Refused, and nothing written: too long a payload, a stamp past 2^32 s.
+        let too_long = vec![0; SNAP_LENGTH - FRAME_HEADER_BYTES + 1];
+        assert!(matches!(
+            writer.write_datagram(0, 1, &too_long),
+            Err(PcapWriteError::DatagramTooLarge { bytes: 65_494, max: 65_493, .. })
+        ));
+        assert!(matches!(
+            writer.write_datagram(4_294_967_296_000_000_000, 1, b"x"),
+            Err(PcapWriteError::StampOutOfRange { .. })
+        ));
+        assert_eq!(writer.datagrams(), 4);
+        let bytes = writer.finish().unwrap();
+
+        let mut reader =
+            PcapUdpReader::from_reader(bytes.as_slice(), Path::new("memory.pcap"), false).unwrap();
+        let mut read = Vec::new();
+        while let Some(datagram) = reader.next_datagram().unwrap() {
+            read.push(datagram);
+        }
+        assert_eq!(read.len(), payloads.len());
+        for (((datagram, payload), &stamp_ns), &port) in
+            read.iter().zip(&payloads).zip(&stamps_ns).zip(&ports)
+        {
+            assert_eq!(&datagram.payload, payload);
+            assert_eq!(datagram.source, SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
+            assert_eq!(datagram.destination, SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
+            // Microsecond capture: the stamp comes back truncated to the microsecond.
+            assert_eq!(datagram.capture_time_ns, stamp_ns - stamp_ns % 1000);
+        }
+        let stats = reader.stats();
+        assert_eq!((stats.records, stats.udp_datagrams, stats.malformed, stats.truncated), (4, 4, 0, false));
+    }
+
+    #[test]
+    fn ipv4_header_checksum_verifies() {
+        let mut frame = Vec::new();
+        udp_frame(7502, b"payload", &mut frame);
+        let ip = &frame[14..34];
+        // RFC 1071: the one's-complement sum over a header with its checksum is 0xffff.
+        let sum: u32 = ip.chunks_exact(2).map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]]))).sum();
+        let folded = (sum & 0xffff) + (sum >> 16);
+        assert_eq!((folded & 0xffff) + (folded >> 16), 0xffff);
+    }
+
+    fn udp_frame_for_parsing(vlan: bool, fragment: bool, payload: &[u8]) -> Vec<u8> {
         let mut frame = vec![0_u8; 12];
         if vlan {
             frame.extend([0x81, 0x00, 0x00, 0x05]);
@@ -497,16 +726,16 @@ mod tests {
     #[test]
     fn ethernet_vlan_and_fragments() {
         for vlan in [false, true] {
-            let frame = udp_frame(vlan, false, b"abc");
+            let frame = udp_frame_for_parsing(vlan, false, b"abc");
             let Network::Ipv4(ip) = network_payload(DataLink::ETHERNET, &frame) else { panic!("not ipv4") };
             let Transport::Udp { destination, payload, .. } = parse_ipv4_udp(ip) else { panic!("not udp") };
             assert_eq!((destination.port(), payload), (7502, &b"abc"[..]));
         }
-        let frame = udp_frame(false, true, b"abc");
+        let frame = udp_frame_for_parsing(false, true, b"abc");
         let Network::Ipv4(ip) = network_payload(DataLink::ETHERNET, &frame) else { panic!("not ipv4") };
         assert!(matches!(parse_ipv4_udp(ip), Transport::Fragment(_)));
         // Every prefix of a frame parses without panicking.
-        let frame = udp_frame(true, false, b"abcdef");
+        let frame = udp_frame_for_parsing(true, false, b"abcdef");
         for end in 0..frame.len() {
             if let Network::Ipv4(ip) = network_payload(DataLink::ETHERNET, &frame[..end]) {
                 let _ = parse_ipv4_udp(ip);

@@ -106,6 +106,52 @@ impl FieldSpec {
         let mask = if self.bit_width >= 64 { u64::MAX } else { (1_u64 << self.bit_width) - 1 };
         Some(((word >> shift) & mask) << self.upshift)
     }
+
+    /// Smallest step between two values the field can carry: `2^upshift` (8 mm for the
+    /// low-data-rate range, 16 for its near-IR, 1 otherwise).
+    pub fn step(&self) -> u64 {
+        1_u64.checked_shl(u32::from(self.upshift)).unwrap_or(0)
+    }
+
+    /// Largest value the field can carry: `(2^bit_width − 1) << upshift`, as [`Self::read`]
+    /// returns it.
+    pub fn max_value(&self) -> u64 {
+        let mask = if self.bit_width >= 64 { u64::MAX } else { (1_u64 << self.bit_width) - 1 };
+        mask.checked_shl(u32::from(self.upshift)).unwrap_or(0)
+    }
+
+    /// Whether [`Self::write`] can store `value` exactly: at most [`Self::max_value`] and a
+    /// multiple of [`Self::step`].
+    pub fn can_hold(&self, value: u64) -> bool {
+        value <= self.max_value() && value.is_multiple_of(self.step())
+    }
+
+    /// Stores `value` in the field's bits of `pixel` (one pixel's bytes), leaving every other
+    /// bit unchanged: the inverse of [`Self::read`] (the up-shift is undone, so `value` is in
+    /// the decoded unit, millimetres for ranges). `None`, with `pixel` unchanged, when the
+    /// value cannot be stored exactly ([`Self::can_hold`]) or the field's bits lie past the
+    /// end of `pixel`; never truncates.
+    pub fn write(&self, pixel: &mut [u8], value: u64) -> Option<()> {
+        if !self.can_hold(value) {
+            return None;
+        }
+        let byte = usize::from(self.bit_offset / 8);
+        let shift = u32::from(self.bit_offset % 8);
+        // The bytes the field touches (at most 8: widths are at most 32 bits here, and a field
+        // of more than 56 bits at an odd offset would not fit one word).
+        let touched = (shift as usize + usize::from(self.bit_width)).div_ceil(8);
+        if touched > 8 {
+            return None;
+        }
+        let bytes = pixel.get_mut(byte..byte.checked_add(touched)?)?;
+        let mut word_bytes = [0_u8; 8];
+        word_bytes.get_mut(..touched)?.copy_from_slice(bytes);
+        let mask = if self.bit_width >= 64 { u64::MAX } else { (1_u64 << self.bit_width) - 1 };
+        let raw = value.checked_shr(u32::from(self.upshift)).unwrap_or(0);
+        let word = (u64::from_le_bytes(word_bytes) & !(mask << shift)) | (raw << shift);
+        bytes.copy_from_slice(word.to_le_bytes().get(..touched)?);
+        Some(())
+    }
 }
 
 const LEGACY_FIELDS: &[FieldSpec] = &[
@@ -385,5 +431,41 @@ mod tests {
         assert_eq!(LOW_DATA_RATE_FIELDS[0].read(&low), Some(0x7fff << 3));
         assert_eq!(LOW_DATA_RATE_FIELDS[2].read(&low), Some(0x0f << 4));
         assert_eq!(LOW_DATA_RATE_FIELDS[2].field_type(), FieldType::U16);
+    }
+
+    #[test]
+    fn write_is_the_inverse_of_read_and_touches_only_its_bits() {
+        for table in [LEGACY_FIELDS, SINGLE_FIELDS, DUAL_FIELDS, LOW_DATA_RATE_FIELDS] {
+            let pixel_bytes =
+                table.iter().map(|f| usize::from(f.bit_offset + u16::from(f.bit_width)) / 8).max();
+            let pixel_bytes = pixel_bytes.unwrap();
+            for field in table {
+                for background in [0x00_u8, 0xff, 0xa5] {
+                    for value in [0, field.step(), field.max_value() - field.step(), field.max_value()] {
+                        let mut pixel = vec![background; pixel_bytes];
+                        let before = pixel.clone();
+                        assert_eq!(field.write(&mut pixel, value), Some(()), "{} = {value}", field.name);
+                        assert_eq!(field.read(&pixel), Some(value), "{}", field.name);
+                        // Every bit outside the field is as it was.
+                        let mut restored = pixel.clone();
+                        let original = field.read(&before).unwrap();
+                        field.write(&mut restored, original).unwrap();
+                        assert_eq!(restored, before, "{} = {value} leaked into other bits", field.name);
+                    }
+                    // Too large, or between steps: refused, pixel unchanged.
+                    let mut pixel = vec![background; pixel_bytes];
+                    assert_eq!(field.write(&mut pixel, field.max_value() + field.step()), None);
+                    if field.step() > 1 {
+                        assert_eq!(field.write(&mut pixel, field.step() + 1), None);
+                    }
+                    assert_eq!(pixel, vec![background; pixel_bytes]);
+                    // A pixel too short for the field: refused, no panic.
+                    let mut short = vec![0_u8; usize::from(field.bit_offset / 8)];
+                    assert_eq!(field.write(&mut short, 0), None);
+                }
+            }
+        }
+        assert_eq!((LOW_DATA_RATE_FIELDS[0].max_value(), LOW_DATA_RATE_FIELDS[0].step()), (0x7fff << 3, 8));
+        assert_eq!((SINGLE_FIELDS[0].max_value(), SINGLE_FIELDS[0].step()), ((1 << 19) - 1, 1));
     }
 }

@@ -90,6 +90,24 @@ impl FieldImage<'_> {
             Self::U32(values) => values.iter().flat_map(|value| value.to_le_bytes()).collect(),
         }
     }
+
+    /// Number of values.
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Self::U8(values) => values.len(),
+            Self::U16(values) => values.len(),
+            Self::U32(values) => values.len(),
+        }
+    }
+
+    /// Value `index` (row-major), widened; `None` past the end.
+    pub(super) fn value(&self, index: usize) -> Option<u64> {
+        match self {
+            Self::U8(values) => values.get(index).map(|&value| u64::from(value)),
+            Self::U16(values) => values.get(index).map(|&value| u64::from(value)),
+            Self::U32(values) => values.get(index).map(|&value| u64::from(value)),
+        }
+    }
 }
 
 impl LidarScan {
@@ -175,7 +193,12 @@ impl LidarScan {
     /// The field image called `name` (SDK channel-field name), or `None` when this profile does
     /// not carry it.
     pub fn field(&self, name: &str) -> Option<FieldImage<'_>> {
-        let image = match name {
+        self.field_storage(name).filter(|image| image.len() > 0)
+    }
+
+    /// The vector behind field `name`, empty or not; `None` for a name that is no field.
+    pub(super) fn field_storage(&self, name: &str) -> Option<FieldImage<'_>> {
+        Some(match name {
             "RANGE" => FieldImage::U32(&self.range_mm),
             "RANGE2" => FieldImage::U32(&self.range2_mm),
             "SIGNAL" => FieldImage::U16(&self.signal),
@@ -186,13 +209,7 @@ impl LidarScan {
             "FLAGS" => FieldImage::U8(&self.flags),
             "FLAGS2" => FieldImage::U8(&self.flags2),
             _ => return None,
-        };
-        let empty = match image {
-            FieldImage::U8(values) => values.is_empty(),
-            FieldImage::U16(values) => values.is_empty(),
-            FieldImage::U32(values) => values.is_empty(),
-        };
-        (!empty).then_some(image)
+        })
     }
 
     /// Pixels with a first return (`RANGE > 0`).
@@ -761,6 +778,24 @@ impl XyzLut {
         let (unit, offset) = (self.direction.get(index)?, self.offset_m.get(index)?);
         let range = f64::from(range_mm);
         Some([range * unit[0] + offset[0], range * unit[1] + offset[1], range * unit[2] + offset[2]])
+    }
+
+    /// The ray of pixel `(row, col)` in the table's frame (sensor frame for [`XyzLut::new`]):
+    /// `(origin_m, direction)`, the origin in metres and the direction (dimensionless; a unit
+    /// vector when the transform's rotation is orthonormal, as every Ouster metadata's is), such
+    /// that for every range `r_mm > 0`
+    /// `point_m(row, col, r_mm) == origin_m + (r_mm / 1000) × direction` (to rounding). The
+    /// origin is where range 0 would lie: the beam origin moved back by
+    /// `n = lidar_origin_to_beam_origin_mm` along the beam, as in the manual's formula
+    /// (`x = (r − n) cos(…) cos φ + b₀₃ cos θ_encoder`, ...). `None` outside the table.
+    pub fn ray_m(&self, row: usize, col: usize) -> Option<([f64; 3], [f64; 3])> {
+        if row >= self.height || col >= self.width {
+            return None;
+        }
+        let index = row * self.width + col;
+        let (per_mm, origin_m) = (self.direction.get(index)?, self.offset_m.get(index)?);
+        // `direction` is stored per millimetre of range (unit / 1000): per metre it is the unit.
+        Some((*origin_m, [per_mm[0] * 1000.0, per_mm[1] * 1000.0, per_mm[2] * 1000.0]))
     }
 
     /// XYZ of every pixel of an `H × W` range image (row-major, staggered), metres; pixels
