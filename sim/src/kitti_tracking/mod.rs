@@ -37,6 +37,7 @@ mod geometry;
 mod hota;
 mod pointrcnn;
 
+pub(crate) use assignment::max_weight_pairs;
 pub use class::{TrackingClass, UnknownClass};
 pub use eval::{
     ClearMot, DONT_CARE_OVERLAP, EvalError, EvalReport, MAX_OCCLUSION, MAX_TRUNCATION, MIN_HEIGHT_PX,
