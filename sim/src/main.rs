@@ -214,11 +214,7 @@ fn describe(scenario: &Scenario) -> String {
 }
 
 fn value_text(value: Option<f64>) -> String {
-    match value {
-        None => "no data".to_owned(),
-        Some(v) if v.is_infinite() => "never".to_owned(),
-        Some(v) => format!("{v:.3}"),
-    }
+    scenario::score::value_text(value, 3)
 }
 
 /// Runs the scenarios; returns whether every gate of every scenario held.

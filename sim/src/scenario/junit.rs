@@ -39,11 +39,7 @@ fn escape(text: &str) -> String {
 }
 
 fn value_text(value: Option<f64>) -> String {
-    match value {
-        None => "no data".to_owned(),
-        Some(v) if v.is_infinite() => "never".to_owned(),
-        Some(v) => format!("{v:.4}"),
-    }
+    super::score::value_text(value, 4)
 }
 
 /// The JUnit XML document for `outcomes`.

@@ -483,6 +483,16 @@ impl Scorer {
     }
 }
 
+/// A metric value for reports: `no data`, `never` (infinite: visible, never detected) or the
+/// value with `decimals` decimals.
+pub fn value_text(value: Option<f64>, decimals: usize) -> String {
+    match value {
+        None => "no data".to_owned(),
+        Some(v) if v.is_infinite() => "never".to_owned(),
+        Some(v) => format!("{v:.decimals$}"),
+    }
+}
+
 fn percentile(sorted: &[f64], fraction: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;

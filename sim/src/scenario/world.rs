@@ -31,7 +31,7 @@ use pitsense_perception::lidar::LidarConfig;
 use serde::{Deserialize, Serialize};
 
 use super::ScenarioError;
-use super::file::{ActorFile, DustFile, EgoFile, LidarFile, PoseFile, RoadFile, ScenarioSource, WorldFile};
+use super::file::{ActorFile, DustFile, LidarFile, PoseFile, RoadFile, ScenarioSource, WorldFile};
 use super::score::Gate;
 
 /// Side slope of embankments and cuts beyond a road's berm: 1 vertical in 1.5 horizontal.
@@ -868,7 +868,14 @@ impl Scenario {
             ));
         }
         let terrain = Terrain::build(&file.world, source)?;
-        let ego = trajectory(&file.ego, "ego", &terrain, source)?;
+        let ego = trajectory(
+            &file.ego.waypoints_m,
+            &file.ego.speed_mps,
+            (file.ego.start_s, file.ego.heading_deg),
+            "ego",
+            &terrain,
+            source,
+        )?;
         let mut actors = Vec::with_capacity(file.actors.len());
         for (index, actor) in file.actors.iter().enumerate() {
             actors.push(self::actor(actor, index, &terrain, source, &actors)?);
@@ -967,22 +974,24 @@ impl Scenario {
     }
 }
 
+/// A validated trajectory from a waypoint table's keys (`key` names it in errors).
 fn trajectory(
-    file: &EgoFile,
+    waypoints: &toml::Spanned<Vec<[f64; 2]>>,
+    speed_mps: &toml::Spanned<f64>,
+    (start_s, heading_deg): (f64, f64),
     key: &str,
     terrain: &Terrain,
     source: &ScenarioSource,
 ) -> Result<Trajectory, ScenarioError> {
-    check_waypoints(&file.waypoints_m, &format!("{key}.waypoints_m"), terrain, source)?;
-    let speed = *file.speed_mps.get_ref();
+    check_waypoints(waypoints, &format!("{key}.waypoints_m"), terrain, source)?;
+    let speed = *speed_mps.get_ref();
     if !(0.0..=60.0).contains(&speed) {
-        return Err(source.invalid(
-            file.speed_mps.span(),
-            format!("{key}.speed_mps"),
-            "must be in 0..=60 m/s",
-        ));
+        return Err(source.invalid(speed_mps.span(), format!("{key}.speed_mps"), "must be in 0..=60 m/s"));
     }
-    Ok(Trajectory::new(file.waypoints_m.get_ref().clone(), speed, file.start_s, file.heading_deg))
+    if !(start_s.is_finite() && heading_deg.is_finite()) {
+        return Err(source.invalid(waypoints.span(), key, "start_s and heading_deg must be finite"));
+    }
+    Ok(Trajectory::new(waypoints.get_ref().clone(), speed, start_s, heading_deg))
 }
 
 fn check_waypoints(
@@ -1053,27 +1062,15 @@ fn actor(
     if !(0.0..=1.0).contains(&reflectivity) {
         return Err(source.invalid(file.id.span(), format!("{key}.reflectivity"), "must be in 0..=1"));
     }
-    check_waypoints(&file.waypoints_m, &format!("{key}.waypoints_m"), terrain, source)?;
-    let speed = *file.speed_mps.get_ref();
-    if !(0.0..=60.0).contains(&speed) {
-        return Err(source.invalid(
-            file.speed_mps.span(),
-            format!("{key}.speed_mps"),
-            "must be in 0..=60 m/s",
-        ));
-    }
-    Ok(Actor {
-        id,
-        kind: file.kind,
-        size_m,
-        reflectivity,
-        trajectory: Trajectory::new(
-            file.waypoints_m.get_ref().clone(),
-            speed,
-            file.start_s,
-            file.heading_deg,
-        ),
-    })
+    let trajectory = trajectory(
+        &file.waypoints_m,
+        &file.speed_mps,
+        (file.start_s, file.heading_deg),
+        &key,
+        terrain,
+        source,
+    )?;
+    Ok(Actor { id, kind: file.kind, size_m, reflectivity, trajectory })
 }
 
 fn lidar(
