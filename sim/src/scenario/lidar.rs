@@ -290,29 +290,41 @@ fn overlap(range_m: f64) -> f64 {
     ((range_m - OVERLAP_START_M) / (OVERLAP_FULL_M - OVERLAP_START_M)).clamp(0.0, 1.0)
 }
 
+/// `p = sin²(π · lag / SOFT_STEPS)` at the lags `m + ½`, `m = 0..SOFT_STEPS` (the pulse seen
+/// from a scatterer `(m + ½)` grid steps before the range), computed once.
+fn pulse_table() -> &'static [f64; SOFT_STEPS] {
+    static TABLE: std::sync::OnceLock<[f64; SOFT_STEPS]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|m| (std::f64::consts::PI * (m as f64 + 0.5) / SOFT_STEPS as f64).sin().powi(2))
+    })
+}
+
 /// The peak of the soft return of a cloud entered at `t_in` and left at `t_out` (m along the
 /// beam), extinction `alpha` (1/m), back-scatter `beta` (1/(m·sr)): `(power, range_m)` (see the
 /// module documentation).
 pub fn soft_return(t_in: f64, t_out: f64, alpha: f64, beta: f64) -> (f64, f64) {
     let pulse_m = SPEED_OF_LIGHT_MPS * PULSE_HALF_WIDTH_S;
     let step = pulse_m / SOFT_STEPS as f64;
-    // Scatterers at the cell centres r_j = t_in + (j + ½)·step, inside the cloud.
+    // Scatterers at the cell centres r_j = t_in + (j + ½)·step, inside the cloud; the two-way
+    // transmission exp(−2α (r_j − t_in)) by recurrence.
     let mut impulse = [0.0_f64; 2 * SOFT_STEPS];
+    let decay = (-2.0 * alpha * step).exp();
+    let mut transmission = (-alpha * step).exp();
     for (j, value) in impulse.iter_mut().enumerate() {
         let r = t_in + (j as f64 + 0.5) * step;
         if r < t_out && r > 0.0 {
-            *value = beta * overlap(r) * (-2.0 * alpha * (r - t_in)).exp() / (r * r) * step;
+            *value = beta * overlap(r) * transmission / (r * r) * step;
         }
+        transmission *= decay;
     }
+    let pulse = pulse_table();
     let mut best = (0.0, t_in);
     for k in 1..=2 * SOFT_STEPS {
         let range = t_in + k as f64 * step;
         let mut power = 0.0;
         let first = k.saturating_sub(SOFT_STEPS);
         for (j, scatter) in impulse.iter().enumerate().take(k).skip(first) {
-            let lag = (k - j) as f64 - 0.5; // (R − r_j) / step
-            let pulse = (std::f64::consts::PI * lag / SOFT_STEPS as f64).sin();
-            power += pulse * pulse * scatter;
+            power += pulse[k - j - 1] * scatter;
         }
         if power > best.0 {
             best = (power, range);

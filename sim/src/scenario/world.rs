@@ -14,9 +14,10 @@
 //! **Ray casting** walks the grid cells a ray crosses (Amanatides & Woo, "A fast voxel traversal
 //! algorithm for ray tracing", Eurographics 1987) between the heights of the lowest and highest
 //! vertex, and finds the crossing inside a cell from the ray's height
-//! above the surface at the cell's entry and exit, refined by bisection on the bilinear surface
-//! (to a fraction of a millimetre). Tiles of 8 × 8 cells that the ray passes above are skipped
-//! whole.
+//! above the surface at the cell's entry and exit, refined by regula falsi (Illinois) on the
+//! bilinear surface. Tiles of 8 × 8 cells that the ray passes above are skipped whole; tiles
+//! whose vertices lie on one plane (flat roads, pads, constant grades) are intersected as that
+//! plane.
 //!
 //! **Actors** are oriented boxes standing on the terrain: position from their waypoint
 //! trajectory, yaw from its direction, pitch from the terrain's grade along the box. Default
@@ -197,6 +198,9 @@ pub struct Terrain {
     max_z_m: f64,
     /// Highest vertex of each tile of `TILE_CELLS`² cells (row-major, `tiles_x` per row), m.
     tile_max_m: Vec<f64>,
+    /// Per tile, `[a, b, c]` with `z = a x + b y + c` (site frame) when all its vertices lie on
+    /// that plane within a micrometre.
+    tile_plane: Vec<Option<[f64; 3]>>,
     tiles_x: usize,
     tiles_y: usize,
 }
@@ -367,6 +371,7 @@ impl Terrain {
             min_z_m: f64::INFINITY,
             max_z_m: f64::NEG_INFINITY,
             tile_max_m: Vec::new(),
+            tile_plane: Vec::new(),
             tiles_x: (nx - 1).div_ceil(TILE_CELLS).max(1),
             tiles_y: (ny - 1).div_ceil(TILE_CELLS).max(1),
         };
@@ -397,6 +402,9 @@ impl Terrain {
             }
         }
         terrain.tile_max_m = tile_max_m;
+        terrain.tile_plane = (0..terrain.tiles_x * terrain.tiles_y)
+            .map(|tile| terrain.planar_tile(tile % terrain.tiles_x, tile / terrain.tiles_x))
+            .collect();
         if !(terrain.min_z_m.is_finite() && terrain.max_z_m.is_finite()) {
             return Err(source.invalid(
                 world.max_m.span(),
@@ -405,6 +413,31 @@ impl Terrain {
             ));
         }
         Ok(terrain)
+    }
+
+    /// The plane through a tile's vertices, if they all lie on one.
+    fn planar_tile(&self, ti: usize, tj: usize) -> Option<[f64; 3]> {
+        let (i0, j0) = (ti * TILE_CELLS, tj * TILE_CELLS);
+        let (i1, j1) = ((i0 + TILE_CELLS).min(self.nx - 1), (j0 + TILE_CELLS).min(self.ny - 1));
+        if i1 == i0 || j1 == j0 {
+            return None;
+        }
+        let h = |i: usize, j: usize| self.heights_m[j * self.nx + i];
+        let a = (h(i1, j0) - h(i0, j0)) / ((i1 - i0) as f64 * self.cell_m);
+        let b = (h(i0, j1) - h(i0, j0)) / ((j1 - j0) as f64 * self.cell_m);
+        let x0 = self.origin_m[0] + i0 as f64 * self.cell_m;
+        let y0 = self.origin_m[1] + j0 as f64 * self.cell_m;
+        let c = h(i0, j0) - a * x0 - b * y0;
+        for j in j0..=j1 {
+            for i in i0..=i1 {
+                let (x, y) =
+                    (self.origin_m[0] + i as f64 * self.cell_m, self.origin_m[1] + j as f64 * self.cell_m);
+                if (a * x + b * y + c - h(i, j)).abs() > 1e-6 {
+                    return None;
+                }
+            }
+        }
+        Some([a, b, c])
     }
 
     /// Whether `(x, y)` lies on the height field.
@@ -418,24 +451,19 @@ impl Terrain {
         ((xy_m[0] - self.origin_m[0]) / self.cell_m, (xy_m[1] - self.origin_m[1]) / self.cell_m)
     }
 
-    fn vertex_height(&self, i: usize, j: usize) -> f64 {
-        self.heights_m[j.min(self.ny - 1) * self.nx + i.min(self.nx - 1)]
-    }
-
     /// Terrain height at `(x, y)`, m (bilinear; clamped to the edge outside the field).
     pub fn height_m(&self, xy_m: [f64; 2]) -> f64 {
         let (u, v) = self.grid(xy_m);
         let u = u.clamp(0.0, (self.nx - 1) as f64);
         let v = v.clamp(0.0, (self.ny - 1) as f64);
-        let (i, j) = (
-            (u.floor() as usize).min(self.nx.saturating_sub(2)),
-            (v.floor() as usize).min(self.ny.saturating_sub(2)),
-        );
+        // Non-negative after the clamp: truncation is the floor.
+        let i = (u as usize).min(self.nx.saturating_sub(2));
+        let j = (v as usize).min(self.ny.saturating_sub(2));
         let (fu, fv) = (u - i as f64, v - j as f64);
-        let h00 = self.vertex_height(i, j);
-        let h10 = self.vertex_height(i + 1, j);
-        let h01 = self.vertex_height(i, j + 1);
-        let h11 = self.vertex_height(i + 1, j + 1);
+        let row = j * self.nx + i;
+        let (h00, h10) = (self.heights_m[row], self.heights_m[(row + 1).min(self.heights_m.len() - 1)]);
+        let next = (row + self.nx).min(self.heights_m.len() - 1);
+        let (h01, h11) = (self.heights_m[next], self.heights_m[(next + 1).min(self.heights_m.len() - 1)]);
         (h00 * (1.0 - fu) + h10 * fu) * (1.0 - fv) + (h01 * (1.0 - fu) + h11 * fu) * fv
     }
 
@@ -525,6 +553,22 @@ impl Terrain {
                 above_at = None;
                 continue;
             }
+            if let Some([a, b, c]) = self.tile_plane[tj * self.tiles_x + ti] {
+                // A planar tile (flat road, pad or floor, a constant grade): z = a x + b y + c.
+                above_at = None;
+                let plane_at =
+                    |t: f64| a * (origin.x + t * direction.x) + b * (origin.y + t * direction.y) + c;
+                let (f_a, f_b) = (oz + dz * t_a - plane_at(t_a), oz + dz * t_b - plane_at(t_b));
+                if f_a <= 0.0 {
+                    return Some(self.hit_at(at(t_a), t_a));
+                }
+                if f_b <= 0.0 {
+                    let t = t_a + (t_b - t_a) * f_a / (f_a - f_b);
+                    let normal = Vector3::new(-a, -b, 1.0).normalize();
+                    return Some(Hit { t_m: t, normal, reflectivity: self.reflectivity_at(at(t)) });
+                }
+                continue;
+            }
             if let Some(hit) = self.cast_cells(origin, direction, (t_a, t_b), &mut above_at) {
                 return Some(hit);
             }
@@ -553,16 +597,29 @@ impl Terrain {
         while let Some((_, _, _, t_exit)) = cells.next() {
             let f_exit = height_above(t_exit);
             if f_exit <= 0.0 {
-                // Bracketed: regula falsi, then bisection steps on the bilinear surface.
-                let (mut low, mut high) = (t_prev, t_exit);
-                let mut t = t_prev + (t_exit - t_prev) * f_prev / (f_prev - f_exit);
-                for _ in 0..12 {
-                    if height_above(t) > 0.0 {
-                        low = t;
+                // Bracketed: the Illinois variant of regula falsi on the bilinear surface
+                // (superlinear; a few steps reach a fraction of a millimetre in one cell).
+                let (mut low, mut f_low, mut high, mut f_high) = (t_prev, f_prev, t_exit, f_exit);
+                let mut side = 0_i8;
+                for _ in 0..6 {
+                    let t = high - f_high * (high - low) / (f_high - f_low);
+                    let f = height_above(t);
+                    if f > 0.0 {
+                        (low, f_low) = (t, f);
+                        if side == 1 {
+                            f_high *= 0.5;
+                        }
+                        side = 1;
                     } else {
-                        high = t;
+                        (high, f_high) = (t, f);
+                        if side == -1 {
+                            f_low *= 0.5;
+                        }
+                        side = -1;
                     }
-                    t = 0.5 * (low + high);
+                    if high - low < 1e-4 {
+                        break;
+                    }
                 }
                 return Some(self.hit_at(at(high), high));
             }
