@@ -428,3 +428,51 @@ fn smoke_run_of_the_rock_scenario_reports_gates_in_junit_and_the_exit_status() {
     let xml = std::fs::read_to_string(&junit).unwrap_or_else(|e| panic!("{e}"));
     assert!(xml.contains("errors=\"1\"") && xml.contains("no scenario `no_such_scenario`"), "{xml}");
 }
+
+#[test]
+fn lidar_faults_outage_and_yaw_miscalibration() {
+    // An outage: the rotations starting in [0.1 s, 0.3 s) are not sent; the others are.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = flat_world(WALL)
+        .replace("range_noise_m = 0.0", "range_noise_m = 0.0\nfaults = { outages_s = [[0.1, 0.3]] }");
+    let scenario = built(&text);
+    let options = RunOptions {
+        seed: None,
+        out_dir: None,
+        write_pcap: Some(dir.path().to_path_buf()),
+        max_frames: Some(5),
+    };
+    let report = run(&scenario, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.outage_frames, 2);
+    let decoded = decode_pcap(&dir.path().join("flat-l.pcap"), &scenario);
+    assert_eq!(decoded.iter().map(|scan| scan.frame_id).collect::<Vec<_>>(), vec![0, 3, 4]);
+
+    // A 2° yaw calibration error: the beams leave the true mount, so each wall point the
+    // pipeline believes (configured mount) is the true point turned by −2° about the lidar.
+    let text = flat_world(WALL)
+        .replace("range_noise_m = 0.0", "range_noise_m = 0.0\nfaults = { yaw_error_deg = 2.0 }");
+    let scenario = built(&text);
+    let (model, sim) = simulate(&scenario, 0);
+    let lidar = &scenario.lidars[0];
+    let turn = nalgebra::UnitQuaternion::from_euler_angles(0.0, 0.0, (-2.0_f64).to_radians());
+    let origin = lidar.truck_from_lidar.translation.vector;
+    let mut checked = 0;
+    for (index, owner) in sim.owner.iter().enumerate() {
+        if *owner != Owner::Actor(0) {
+            continue;
+        }
+        let (o, d) = model
+            .lut()
+            .ray_m(index / sim.scan.width, index % sim.scan.width)
+            .unwrap_or_else(|| panic!("no ray"));
+        let in_sensor =
+            nalgebra::Point3::new(o[0], o[1], o[2]) + nalgebra::Vector3::from(d) * sim.range_m[index];
+        let truth = lidar.truck_from_lidar_true * in_sensor;
+        let believed = lidar.truck_from_lidar * in_sensor;
+        assert!((truth.x - 29.5).abs() < 1e-9, "{truth}");
+        let expected = turn * (truth.coords - origin) + origin;
+        assert!((believed.coords - expected).norm() < 1e-9, "pixel {index}: {believed} vs {expected}");
+        checked += 1;
+    }
+    assert!(checked > 5_000, "{checked}");
+}

@@ -43,6 +43,7 @@
 //! truck_from_lidar = { x_m = 6.0, y_m = 0.0, z_m = 5.0, roll_rad = 0.0, pitch_rad = 0.0, yaw_rad = 0.0 }
 //! range_noise_m = 0.03                 # 1σ range noise of hard returns
 //! range_at_10pct_m = 200.0             # range of a 10 % Lambertian target at the threshold
+//! faults = { outages_s = [[3.0, 5.0]], yaw_error_deg = 2.0 }   # optional: dead spans, miscalibration
 //!
 //! [[actors]]
 //! id = "oncoming"
@@ -84,6 +85,14 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("dust_person_mor20", include_str!("../../scenarios/dust_person_mor20.toml")),
     ("dust_person_mor50", include_str!("../../scenarios/dust_person_mor50.toml")),
     ("rock_on_road_80m", include_str!("../../scenarios/rock_on_road_80m.toml")),
+    (
+        "iso17757_missed_detection_lidar_outage",
+        include_str!("../../scenarios/iso17757_missed_detection_lidar_outage.toml"),
+    ),
+    (
+        "iso17757_erroneous_location_yaw_2deg",
+        include_str!("../../scenarios/iso17757_erroneous_location_yaw_2deg.toml"),
+    ),
 ];
 
 /// The lidar pipeline and tracker settings the shipped scenarios use (`[lidar]` and `[tracker]`
@@ -204,6 +213,16 @@ fn default_cell_size() -> Spanned<f64> {
     Spanned::new(0..0, 0.5)
 }
 
+impl Default for LidarFaultsFile {
+    fn default() -> Self {
+        Self { outages_s: no_spans(), yaw_error_deg: 0.0 }
+    }
+}
+
+fn no_spans() -> Spanned<Vec<[f64; 2]>> {
+    Spanned::new(0..0, Vec::new())
+}
+
 fn zero_spanned() -> Spanned<f64> {
     Spanned::new(0..0, 0.0)
 }
@@ -277,6 +296,24 @@ pub struct LidarFile {
     /// UDP destination port written into the pcap.
     #[serde(default = "default_udp_port")]
     pub udp_port: u16,
+    /// Faults of this lidar.
+    #[serde(default)]
+    pub faults: LidarFaultsFile,
+}
+
+/// `faults = {...}` of a lidar: what goes wrong with it (ISO 17757's perception failure modes
+/// start here: a dead sensor gives missed detections, a wrong calibration erroneous locations).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LidarFaultsFile {
+    /// Time spans `[start_s, end_s)` in which the lidar sends nothing (dead, then recovered).
+    #[serde(default = "no_spans")]
+    pub outages_s: Spanned<Vec<[f64; 2]>>,
+    /// The lidar is mounted this much further counter-clockwise than `truck_from_lidar` says
+    /// (a yaw calibration error): the beams are cast from the true mount, the pipeline and the
+    /// tracker use the configured one. Degrees.
+    #[serde(default)]
+    pub yaw_error_deg: f64,
 }
 
 fn default_range_noise() -> f64 {

@@ -166,7 +166,7 @@ impl LidarModel {
                 // Poses once per packet: the middle of its columns.
                 let mid_s = t_s + (block as f64 - 1.0) * 0.5 * self.column_period_s;
                 boxes = scenario.actor_boxes(mid_s);
-                site_from_sensor = scenario.ego_pose(mid_s).0 * self.lidar.truck_from_lidar;
+                site_from_sensor = scenario.ego_pose(mid_s).0 * self.lidar.truck_from_lidar_true;
             }
             scan.timestamp_ns[col] = STAMP_EPOCH_NS + (t_s * 1e9).round() as u64;
             scan.measurement_id[col] = col as u16;

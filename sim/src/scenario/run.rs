@@ -14,7 +14,11 @@
 //!    ([`Scorer`]); with `--out`, the ground truth goes to `<dir>/<scenario>/truth.jsonl` and the
 //!    tracks to `<dir>/<scenario>/tracks.jsonl`.
 //!
-//! The camera model, RSU messages, faults and episodes are not simulated yet.
+//! Lidar faults: during an outage a lidar's rotation is still simulated (so the actors it would
+//! have seen count as visible) but nothing of it is written or processed; with a yaw
+//! calibration error the beams leave the true mount while the pipeline and tracker use the
+//! configured one. The camera model, RSU messages, object-level faults and episodes are not
+//! simulated yet.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,6 +64,8 @@ pub struct ScenarioReport {
     pub simulated_s: f64,
     /// Lidar returns simulated over the run (all lidars).
     pub lidar_returns: u64,
+    /// Lidar rotations not sent because of an outage fault (all lidars).
+    pub outage_frames: u64,
     /// What the run measured.
     pub metrics: RunMetrics,
     /// Every gate's outcome.
@@ -211,6 +217,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
         frames = frames.min(max);
     }
     let mut lidar_returns = 0_u64;
+    let mut outage_frames = 0_u64;
     let mut packets = Vec::new();
     for frame in 0..frames {
         let start_s = frame as f64 * period_s;
@@ -222,6 +229,15 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
             let sim = run.model.simulate(scenario, frame, start_s, &mut rng);
             if index == 0 {
                 stamp_s = sim.end_s;
+            }
+            // What the actors would have returned counts for visibility even while the lidar
+            // is dead: a missed detection then is the fault's, and the metrics show it.
+            for (count, actor_returns) in returns.iter_mut().zip(&sim.actor_returns) {
+                *count += actor_returns;
+            }
+            if run.model.lidar().is_out(start_s) {
+                outage_frames += 1;
+                continue;
             }
             if let Some((path, writer)) = &mut run.pcap {
                 packets.clear();
@@ -236,9 +252,6 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
                         .write_datagram(stamp_ns, run.model.lidar().udp_port, packet)
                         .map_err(|e| ScenarioError::Output { file: path.clone(), reason: e.to_string() })?;
                 }
-            }
-            for (count, actor_returns) in returns.iter_mut().zip(&sim.actor_returns) {
-                *count += actor_returns;
             }
             lidar_returns += sim.owner.iter().filter(|o| **o != super::lidar::Owner::None).count() as u64;
             scorer.dust(sim.dust_returns, sim.dust_extinguished);
@@ -300,6 +313,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
         frames,
         simulated_s: frames as f64 * period_s,
         lidar_returns,
+        outage_frames,
         metrics,
         gates,
         passed,

@@ -860,6 +860,18 @@ pub struct SimLidar {
     pub range_at_10pct_m: f64,
     /// UDP port in the pcap.
     pub udp_port: u16,
+    /// Spans `[start_s, end_s)` of scenario time in which the lidar sends nothing.
+    pub outages_s: Vec<[f64; 2]>,
+    /// Where the lidar really is: `truck_from_lidar` turned by the yaw calibration error (the
+    /// beams are cast from here; the pipeline believes `truck_from_lidar`).
+    pub truck_from_lidar_true: Isometry3<f64>,
+}
+
+impl SimLidar {
+    /// Whether the lidar is dead at scenario time `t_s`.
+    pub fn is_out(&self, t_s: f64) -> bool {
+        self.outages_s.iter().any(|&[start, end]| (start..end).contains(&t_s))
+    }
 }
 
 /// A validated scenario, ready to run.
@@ -1186,11 +1198,33 @@ fn lidar(
             "must be in 0..=1 m",
         ));
     }
+    let outages = file.faults.outages_s.get_ref();
+    if !outages.iter().all(|&[start, end]| start.is_finite() && end.is_finite() && start < end) {
+        return Err(source.invalid(
+            file.faults.outages_s.span(),
+            format!("{key}.faults.outages_s"),
+            "each span must be [start_s, end_s] with start_s < end_s",
+        ));
+    }
+    let yaw_error = file.faults.yaw_error_deg;
+    if !(yaw_error.is_finite() && yaw_error.abs() <= 180.0) {
+        return Err(source.invalid(
+            file.metadata.span(),
+            format!("{key}.faults.yaw_error_deg"),
+            "must be in -180..=180",
+        ));
+    }
+    let truck_from_lidar = isometry(&file.truck_from_lidar);
+    let error = UnitQuaternion::from_euler_angles(0.0, 0.0, yaw_error.to_radians());
+    let truck_from_lidar_true =
+        Isometry3::from_parts(truck_from_lidar.translation, error * truck_from_lidar.rotation);
     Ok(SimLidar {
         name: file.name.clone(),
         metadata_path: path,
         metadata,
-        truck_from_lidar: isometry(&file.truck_from_lidar),
+        outages_s: outages.clone(),
+        truck_from_lidar_true,
+        truck_from_lidar,
         range_noise_m: file.range_noise_m,
         range_at_10pct_m,
         udp_port: file.udp_port,
