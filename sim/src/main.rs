@@ -70,8 +70,12 @@ enum Command {
         /// DIR/<scenario>-<lidar>.pcap beside its metadata JSON.
         #[arg(long)]
         write_pcap: Option<PathBuf>,
-        /// Stop each scenario after this many frames (smoke runs; gates then see less).
+        /// Also write each scenario as a pitsense MCAP episode, DIR/<scenario>.mcap (lidar clouds,
+        /// ego states, tracks), which `pitsense replay` accepts.
         #[arg(long)]
+        episodes: Option<PathBuf>,
+        /// Stop each scenario after this many frames (smoke runs; gates then see less).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         max_frames: Option<u64>,
         /// Data root holding the lidar metadata [default: $PITSENSE_DATA or ../shared/data].
         #[arg(long)]
@@ -224,10 +228,21 @@ fn run_scenarios(
     data_root: &Path,
     junit: Option<&Path>,
 ) -> anyhow::Result<bool> {
+    if let Some(folder) = junit.and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create `{}` for --junit", folder.display()))?;
+    }
     let mut outcomes = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for name in names {
         let started = std::time::Instant::now();
         let result = load_scenario(name, data_root).and_then(|scenario| {
+            if !seen.insert(scenario.name.clone()) {
+                anyhow::bail!(
+                    "scenario name `{}` was already run: its outputs would be overwritten",
+                    scenario.name
+                );
+            }
             let report = scenario::run::run(&scenario, options)?;
             Ok((scenario, report))
         });
@@ -343,10 +358,20 @@ fn main() -> anyhow::Result<()> {
             let scenario = load_scenario(&scenario, &data_root(root))?;
             write_stdout(&describe(&scenario))
         }
-        Command::Run { scenarios, all, seed, junit, out, write_pcap, max_frames, data_root: root } => {
+        Command::Run {
+            scenarios,
+            all,
+            seed,
+            junit,
+            out,
+            write_pcap,
+            episodes,
+            max_frames,
+            data_root: root,
+        } => {
             let names: Vec<String> =
                 if all { SHIPPED.iter().map(|(name, _)| (*name).to_owned()).collect() } else { scenarios };
-            let options = RunOptions { seed, out_dir: Some(out), write_pcap, max_frames };
+            let options = RunOptions { seed, out_dir: Some(out), write_pcap, max_frames, episodes };
             if !run_scenarios(&names, &options, &data_root(root), junit.as_deref())? {
                 write_line("some gates failed or scenarios could not run")?;
                 std::process::exit(1);

@@ -98,7 +98,8 @@ fn bad_scenario_files_name_the_file_line_and_key() {
             assert_eq!(key, "actors[0].waypoints_m[1]");
             assert!(reason.contains("leaves the world"), "{reason}");
         }
-        other => panic!("expected Invalid, got {other:?}"),
+        Err(other) => panic!("expected Invalid, got: {other}"),
+        Ok(_) => panic!("expected Invalid, the scenario built"),
     }
 
     // An unknown actor kind and a gate on an actor the scenario lacks.
@@ -114,14 +115,61 @@ fn bad_scenario_files_name_the_file_line_and_key() {
             assert_eq!(key, "gates[0]");
             assert_eq!(line, line_of(&text, "[[gates]]"));
         }
-        other => panic!("expected Invalid, got {other:?}"),
+        Err(other) => panic!("expected Invalid, got: {other}"),
+        Ok(_) => panic!("expected Invalid, the scenario built"),
+    }
+
+    // What an adversarial user found (each once accepted, panicked or hung): every one is now an
+    // error naming the key.
+    let wall =
+        "\n[[actors]]\nid = \"w\"\nkind = \"rock\"\nsize_m = [1.0, 1.0, 1.0]\nwaypoints_m = [[30.0, 0.0]]\n";
+    let road = |centerline: &str| {
+        format!("\n[[world.roads]]\nname = \"r\"\ncenterline_m = {centerline}\nwidth_m = 10.0\n")
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (flat_world("").replace("max_m = [120.0, 20.0]", "max_m = [1e300, 20.0]"), "world.max_m"),
+        (flat_world(&road("[[-10.0, 0.0, nan], [100.0, 0.0, 0.0]]")), "world.roads[0].centerline_m"),
+        (
+            flat_world("")
+                .replace("max_m = [120.0, 20.0]", "max_m = [2000.0, 2000.0]")
+                .replace("cell_size_m = 0.5", "cell_size_m = 0.1"),
+            "world.max_m",
+        ),
+        (
+            flat_world(&road(&format!(
+                "[{}]",
+                (0..400).map(|i| format!("[{i}.0, 0.0, 0.0]")).collect::<Vec<_>>().join(", ")
+            )))
+            .replace("max_m = [120.0, 20.0]", "max_m = [2000.0, 2000.0]"),
+            "world.cell_size_m",
+        ),
+        (
+            flat_world("\n[[dust]]\ncenter_m = [nan, 0.0]\nradius_m = 5.0\nheight_m = 5.0\nmor_m = 20.0\n"),
+            "dust[0]",
+        ),
+        (flat_world(&format!("{wall}\n[[gates]]\nmetric = \"recall\"\nmin = 0.9\nmax = 0.5\n")), "gates[0]"),
+        (flat_world(&format!("{wall}\n[[gates]]\nmetric = \"recall\"\nmax = inf\n")), "gates[0]"),
+        (
+            flat_world(&format!("{wall}\n[[gates]]\nmetric = \"recall\"\nclass = \"dozer\"\nmin = 0.5\n")),
+            "gates[0]",
+        ),
+        (flat_world("").replace("name = \"l\"", "name = \"../../escaped\""), "lidars[0].name"),
+        (flat_world("").replace("z_m = 3.0 }", "z_m = -1.0 }"), "lidars[0].truck_from_lidar"),
+    ];
+    for (text, expected_key) in cases {
+        match build(&text) {
+            Err(ScenarioError::Invalid { key, .. }) => assert_eq!(key, expected_key, "{text}"),
+            Err(other) => panic!("expected Invalid at `{expected_key}`, got: {other}"),
+            Ok(_) => panic!("expected Invalid at `{expected_key}`, the scenario built"),
+        }
     }
 
     // A NaN in the lidar's pose.
     let text = flat_world("").replace("z_m = 3.0 }", "z_m = 3.0, pitch_rad = nan }");
     match build(&text) {
         Err(ScenarioError::Invalid { key, .. }) => assert_eq!(key, "lidars[0].truck_from_lidar"),
-        other => panic!("expected Invalid, got {other:?}"),
+        Err(other) => panic!("expected Invalid, got: {other}"),
+        Ok(_) => panic!("expected Invalid, the scenario built"),
     }
 
     // A beam table that does not match the metadata's pixels per column.
@@ -138,7 +186,8 @@ fn bad_scenario_files_name_the_file_line_and_key() {
             assert_eq!(line, line_of(&text, "broken.json"));
             assert!(reason.contains("beam_altitude_angles"), "{reason}");
         }
-        other => panic!("expected Invalid, got {other:?}"),
+        Err(other) => panic!("expected Invalid, got: {other}"),
+        Ok(_) => panic!("expected Invalid, the scenario built"),
     }
 }
 
@@ -259,6 +308,7 @@ fn runs_are_deterministic_and_packets_decode_to_the_simulated_scans() {
         out_dir: Some(dir.path().join(name)),
         write_pcap: Some(dir.path().join(name)),
         max_frames: Some(3),
+        episodes: Some(dir.path().join(name)),
     };
     let first = run(&scenario, &options("a", 7)).unwrap_or_else(|e| panic!("{e}"));
     let second = run(&scenario, &options("b", 7)).unwrap_or_else(|e| panic!("{e}"));
@@ -275,6 +325,38 @@ fn runs_are_deterministic_and_packets_decode_to_the_simulated_scans() {
         serde_json::to_string(&second.metrics).unwrap_or_default()
     );
     assert!(bytes("a", "flat-l.pcap") != bytes("c", "flat-l.pcap"), "another seed, same range noise");
+    // The episode, read by the `mcap` PyPI package (an independent reader): one message per
+    // frame on each topic the truck records for a lidar, the ego and the tracks.
+    // Its messages are identical from run to run (the MCAP summary's record order is the mcap
+    // crate's hash-map order, so the files' bytes are not).
+    let script = r#"
+import hashlib, json, sys
+from mcap.reader import make_reader
+with open(sys.argv[1], "rb") as f:
+    reader = make_reader(f)
+    counts, digest = {}, hashlib.sha256()
+    for schema, channel, message in reader.iter_messages():
+        counts[channel.topic] = counts.get(channel.topic, 0) + 1
+        digest.update(channel.topic.encode() + message.log_time.to_bytes(8, "little") + message.data)
+    print(json.dumps(counts, sort_keys=True), digest.hexdigest())
+"#;
+    let Some(mcap_python) = std::env::var_os("PITSENSE_PYTHON") else {
+        panic!(
+            "PITSENSE_PYTHON is not set: run the tests with `./x test`, which installs the mcap PyPI package"
+        );
+    };
+    let read = |name: &str| {
+        let output = std::process::Command::new(&mcap_python)
+            .args(["-c", script])
+            .arg(dir.path().join(name).join("flat.mcap"))
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    let (a, b) = (read("a"), read("b"));
+    assert!(a.starts_with(r#"{"/ego/state": 3, "/lidar0/points": 3, "/tf": 3, "/tracks": 3} "#), "{a}");
+    assert_eq!(a, b, "same seed, different episode messages");
     assert!(other.frames == 3);
 
     // Our decoder turns the written packets back into exactly the simulated scans.
@@ -321,6 +403,7 @@ fn the_ouster_sdk_reads_the_simulated_pcap_and_its_points_equal_the_simulated_hi
         out_dir: None,
         write_pcap: Some(dir.path().to_path_buf()),
         max_frames: Some(2),
+        episodes: None,
     };
     run(&scenario, &options).unwrap_or_else(|e| panic!("{e}"));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ouster_sdk_points.py");
@@ -441,6 +524,7 @@ fn lidar_faults_outage_and_yaw_miscalibration() {
         out_dir: None,
         write_pcap: Some(dir.path().to_path_buf()),
         max_frames: Some(5),
+        episodes: None,
     };
     let report = run(&scenario, &options).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.outage_frames, 2);

@@ -17,13 +17,16 @@
 //! Lidar faults: during an outage a lidar's rotation is still simulated (so the actors it would
 //! have seen count as visible) but nothing of it is written or processed; with a yaw
 //! calibration error the beams leave the true mount while the pipeline and tracker use the
-//! configured one. The camera model, RSU messages, object-level faults and episodes are not
-//! simulated yet.
+//! configured one. With `--episodes`, each lidar's cloud (`/lidar<N>/points`), the ego state
+//! (`/ego/state`, `/tf`) and the tracks (`/tracks`) go into a pitsense MCAP episode, which
+//! `pitsense replay` and the Rerun/Foxglove tools open. The camera model, RSU messages and
+//! object-level faults are not simulated yet.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use nalgebra::{Isometry3, Vector3};
+use pitsense_cloud_link::episode::{EpisodeMessage, EpisodeMetadata, EpisodeWriter, EpisodeWriterOptions};
 use pitsense_fusion::tracker::Tracker;
 use pitsense_perception::drivers::ouster::OusterPacketEncoder;
 use pitsense_perception::drivers::pcap::PcapUdpWriter;
@@ -49,6 +52,9 @@ pub struct RunOptions {
     pub write_pcap: Option<PathBuf>,
     /// Stop after this many frames (smoke runs); the whole duration when `None`.
     pub max_frames: Option<u64>,
+    /// Folder for a pitsense MCAP episode per scenario (`<dir>/<scenario>.mcap`: every lidar's
+    /// cloud, the ego states and the tracks, as the truck records them); none when `None`.
+    pub episodes: Option<PathBuf>,
 }
 
 /// The outcome of one scenario.
@@ -211,6 +217,24 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
         }
         None => None,
     };
+    let mut episode = match &options.episodes {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ScenarioError::Output { file: dir.clone(), reason: e.to_string() })?;
+            let path = dir.join(format!("{}.mcap", scenario.name));
+            let metadata = EpisodeMetadata {
+                truck_id: "pitsense-sim".to_owned(),
+                software_version: concat!("pitsense-sim ", env!("CARGO_PKG_VERSION")).to_owned(),
+                trigger_reason: format!("simulation:{} seed {seed}", scenario.name),
+                trigger_stamp_ns: STAMP_EPOCH_NS,
+                ..EpisodeMetadata::default()
+            };
+            let writer = EpisodeWriter::create(&path, &metadata, EpisodeWriterOptions::default())
+                .map_err(|e| ScenarioError::Output { file: path.clone(), reason: e.to_string() })?;
+            Some((path, writer))
+        }
+        None => None,
+    };
     let period_s = lidars.first().map_or(0.1, |l| l.model.frame_period_s());
     let mut frames = (scenario.duration_s / period_s).floor() as u64;
     if let Some(max) = options.max_frames {
@@ -263,6 +287,11 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
             let stamp_ns = STAMP_EPOCH_NS + (sim.end_s * 1e9).round() as u64;
             cloud.header.stamp_ns = stamp_ns;
             let ego = ego_state(scenario, sim.end_s, stamp_ns);
+            if let Some((path, writer)) = &mut episode {
+                writer
+                    .write(&EpisodeMessage::PointCloud(cloud.clone()))
+                    .map_err(|e| ScenarioError::Output { file: path.clone(), reason: e.to_string() })?;
+            }
             let output = run.pipeline.process_frame(&LidarFrame {
                 cloud: &cloud,
                 ego: Some(&ego),
@@ -275,6 +304,16 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
         let stamp_ns = STAMP_EPOCH_NS + (stamp_s * 1e9).round() as u64;
         let ego = ego_state(scenario, stamp_s, stamp_ns);
         let tracks = tracker.update_with_ego(stamp_ns, &detections, &ego, &Isometry3::identity());
+        if let Some((path, writer)) = &mut episode {
+            let header = Header { stamp_ns, frame: FrameId::Site, seq: frame };
+            for message in
+                [EpisodeMessage::Ego(ego.clone()), EpisodeMessage::Tracks { header, tracks: tracks.clone() }]
+            {
+                writer
+                    .write(&message)
+                    .map_err(|e| ScenarioError::Output { file: path.clone(), reason: e.to_string() })?;
+            }
+        }
         let boxes = scenario.actor_boxes(stamp_s);
         let truth: Vec<Truth> = boxes
             .iter()
@@ -299,6 +338,10 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
                 .map_err(|e| ScenarioError::Output { file: path.clone(), reason: e.to_string() })?;
             files.push(path);
         }
+    }
+    if let Some((path, writer)) = episode {
+        writer.finish().map_err(|e| ScenarioError::Output { file: path.clone(), reason: e.to_string() })?;
+        files.push(path);
     }
     if let Some((truth_out, tracks_out)) = outputs {
         files.push(truth_out.finish()?);

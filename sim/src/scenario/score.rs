@@ -157,6 +157,22 @@ impl Gate {
         if gate.min.is_none() && gate.max.is_none() {
             return Err(invalid("needs `min` or `max`".into()));
         }
+        if gate.min.into_iter().chain(gate.max).any(|bound| !bound.is_finite()) {
+            return Err(invalid("`min` and `max` must be finite".into()));
+        }
+        if let (Some(min), Some(max)) = (gate.min, gate.max)
+            && min > max
+        {
+            return Err(invalid(format!("`min` {min} is above `max` {max}")));
+        }
+        if let Some(class) = gate.class
+            && !actors.iter().any(|a| a.kind == class && gate.actor.as_ref().is_none_or(|id| &a.id == id))
+        {
+            return Err(invalid(format!(
+                "`class = \"{}\"` matches no actor of the scenario (with its `actor`)",
+                class.name()
+            )));
+        }
         if let Some(actor) = &gate.actor
             && !actors.iter().any(|a| &a.id == actor)
         {

@@ -41,6 +41,10 @@ const SIDE_SLOPE: f64 = 1.0 / 1.5;
 /// Largest height field the simulator builds, vertices.
 const MAX_VERTICES: usize = 40_000_000;
 
+/// Largest number of vertex-to-feature distance evaluations building a terrain may take (about
+/// ten seconds).
+const MAX_TERRAIN_WORK: f64 = 4e8;
+
 /// What an actor is: its default box, reflectivity and the class its metrics are reported under.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -322,8 +326,19 @@ impl Terrain {
                 "must lie north-east of world.min_m",
             ));
         }
-        let nx = (extent[0] / cell_m).ceil() as usize + 1;
-        let ny = (extent[1] / cell_m).ceil() as usize + 1;
+        let cells = [(extent[0] / cell_m).ceil(), (extent[1] / cell_m).ceil()];
+        if cells[0] * cells[1] > MAX_VERTICES as f64 {
+            return Err(source.invalid(
+                world.max_m.span(),
+                "world.max_m",
+                format!(
+                    "makes a {} × {} height field (at most {MAX_VERTICES} vertices): enlarge cell_size_m",
+                    cells[0], cells[1]
+                ),
+            ));
+        }
+        let nx = cells[0] as usize + 1;
+        let ny = cells[1] as usize + 1;
         if nx.saturating_mul(ny) > MAX_VERTICES {
             return Err(source.invalid(
                 world.max_m.span(),
@@ -333,8 +348,44 @@ impl Terrain {
                 ),
             ));
         }
+        if !(world.min_m.iter().all(|v| v.is_finite()) && world.base_height_m.abs() <= 10_000.0) {
+            return Err(source.invalid(
+                world.max_m.span(),
+                "world",
+                "min_m and base_height_m must be finite (|height| <= 10 km)",
+            ));
+        }
+        if !(0.0..=1.0).contains(&world.ground_reflectivity) {
+            return Err(source.invalid(world.max_m.span(), "world.ground_reflectivity", "must be in 0..=1"));
+        }
+        let mut segments = 0_usize;
         for (index, road) in world.roads.iter().enumerate() {
             let key = format!("world.roads[{index}]");
+            let points = road.centerline_m.get_ref();
+            if !points.iter().flatten().all(|v| v.is_finite() && v.abs() <= 1e6) {
+                return Err(source.invalid(
+                    road.centerline_m.span(),
+                    format!("{key}.centerline_m"),
+                    "must be finite, within 1000 km",
+                ));
+            }
+            if !(0.0..=1.0).contains(&road.reflectivity) {
+                return Err(source.invalid(
+                    road.width_m.span(),
+                    format!("{key}.reflectivity"),
+                    "must be in 0..=1",
+                ));
+            }
+            if let Some(berm) = road.berm
+                && !((0.0..=50.0).contains(&berm.height_m) && (0.0..=200.0).contains(&berm.base_width_m))
+            {
+                return Err(source.invalid(
+                    road.width_m.span(),
+                    format!("{key}.berm"),
+                    "height_m must be in 0..=50 m and base_width_m in 0..=200 m",
+                ));
+            }
+            segments += points.len().saturating_sub(1);
             if road.centerline_m.get_ref().len() < 2 {
                 return Err(source.invalid(
                     road.centerline_m.span(),
@@ -350,8 +401,28 @@ impl Terrain {
                 ));
             }
         }
+        // Every vertex measures its distance to every road segment: bound the work.
+        let work = (nx as f64) * (ny as f64) * (segments + world.pads.len()).max(1) as f64;
+        if work > MAX_TERRAIN_WORK {
+            return Err(source.invalid(
+                world.cell_size_m.span(),
+                "world.cell_size_m",
+                format!(
+                    "with {segments} road segments and {} pads over {nx} × {ny} vertices needs {work:.1e} distance evaluations (at most {MAX_TERRAIN_WORK:.0e}): enlarge the cell size, shrink the world or simplify the roads",
+                    world.pads.len()
+                ),
+            ));
+        }
         for (index, pad) in world.pads.iter().enumerate() {
             let size = pad.size_m.get_ref();
+            let finite = pad.center_m.iter().chain([&pad.yaw_deg, &pad.height_m]).all(|v| v.is_finite());
+            if !finite || pad.height_m.abs() > 10_000.0 || size.iter().any(|v| !v.is_finite() || *v > 1e6) {
+                return Err(source.invalid(
+                    pad.size_m.span(),
+                    format!("world.pads[{index}]"),
+                    "center_m, yaw_deg, height_m and size_m must be finite (sizes within 1000 km)",
+                ));
+            }
             if !(size[0] > 0.0 && size[1] > 0.0) {
                 return Err(source.invalid(
                     pad.size_m.span(),
@@ -405,7 +476,7 @@ impl Terrain {
         terrain.tile_plane = (0..terrain.tiles_x * terrain.tiles_y)
             .map(|tile| terrain.planar_tile(tile % terrain.tiles_x, tile / terrain.tiles_x))
             .collect();
-        if !(terrain.min_z_m.is_finite() && terrain.max_z_m.is_finite()) {
+        if !terrain.heights_m.iter().all(|h| h.is_finite()) {
             return Err(source.invalid(
                 world.max_m.span(),
                 "world",
@@ -958,6 +1029,15 @@ impl Scenario {
             .enumerate()
             .map(|(index, lidar)| self::lidar(lidar, index, data_root, source))
             .collect::<Result<Vec<_>, _>>()?;
+        for (index, lidar) in lidars.iter().enumerate() {
+            if lidars[..index].iter().any(|earlier| earlier.name == lidar.name) {
+                return Err(source.invalid(
+                    file.lidars.span(),
+                    format!("lidars[{index}].name"),
+                    format!("`{}` is used twice (it names output files)", lidar.name),
+                ));
+            }
+        }
         let dust = file
             .dust
             .iter()
@@ -1113,7 +1193,7 @@ fn actor(
                 return Err(source.invalid(
                     size.span(),
                     format!("{key}.size_m"),
-                    "must be in 0..=100 m each",
+                    "must be in (0, 100] m each",
                 ));
             }
             *size.get_ref()
@@ -1149,6 +1229,13 @@ fn lidar(
     source: &ScenarioSource,
 ) -> Result<SimLidar, ScenarioError> {
     let key = format!("lidars[{index}]");
+    if file.name.is_empty() || !file.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(source.invalid(
+            file.metadata.span(),
+            format!("{key}.name"),
+            "must be letters, digits, '_' or '-' (it names output files)",
+        ));
+    }
     let relative = Path::new(file.metadata.get_ref());
     let path = if relative.is_absolute() { relative.to_path_buf() } else { data_root.join(relative) };
     let metadata = OusterMetadata::read(&path).map_err(|error| {
@@ -1176,11 +1263,11 @@ fn lidar(
     }
     let pose = &file.truck_from_lidar;
     let values = [pose.x_m, pose.y_m, pose.z_m, pose.roll_rad, pose.pitch_rad, pose.yaw_rad];
-    if !values.iter().all(|v| v.is_finite() && v.abs() <= 100.0) {
+    if !values.iter().all(|v| v.is_finite() && v.abs() <= 100.0) || pose.z_m < 0.0 {
         return Err(source.invalid(
             file.metadata.span(),
             format!("{key}.truck_from_lidar"),
-            "must be finite, within 100 m and 100 rad",
+            "must be finite, within 100 m and 100 rad, and above the ground (z_m >= 0)",
         ));
     }
     let range_at_10pct_m = *file.range_at_10pct_m.get_ref();
@@ -1256,6 +1343,13 @@ fn dust(
             "lidar_ratio_sr must be positive and patchiness in 0..=3",
         ));
     }
+    if !(file.center_m.iter().all(|v| v.is_finite()) && file.height_m.is_finite() && file.height_m > 0.0) {
+        return Err(source.invalid(
+            file.radius_m.span(),
+            key,
+            "center_m must be finite and height_m positive",
+        ));
+    }
     let extinction_per_m = -(0.05_f64.ln()) / mor_m;
     let ground = terrain.height_m(file.center_m);
     Ok(DustCloud {
@@ -1277,6 +1371,9 @@ fn pipeline(
     let (path, text) = source.pipeline_text(&file.pipeline)?;
     let format = |message: String| ScenarioError::Format { file: path.clone(), message };
     let mut table: toml::Table = toml::from_str(&text).map_err(|error| format(error.to_string()))?;
+    if !table.contains_key("lidar") && !table.contains_key("tracker") {
+        return Err(format("has neither a [lidar] nor a [tracker] section (a typo?)".to_owned()));
+    }
     let lidar = match table.remove("lidar") {
         Some(value) => {
             LidarConfig::deserialize(value).map_err(|error| format(format!("[lidar]: {error}")))?
