@@ -311,6 +311,30 @@ fn encoding_the_decoded_frame_gives_back_the_capture() {
 }
 
 #[test]
+fn a_scan_is_stamped_at_its_first_and_at_its_last_column() {
+    let metadata = metadata();
+    let (scans, _) = decode(&metadata, &lidar_packets());
+    let scan = scans.iter().find(|scan| scan.is_complete()).expect("a complete frame");
+    let first = scan.timestamp_ns[scan.column_window.0];
+    let last = scan.timestamp_ns[scan.column_window.1];
+    assert_eq!(scan.stamp_ns(), first);
+    assert_eq!(scan.end_stamp_ns(), last);
+    // 1023 columns later, at about the nominal 97.66 µs per column (the sensor's clock runs
+    // 63 µs long over the rotation in this capture).
+    assert!((last - first).abs_diff(1023 * 97_656) < 100_000, "{}", last - first);
+    // Without its last packet the frame's end is carried forward from the last column that
+    // arrived, with the nominal period.
+    let mut truncated = scan.clone();
+    let per_packet = metadata.columns_per_packet;
+    let last_arrived = scan.column_window.1 - per_packet;
+    for col in last_arrived + 1..=scan.column_window.1 {
+        truncated.timestamp_ns[col] = 0;
+    }
+    let expected = scan.timestamp_ns[last_arrived] + (per_packet as u64 * 97_656_250 + 500) / 1000;
+    assert_eq!(truncated.end_stamp_ns(), expected);
+}
+
+#[test]
 fn replay_is_deterministic() {
     let meta = metadata();
     let packets = lidar_packets();

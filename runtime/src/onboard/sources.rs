@@ -240,8 +240,9 @@ impl std::fmt::Debug for LidarDecoder {
     }
 }
 
-/// A decoded scan before stamping: the cloud with the sensor's stamp (Ouster; Velodyne gives
-/// only microseconds past the hour, so 0).
+/// A decoded scan before stamping: the cloud with the sensor's stamp (Ouster: the time of the
+/// rotation's last column, as the lidar pipeline's deskew assumes; Velodyne gives only
+/// microseconds past the hour, so 0).
 struct DecodedScan {
     cloud: PointCloud,
     sensor_stamp_ns: u64,
@@ -283,7 +284,7 @@ impl LidarDecoder {
                 let result = batcher.push_packet(payload, &mut scans).map_err(|e| e.to_string());
                 for scan in scans {
                     match lut.point_cloud(&scan, sensor, 0) {
-                        Ok(cloud) => out.push(DecodedScan { sensor_stamp_ns: cloud.header.stamp_ns, cloud }),
+                        Ok(cloud) => out.push(DecodedScan { sensor_stamp_ns: scan.end_stamp_ns(), cloud }),
                         Err(error) => return Err(error.to_string()),
                     }
                 }
@@ -308,7 +309,7 @@ impl LidarDecoder {
                 batcher.flush(&mut scans);
                 for scan in scans {
                     if let Ok(cloud) = lut.point_cloud(&scan, sensor, 0) {
-                        out.push(DecodedScan { sensor_stamp_ns: cloud.header.stamp_ns, cloud });
+                        out.push(DecodedScan { sensor_stamp_ns: scan.end_stamp_ns(), cloud });
                     }
                 }
             }

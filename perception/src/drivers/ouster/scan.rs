@@ -164,6 +164,22 @@ impl LidarScan {
         stamp_ns.saturating_sub(offset_ns)
     }
 
+    /// Time of the column window's last column, nanoseconds on the sensor clock: its own
+    /// timestamp, or, when it did not arrive, the last stamped column's carried forward with the
+    /// nominal column period ([`Self::column_period_ps`]); 0 when no column carries a timestamp.
+    /// This is the time of the rotation's last point, the stamp the lidar pipeline's deskew
+    /// assumes (`perception::lidar`); [`Self::stamp_ns`] is that of the first.
+    pub fn end_stamp_ns(&self) -> u64 {
+        let width = self.width.max(1);
+        let last_stamped = (0..self.columns_expected).rev().find_map(|index| {
+            let col = (self.column_window.0 + index) % width;
+            self.timestamp_ns.get(col).copied().filter(|&stamp| stamp != 0).map(|stamp| (index, stamp))
+        });
+        let Some((index, stamp_ns)) = last_stamped else { return 0 };
+        let remaining = self.columns_expected.saturating_sub(1).saturating_sub(index) as u64;
+        stamp_ns.saturating_add(remaining.saturating_mul(self.column_period_ps).saturating_add(500) / 1000)
+    }
+
     /// Index in the column window (0 = the window's first column) and timestamp of the first
     /// column that arrived with a timestamp.
     fn first_stamped_column(&self) -> Option<(usize, u64)> {
