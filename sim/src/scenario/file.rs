@@ -484,6 +484,30 @@ impl ScenarioSource {
         }
     }
 
+    /// Checks that `value` (the key's, at `span`) lies in `range` (NaN never does), else an
+    /// [`ScenarioError::Invalid`] saying `= value must be in lo..=hi unit`.
+    ///
+    /// # Errors
+    /// The value is outside the range or not a number.
+    pub fn check_range(
+        &self,
+        value: f64,
+        range: std::ops::RangeInclusive<f64>,
+        unit: &str,
+        span: std::ops::Range<usize>,
+        key: impl Into<String>,
+    ) -> Result<(), ScenarioError> {
+        if range.contains(&value) {
+            return Ok(());
+        }
+        let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+        Err(self.invalid(
+            span,
+            key,
+            format!("= {value} must be in {}..={}{unit}", range.start(), range.end()),
+        ))
+    }
+
     /// The pipeline settings text: the file named in `[pipeline] config` (relative to the
     /// scenario's folder) or the shipped one.
     ///

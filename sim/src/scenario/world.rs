@@ -310,13 +310,7 @@ fn road_nearest(p: [f64; 2], centerline: &[[f64; 3]]) -> (f64, f64) {
 impl Terrain {
     fn build(world: &WorldFile, source: &ScenarioSource) -> Result<Self, ScenarioError> {
         let cell_m = *world.cell_size_m.get_ref();
-        if !(0.1..=5.0).contains(&cell_m) {
-            return Err(source.invalid(
-                world.cell_size_m.span(),
-                "world.cell_size_m",
-                "must be in 0.1..=5 m",
-            ));
-        }
+        source.check_range(cell_m, 0.1..=5.0, "m", world.cell_size_m.span(), "world.cell_size_m")?;
         let max = *world.max_m.get_ref();
         let extent = [max[0] - world.min_m[0], max[1] - world.min_m[1]];
         if !(extent[0] > 0.0 && extent[1] > 0.0 && extent.iter().all(|e| e.is_finite())) {
@@ -355,9 +349,13 @@ impl Terrain {
                 "min_m and base_height_m must be finite (|height| <= 10 km)",
             ));
         }
-        if !(0.0..=1.0).contains(&world.ground_reflectivity) {
-            return Err(source.invalid(world.max_m.span(), "world.ground_reflectivity", "must be in 0..=1"));
-        }
+        source.check_range(
+            world.ground_reflectivity,
+            0.0..=1.0,
+            "",
+            world.max_m.span(),
+            "world.ground_reflectivity",
+        )?;
         let mut segments = 0_usize;
         for (index, road) in world.roads.iter().enumerate() {
             let key = format!("world.roads[{index}]");
@@ -369,13 +367,13 @@ impl Terrain {
                     "must be finite, within 1000 km",
                 ));
             }
-            if !(0.0..=1.0).contains(&road.reflectivity) {
-                return Err(source.invalid(
-                    road.width_m.span(),
-                    format!("{key}.reflectivity"),
-                    "must be in 0..=1",
-                ));
-            }
+            source.check_range(
+                road.reflectivity,
+                0.0..=1.0,
+                "",
+                road.width_m.span(),
+                format!("{key}.reflectivity"),
+            )?;
             if let Some(berm) = road.berm
                 && !((0.0..=50.0).contains(&berm.height_m) && (0.0..=200.0).contains(&berm.base_width_m))
             {
@@ -1000,13 +998,13 @@ impl Scenario {
             ));
         }
         let duration_s = *file.scenario.duration_s.get_ref();
-        if !(0.1..=3600.0).contains(&duration_s) {
-            return Err(source.invalid(
-                file.scenario.duration_s.span(),
-                "scenario.duration_s",
-                "must be in 0.1..=3600 s",
-            ));
-        }
+        source.check_range(
+            duration_s,
+            0.1..=3600.0,
+            "s",
+            file.scenario.duration_s.span(),
+            "scenario.duration_s",
+        )?;
         let terrain = Terrain::build(&file.world, source)?;
         let ego = trajectory(
             &file.ego.waypoints_m,
@@ -1134,9 +1132,7 @@ fn trajectory(
 ) -> Result<Trajectory, ScenarioError> {
     check_waypoints(waypoints, &format!("{key}.waypoints_m"), terrain, source)?;
     let speed = *speed_mps.get_ref();
-    if !(0.0..=60.0).contains(&speed) {
-        return Err(source.invalid(speed_mps.span(), format!("{key}.speed_mps"), "must be in 0..=60 m/s"));
-    }
+    source.check_range(speed, 0.0..=60.0, "m/s", speed_mps.span(), format!("{key}.speed_mps"))?;
     if !(start_s.is_finite() && heading_deg.is_finite()) {
         return Err(source.invalid(waypoints.span(), key, "start_s and heading_deg must be finite"));
     }
@@ -1208,9 +1204,7 @@ fn actor(
         }
     };
     let reflectivity = file.reflectivity.unwrap_or_else(|| file.kind.default_reflectivity());
-    if !(0.0..=1.0).contains(&reflectivity) {
-        return Err(source.invalid(file.id.span(), format!("{key}.reflectivity"), "must be in 0..=1"));
-    }
+    source.check_range(reflectivity, 0.0..=1.0, "", file.id.span(), format!("{key}.reflectivity"))?;
     let trajectory = trajectory(
         &file.waypoints_m,
         &file.speed_mps,
@@ -1271,20 +1265,20 @@ fn lidar(
         ));
     }
     let range_at_10pct_m = *file.range_at_10pct_m.get_ref();
-    if !(1.0..=1000.0).contains(&range_at_10pct_m) {
-        return Err(source.invalid(
-            file.range_at_10pct_m.span(),
-            format!("{key}.range_at_10pct_m"),
-            "must be in 1..=1000 m",
-        ));
-    }
-    if !(0.0..=1.0).contains(&file.range_noise_m) {
-        return Err(source.invalid(
-            file.metadata.span(),
-            format!("{key}.range_noise_m"),
-            "must be in 0..=1 m",
-        ));
-    }
+    source.check_range(
+        range_at_10pct_m,
+        1.0..=1000.0,
+        "m",
+        file.range_at_10pct_m.span(),
+        format!("{key}.range_at_10pct_m"),
+    )?;
+    source.check_range(
+        file.range_noise_m,
+        0.0..=1.0,
+        "m",
+        file.metadata.span(),
+        format!("{key}.range_noise_m"),
+    )?;
     let outages = file.faults.outages_s.get_ref();
     if !outages.iter().all(|&[start, end]| start.is_finite() && end.is_finite() && start < end) {
         return Err(source.invalid(
@@ -1326,9 +1320,7 @@ fn dust(
 ) -> Result<DustCloud, ScenarioError> {
     let key = format!("dust[{index}]");
     let mor_m = *file.mor_m.get_ref();
-    if !(1.0..=100_000.0).contains(&mor_m) {
-        return Err(source.invalid(file.mor_m.span(), format!("{key}.mor_m"), "must be in 1..=100000 m"));
-    }
+    source.check_range(mor_m, 1.0..=100_000.0, "m", file.mor_m.span(), format!("{key}.mor_m"))?;
     let radius_m = *file.radius_m.get_ref();
     if !(radius_m > 0.0 && radius_m.is_finite()) {
         return Err(source.invalid(file.radius_m.span(), format!("{key}.radius_m"), "must be positive"));
