@@ -93,9 +93,14 @@ pub struct ReadMessage {
 }
 
 /// An episode opened for reading; iterate it for its messages in log time order.
-pub struct EpisodeReader {
+///
+/// `R` is where the bytes come from: a [`File`] ([`EpisodeReader::open`]) or any seekable reader
+/// ([`EpisodeReader::from_reader`], e.g. an episode held in memory).
+pub struct EpisodeReader<R = File> {
     path: PathBuf,
-    file: File,
+    file: R,
+    /// The file's size, bytes: no chunk is read past it.
+    size_bytes: u64,
     summary: mcap::Summary,
     metadata: EpisodeMetadata,
     reader: IndexedReader,
@@ -103,13 +108,13 @@ pub struct EpisodeReader {
     ended: bool,
 }
 
-impl std::fmt::Debug for EpisodeReader {
+impl<R> std::fmt::Debug for EpisodeReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EpisodeReader").field("path", &self.path).field("metadata", &self.metadata).finish()
     }
 }
 
-impl EpisodeReader {
+impl EpisodeReader<File> {
     /// Opens `path`, reads its summary and its `pitsense.episode` metadata (a file without one
     /// reads with empty metadata).
     ///
@@ -117,10 +122,23 @@ impl EpisodeReader {
     /// The file cannot be read, is not MCAP, has no summary (a torn episode: run `pitsense
     /// episode recover` on it first) or has a damaged summary or metadata record.
     pub fn open(path: &Path) -> Result<Self, EpisodeReadError> {
+        let file = File::open(path).map_err(|source| EpisodeReadError::Io {
+            path: path.to_owned(),
+            action: "cannot open",
+            source,
+        })?;
+        Self::from_reader(file, path)
+    }
+}
+
+impl<R: Read + Seek> EpisodeReader<R> {
+    /// Reads an episode from `file` (positioned anywhere: it is read from byte 0); `path` names
+    /// it in errors. Same errors as [`EpisodeReader::open`].
+    pub fn from_reader(mut file: R, path: &Path) -> Result<Self, EpisodeReadError> {
         let io = |action| move |source| EpisodeReadError::Io { path: path.to_owned(), action, source };
         let file_error = |reason: String| EpisodeReadError::File { path: path.to_owned(), reason };
-        let mut file = File::open(path).map_err(io("cannot open"))?;
-        let size_bytes = file.metadata().map_err(io("cannot read its size"))?.len();
+        let size_bytes = file.seek(SeekFrom::End(0)).map_err(io("cannot read its size"))?;
+        file.seek(SeekFrom::Start(0)).map_err(io("cannot seek"))?;
         let mut magic = [0_u8; 8];
         if file.read_exact(&mut magic).is_err() || magic[..] != *mcap::MAGIC {
             return Err(file_error(
@@ -168,12 +186,47 @@ impl EpisodeReader {
             }
             None => EpisodeMetadata::default(),
         };
+        // The `mcap` crate's indexed reader trusts the chunk indexes' sizes: it panics on an
+        // uncompressed chunk whose two sizes differ and reserves whatever a compressed one
+        // declares. Check them first (the records themselves may be intact: recovery rebuilds
+        // the file from them without the summary).
+        for (index, chunk) in summary.chunk_indexes.iter().enumerate() {
+            let fault = if chunk.uncompressed_size > MAX_RECORD_BYTES as u64 {
+                Some(format!(
+                    "declares {} bytes uncompressed, more than {MAX_RECORD_BYTES}",
+                    chunk.uncompressed_size
+                ))
+            } else if chunk.compression.is_empty() && chunk.uncompressed_size != chunk.compressed_size {
+                Some(format!(
+                    "is uncompressed but declares {} bytes compressed and {} uncompressed",
+                    chunk.compressed_size, chunk.uncompressed_size
+                ))
+            } else {
+                None
+            };
+            if let Some(fault) = fault {
+                return Err(file_error(format!(
+                    "chunk index {index} (chunk at byte {}) {fault}: the summary is damaged; rebuild \
+                     the episode from its records with `pitsense episode recover`",
+                    chunk.chunk_start_offset
+                )));
+            }
+        }
         let options = IndexedReaderOptions::new()
             .with_order(ReadOrder::LogTime)
             .with_record_length_limit(MAX_RECORD_BYTES);
         let reader = IndexedReader::new_with_options(&summary, options)
             .map_err(|e| file_error(format!("chunk indexes: {e}")))?;
-        Ok(Self { path: path.to_owned(), file, summary, metadata, reader, chunk: Vec::new(), ended: false })
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            size_bytes,
+            summary,
+            metadata,
+            reader,
+            chunk: Vec::new(),
+            ended: false,
+        })
     }
 
     /// The episode's metadata.
@@ -211,7 +264,7 @@ impl EpisodeReader {
 
 /// Reads `length` bytes at `offset` (the record, opcode and length prefix included) and returns
 /// the record's body.
-fn read_record(file: &mut File, offset: u64, length: u64) -> std::io::Result<Vec<u8>> {
+fn read_record(file: &mut (impl Read + Seek), offset: u64, length: u64) -> std::io::Result<Vec<u8>> {
     let length = usize::try_from(length)
         .ok()
         .filter(|length| (9..=MAX_RECORD_BYTES).contains(length))
@@ -223,7 +276,7 @@ fn read_record(file: &mut File, offset: u64, length: u64) -> std::io::Result<Vec
     Ok(record.split_off(9))
 }
 
-impl Iterator for EpisodeReader {
+impl<R: Read + Seek> Iterator for EpisodeReader<R> {
     type Item = Result<ReadMessage, EpisodeReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -237,6 +290,15 @@ impl Iterator for EpisodeReader {
             };
             match event {
                 IndexedReadEvent::ReadChunkRequest { offset, length } => {
+                    // A damaged index can point past the file: refuse before allocating.
+                    if offset.checked_add(length as u64).is_none_or(|end| end > self.size_bytes) {
+                        let reason = format!(
+                            "the chunk index points at {length} bytes from byte {offset}, past the end \
+                             of the file ({} bytes)",
+                            self.size_bytes
+                        );
+                        return Some(Err(self.file_error(reason)));
+                    }
                     self.chunk.resize(length, 0);
                     let read = self
                         .file

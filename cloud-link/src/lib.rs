@@ -21,6 +21,8 @@
 pub mod episode;
 pub mod episode_reader;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "ingest")]
 pub mod ingest;
 pub mod queue;
@@ -40,4 +42,4 @@ pub use episode::{
 };
 pub use episode_reader::{EpisodeReadError, EpisodeReader, ReadMessage};
 pub use error::CloudLinkError;
-pub use recover::{MAX_CHUNK_UNCOMPRESSED_BYTES, RecoverReport, SkippedChunk, recover};
+pub use recover::{MAX_CHUNK_UNCOMPRESSED_BYTES, RecoverReport, SkippedChunk, recover, recover_bytes};

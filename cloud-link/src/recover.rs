@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::CloudLinkError;
@@ -295,21 +295,35 @@ fn scan(bytes: &[u8]) -> Scan {
 /// written.
 pub fn recover(input: &Path, output: &Path) -> Result<RecoverReport, CloudLinkError> {
     let bytes = std::fs::read(input).map_err(|e| CloudLinkError::io(input, "read", e))?;
+    let file = File::create(output).map_err(|e| CloudLinkError::io(output, "create", e))?;
+    let (report, file) = recover_bytes(&bytes, input, file, output)?;
+    file.sync_all().map_err(|e| CloudLinkError::io(output, "sync", e))?;
+    Ok(report)
+}
+
+/// [`recover`] on an input held in memory (`bytes`, named `input` in errors), writing the
+/// recovered MCAP to `sink` (named `output` in the report and errors); returns the report and
+/// the sink. Same errors as [`recover`], except that nothing is read from or created on disk.
+pub fn recover_bytes<W: Write + Seek>(
+    bytes: &[u8],
+    input: &Path,
+    sink: W,
+    output: &Path,
+) -> Result<(RecoverReport, W), CloudLinkError> {
     if bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
         return Err(CloudLinkError::NotMcap {
             path: input.to_owned(),
             reason: "no MCAP magic at the start".into(),
         });
     }
-    let Scan { kept, last_good, chunks_kept, chunks_skipped, stopped_because } = scan(&bytes);
+    let Scan { kept, last_good, chunks_kept, chunks_skipped, stopped_because } = scan(bytes);
     let skipped_bytes: u64 = chunks_skipped.iter().map(|c| c.length).sum();
 
-    let file = File::create(output).map_err(|e| CloudLinkError::io(output, "create", e))?;
     let mut writer = mcap::WriteOptions::new()
         .profile("")
         .library(concat!("pitsense-cloud-link recover ", env!("CARGO_PKG_VERSION")))
         .compression(Some(mcap::Compression::Zstd))
-        .create(file)
+        .create(sink)
         .map_err(|e| CloudLinkError::mcap(output, "write header", e))?;
     let mut report = RecoverReport {
         output: output.to_owned(),
@@ -379,7 +393,5 @@ pub fn recover(input: &Path, output: &Path) -> Result<RecoverReport, CloudLinkEr
         }
     }
     writer.finish().map_err(|e| CloudLinkError::mcap(output, "finish", e))?;
-    let file = writer.into_inner();
-    file.sync_all().map_err(|e| CloudLinkError::io(output, "sync", e))?;
-    Ok(report)
+    Ok((report, writer.into_inner()))
 }
