@@ -8,6 +8,8 @@ pub mod cloud;
 pub mod config;
 pub mod dataset;
 pub mod episodes;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gnss;
 pub mod graph;
 pub mod objects_jsonl;

@@ -110,3 +110,26 @@ fn the_truck_build_carries_no_database_viewer_or_simulator() {
     assert!(workstation.contains("rerun"), "the default build lost its Rerun recordings");
     assert!(!workstation.contains("rusqlite"), "the runtime links the ingest's database");
 }
+
+/// Every fuzz workspace (`CRATE/fuzz/`, outside the main workspace) has a committed lockfile
+/// that needs no change (cargo-fuzz has no `--locked`: `./x fuzz` checks the same way first).
+/// Only a lockfile that needs updating fails; a registry that cannot be reached skips.
+#[test]
+fn the_fuzz_workspaces_lockfiles_are_current() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for krate in ["perception", "v2x", "cloud-link", "runtime", "sim"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate).join("fuzz");
+        assert!(dir.join("Cargo.lock").is_file(), "{krate}/fuzz has no Cargo.lock");
+        let output = Command::new(&cargo)
+            .args(["metadata", "--locked", "--format-version", "1"])
+            .current_dir(&dir)
+            .output()
+            .expect("cargo metadata runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.success() {
+            continue;
+        }
+        assert!(!stderr.contains("lock file"), "{krate}/fuzz/Cargo.lock is stale: {stderr}");
+        eprintln!("skipped {krate}/fuzz: cargo metadata failed for another reason: {stderr}");
+    }
+}

@@ -15,6 +15,8 @@
 //!
 //! Everything here is deterministic: sorted maps, no wall clock, no threads.
 
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod kitti_tracking;
 pub mod scenario;
 pub mod tracking;

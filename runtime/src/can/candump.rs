@@ -32,7 +32,7 @@ const CAN_ERR_FLAG: u32 = 0x2000_0000;
 
 /// What one log line holds.
 #[derive(Debug, PartialEq)]
-enum LogLine {
+pub(crate) enum LogLine {
     /// A data frame.
     Frame(CanFrame),
     /// A remote request or an error frame: valid, but not data.
@@ -137,7 +137,7 @@ fn parse_frame_field(field: &str, stamp_ns: u64, bus: &str) -> Result<LogLine, S
 }
 
 /// Parses one `candump -l` line.
-fn parse_line(line: &str) -> Result<LogLine, String> {
+pub(crate) fn parse_line(line: &str) -> Result<LogLine, String> {
     let mut fields = line.split_ascii_whitespace();
     let Some(stamp_field) = fields.next() else {
         return Ok(LogLine::Empty);
@@ -156,7 +156,7 @@ fn parse_line(line: &str) -> Result<LogLine, String> {
 }
 
 /// Formats one frame as a `candump -l` line (without the newline).
-fn format_line(frame: &CanFrame, out: &mut String) {
+pub(crate) fn format_line(frame: &CanFrame, out: &mut String) {
     use std::fmt::Write as _;
     let seconds = frame.stamp_ns / 1_000_000_000;
     let micros = (frame.stamp_ns % 1_000_000_000) / 1_000;

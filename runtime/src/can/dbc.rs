@@ -70,8 +70,8 @@ pub(crate) struct SignalDef {
 #[derive(Clone, Debug)]
 pub(crate) struct MessageDef {
     pub(crate) name: String,
-    can_id: u32,
-    extended: bool,
+    pub(crate) can_id: u32,
+    pub(crate) extended: bool,
     size_bytes: usize,
     pub(crate) signals: Vec<SignalDef>,
     /// The `M` signal.
@@ -356,7 +356,7 @@ impl Dbc {
         Self::load(&text, source_name)
     }
 
-    fn load(text: &str, source_name: String) -> Result<Self, CanError> {
+    pub(crate) fn load(text: &str, source_name: String) -> Result<Self, CanError> {
         let fail = |reason: String| CanError::Dbc { source_name: source_name.clone(), reason };
         let parsed = can_dbc::Dbc::try_from(text).map_err(|error| fail(error.to_string()))?;
         let mut messages = Vec::with_capacity(parsed.messages.len());
@@ -509,6 +509,11 @@ impl Dbc {
 
     pub(crate) fn message(&self, index: usize) -> Option<&MessageDef> {
         self.messages.get(index)
+    }
+
+    /// Number of messages defined.
+    pub(crate) fn message_count(&self) -> usize {
+        self.messages.len()
     }
 
     /// Decodes a frame whose id is in the DBC.

@@ -26,10 +26,10 @@
 //! [`pitsense_types::Clock`]; the candump reader stamps them from the log.
 
 mod bus;
-mod candump;
+pub(crate) mod candump;
 mod cannelloni;
 mod config;
-mod dbc;
+pub(crate) mod dbc;
 mod output;
 mod socketcan_bus;
 mod vehicle;

@@ -171,7 +171,7 @@ struct SerialState {
 }
 
 /// One line read with a length limit.
-enum LineRead {
+pub(crate) enum LineRead {
     /// A line (possibly without its final LF at the end of input) is in the buffer.
     Line,
     /// The line was longer than the limit: its bytes up to the next LF were skipped.
@@ -181,7 +181,7 @@ enum LineRead {
 }
 
 /// Reads one LF-terminated line of at most [`MAX_SENTENCE_BYTES`] (+ CR LF) into `line`.
-fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<LineRead> {
+pub(crate) fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<LineRead> {
     line.clear();
     let limit = (MAX_SENTENCE_BYTES + 2) as u64;
     let read = reader.by_ref().take(limit + 1).read_until(b'\n', line)?;

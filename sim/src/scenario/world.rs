@@ -38,12 +38,21 @@ use super::score::Gate;
 /// Side slope of embankments and cuts beyond a road's berm: 1 vertical in 1.5 horizontal.
 const SIDE_SLOPE: f64 = 1.0 / 1.5;
 
-/// Largest height field the simulator builds, vertices.
-const MAX_VERTICES: usize = 40_000_000;
+/// Bounds on the work of building a scenario's terrain, so that no scenario file can make the
+/// simulator run out of memory or hang.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BuildLimits {
+    /// Largest height field built, vertices.
+    pub max_vertices: usize,
+    /// Largest number of vertex-to-feature distance evaluations building the terrain may take.
+    pub max_terrain_work: f64,
+}
 
-/// Largest number of vertex-to-feature distance evaluations building a terrain may take (about
-/// ten seconds).
-const MAX_TERRAIN_WORK: f64 = 4e8;
+impl BuildLimits {
+    /// The simulator's limits: 4·10^7 vertices (320 MB of heights), 4·10^8 distance
+    /// evaluations (about ten seconds).
+    pub const DEFAULT: Self = Self { max_vertices: 40_000_000, max_terrain_work: 4e8 };
+}
 
 /// What an actor is: its default box, reflectivity and the class its metrics are reported under.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -308,7 +317,12 @@ fn road_nearest(p: [f64; 2], centerline: &[[f64; 3]]) -> (f64, f64) {
 }
 
 impl Terrain {
-    fn build(world: &WorldFile, source: &ScenarioSource) -> Result<Self, ScenarioError> {
+    fn build(
+        world: &WorldFile,
+        source: &ScenarioSource,
+        limits: &BuildLimits,
+    ) -> Result<Self, ScenarioError> {
+        let BuildLimits { max_vertices, max_terrain_work } = *limits;
         let cell_m = *world.cell_size_m.get_ref();
         source.check_range(cell_m, 0.1..=5.0, "m", world.cell_size_m.span(), "world.cell_size_m")?;
         let max = *world.max_m.get_ref();
@@ -321,24 +335,24 @@ impl Terrain {
             ));
         }
         let cells = [(extent[0] / cell_m).ceil(), (extent[1] / cell_m).ceil()];
-        if cells[0] * cells[1] > MAX_VERTICES as f64 {
+        if cells[0] * cells[1] > max_vertices as f64 {
             return Err(source.invalid(
                 world.max_m.span(),
                 "world.max_m",
                 format!(
-                    "makes a {} × {} height field (at most {MAX_VERTICES} vertices): enlarge cell_size_m",
+                    "makes a {} × {} height field (at most {max_vertices} vertices): enlarge cell_size_m",
                     cells[0], cells[1]
                 ),
             ));
         }
         let nx = cells[0] as usize + 1;
         let ny = cells[1] as usize + 1;
-        if nx.saturating_mul(ny) > MAX_VERTICES {
+        if nx.saturating_mul(ny) > max_vertices {
             return Err(source.invalid(
                 world.max_m.span(),
                 "world.max_m",
                 format!(
-                    "makes a {nx} × {ny} height field (at most {MAX_VERTICES} vertices): enlarge cell_size_m"
+                    "makes a {nx} × {ny} height field (at most {max_vertices} vertices): enlarge cell_size_m"
                 ),
             ));
         }
@@ -401,12 +415,12 @@ impl Terrain {
         }
         // Every vertex measures its distance to every road segment: bound the work.
         let work = (nx as f64) * (ny as f64) * (segments + world.pads.len()).max(1) as f64;
-        if work > MAX_TERRAIN_WORK {
+        if work > max_terrain_work {
             return Err(source.invalid(
                 world.cell_size_m.span(),
                 "world.cell_size_m",
                 format!(
-                    "with {segments} road segments and {} pads over {nx} × {ny} vertices needs {work:.1e} distance evaluations (at most {MAX_TERRAIN_WORK:.0e}): enlarge the cell size, shrink the world or simplify the roads",
+                    "with {segments} road segments and {} pads over {nx} × {ny} vertices needs {work:.1e} distance evaluations (at most {max_terrain_work:.0e}): enlarge the cell size, shrink the world or simplify the roads",
                     world.pads.len()
                 ),
             ));
@@ -988,6 +1002,16 @@ impl Scenario {
     /// [`ScenarioError::Invalid`] for an impossible value (with its line and key),
     /// [`ScenarioError::Io`] for an unreadable pipeline file.
     pub fn build(source: &ScenarioSource, data_root: &Path) -> Result<Self, ScenarioError> {
+        Self::build_with_limits(source, data_root, &BuildLimits::DEFAULT)
+    }
+
+    /// [`Scenario::build`] with other bounds on the terrain's size and work (the fuzz target
+    /// uses small ones, so that every input runs in milliseconds). Same errors.
+    pub fn build_with_limits(
+        source: &ScenarioSource,
+        data_root: &Path,
+        limits: &BuildLimits,
+    ) -> Result<Self, ScenarioError> {
         let file = source.parse()?;
         let name = file.scenario.name.get_ref().clone();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -1005,7 +1029,7 @@ impl Scenario {
             file.scenario.duration_s.span(),
             "scenario.duration_s",
         )?;
-        let terrain = Terrain::build(&file.world, source)?;
+        let terrain = Terrain::build(&file.world, source, limits)?;
         let ego = trajectory(
             &file.ego.waypoints_m,
             &file.ego.speed_mps,
@@ -1392,7 +1416,7 @@ pub(crate) mod tests_support {
     pub(crate) fn terrain(text: &str) -> Terrain {
         let source = ScenarioSource { file: "t.toml".into(), text: text.to_owned(), folder: None };
         let world: WorldFile = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
-        Terrain::build(&world, &source).unwrap_or_else(|e| panic!("{e}"))
+        Terrain::build(&world, &source, &BuildLimits::DEFAULT).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -1412,7 +1436,8 @@ mod tests {
              [[roads]]\nname = 'ramp'\ncenterline_m = [[0.0, 0.0, 0.0], [100.0, 0.0, 10.0]]\nwidth_m = 20.0\n\
              berm = { height_m = 2.0, base_width_m = 4.0 }\n",
         );
-        let terrain = Terrain::build(&world, &source).unwrap_or_else(|e| panic!("{e}"));
+        let terrain =
+            Terrain::build(&world, &source, &BuildLimits::DEFAULT).unwrap_or_else(|e| panic!("{e}"));
         // 10 % grade: 5 m up at x = 50 on the centre line and at the road edge.
         assert!((terrain.height_m([50.0, 0.0]) - 5.0).abs() < 1e-9);
         assert!((terrain.height_m([50.0, 9.5]) - 5.0).abs() < 1e-9);
@@ -1444,7 +1469,8 @@ mod tests {
              [[roads]]\nname = 'ramp'\ncenterline_m = [[0.0, 0.0, 0.0], [40.0, 0.0, 0.0], [100.0, 0.0, 10.0]]\n\
              width_m = 20.0\nberm = { height_m = 2.0, base_width_m = 4.0 }\n",
         );
-        let terrain = Terrain::build(&world, &source).unwrap_or_else(|e| panic!("{e}"));
+        let terrain =
+            Terrain::build(&world, &source, &BuildLimits::DEFAULT).unwrap_or_else(|e| panic!("{e}"));
         let origin = Point3::new(5.0, -3.0, 3.0);
         let mut compared = 0;
         for azimuth_step in 0..72 {

@@ -1,0 +1,6 @@
+//! Fuzz target: `pitsense_runtime::fuzzing::fuzz_can_frames`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    pitsense_runtime::fuzzing::fuzz_can_frames(data);
+});
