@@ -198,6 +198,10 @@ pub struct EpisodeMetadata {
     pub software_version: String,
     /// The calibration in force (JSON text: intrinsics and extrinsics per sensor).
     pub calibration_json: String,
+    /// The pose of the lidar frame the recorded clouds are in (the primary lidar's), in the truck
+    /// frame: JSON `{"x_m", "y_m", "z_m", "roll_rad", "pitch_rad", "yaw_rad"}` (metres; radians,
+    /// intrinsic Z-Y-X). Empty when the recorder did not know it (episodes before this key).
+    pub truck_from_lidar_json: String,
     /// SHA-256 (hex) of the detector model that ran.
     pub model_sha256: String,
     /// Why the episode was recorded (`manual`, `periodic`, `low_confidence_track:17`, ...).
@@ -213,6 +217,7 @@ impl EpisodeMetadata {
             ("truck_id".to_owned(), self.truck_id.clone()),
             ("software_version".to_owned(), self.software_version.clone()),
             ("calibration".to_owned(), self.calibration_json.clone()),
+            ("truck_from_lidar".to_owned(), self.truck_from_lidar_json.clone()),
             ("model_sha256".to_owned(), self.model_sha256.clone()),
             ("trigger_reason".to_owned(), self.trigger_reason.clone()),
             ("trigger_stamp_ns".to_owned(), self.trigger_stamp_ns.to_string()),
@@ -227,6 +232,7 @@ impl EpisodeMetadata {
             truck_id: text("truck_id"),
             software_version: text("software_version"),
             calibration_json: text("calibration"),
+            truck_from_lidar_json: text("truck_from_lidar"),
             model_sha256: text("model_sha256"),
             trigger_reason: text("trigger_reason"),
             trigger_stamp_ns: fields.get("trigger_stamp_ns").and_then(|ns| ns.parse().ok()).unwrap_or(0),

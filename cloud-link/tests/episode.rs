@@ -18,6 +18,8 @@ fn metadata() -> EpisodeMetadata {
         truck_id: "truck-07".into(),
         software_version: "0.1.0".into(),
         calibration_json: r#"{"camera2":{"fx_px":721.5377}}"#.into(),
+        truck_from_lidar_json:
+            r#"{"x_m":7.5,"y_m":0.0,"z_m":3.0,"roll_rad":0.0,"pitch_rad":0.05,"yaw_rad":0.0}"#.into(),
         model_sha256: "9a1f".repeat(16),
         trigger_reason: "manual".into(),
         trigger_stamp_ns: common::START_NS,

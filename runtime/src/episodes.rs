@@ -36,6 +36,7 @@ use pitsense_types::{
 use tracing::warn;
 
 use crate::config::PitsenseConfig;
+use crate::onboard::config::Pose;
 
 /// The truck id written in episodes recorded by a replay.
 pub const REPLAY_TRUCK_ID: &str = "replay";
@@ -150,7 +151,8 @@ pub fn resolve_episode_dir(config: &PitsenseConfig, out_dir: &Path) -> PathBuf {
 impl EpisodeRecorder {
     /// Opens the episode queue in `episode_dir` and starts the recorder thread with the
     /// `[recorder]` section (forced on). `calibration` is the camera's, if any (metadata and the
-    /// camera-view check of the disagreement rule).
+    /// camera-view check of the disagreement rule); `truck_from_lidar` is the pose of the frame
+    /// the recorded clouds are in (metadata `truck_from_lidar`, which replay uses).
     ///
     /// # Errors
     /// The model manifest is unknown, the episode folder cannot be created or read as a queue,
@@ -160,6 +162,7 @@ impl EpisodeRecorder {
         episode_dir: &Path,
         truck_id: &str,
         calibration: Option<&CameraCalibration>,
+        truck_from_lidar: Option<&Pose>,
     ) -> anyhow::Result<Self> {
         let episode_dir = episode_dir.to_owned();
         let Some(episode_dir_text) = episode_dir.to_str() else {
@@ -171,6 +174,10 @@ impl EpisodeRecorder {
             truck_id: truck_id.to_owned(),
             software_version: env!("CARGO_PKG_VERSION").to_owned(),
             calibration_json: serde_json::to_string(&calibration).context("calibration as JSON")?,
+            truck_from_lidar_json: match truck_from_lidar {
+                Some(pose) => serde_json::to_string(pose).context("truck_from_lidar as JSON")?,
+                None => String::new(),
+            },
             model_sha256: manifest.model.sha256,
             trigger_reason: String::new(),
             trigger_stamp_ns: 0,

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use pitsense_types::nalgebra::{Isometry3, Translation3, UnitQuaternion};
+use pitsense_types::nalgebra::Isometry3;
 
 use crate::config::PitsenseConfig;
 use crate::onboard::config::{
@@ -125,10 +125,12 @@ pub const V2X_LOG_SOURCE: &str = "v2x-log";
 
 /// The truck's pose `[x_m, y_m, z_m, yaw_rad]` as an isometry.
 pub fn pose(values: [f64; 4]) -> Isometry3<f64> {
-    Isometry3::from_parts(
-        Translation3::new(values[0], values[1], values[2]),
-        UnitQuaternion::from_euler_angles(0.0, 0.0, values[3]),
-    )
+    lidar_in_truck_pose(values).isometry()
+}
+
+/// `replay.lidar_in_truck` (`[x_m, y_m, z_m, yaw_rad]`, no roll or pitch) as a [`Pose`].
+pub fn lidar_in_truck_pose([x_m, y_m, z_m, yaw_rad]: [f64; 4]) -> Pose {
+    Pose { x_m, y_m, z_m, yaw_rad, ..Pose::default() }
 }
 
 /// The replay's result, printed as the terminal summary.
@@ -307,7 +309,6 @@ fn replay_run_config(options: &ReplayOptions, kind: InputKind) -> anyhow::Result
             );
         };
         let base_sensor = base.inputs.lidar.as_ref().and_then(|l| l.sensors.first());
-        let [x_m, y_m, z_m, yaw_rad] = config.replay.lidar_in_truck;
         let (driver, metadata) = match lidar {
             CaptureLidar::Ouster(metadata) => (LidarDriver::Ouster, metadata.clone()),
             CaptureLidar::Velodyne(driver) => (*driver, PathBuf::new()),
@@ -318,7 +319,7 @@ fn replay_run_config(options: &ReplayOptions, kind: InputKind) -> anyhow::Result
                 driver,
                 metadata,
                 truck_from_lidar: base_sensor
-                    .map_or(Pose { x_m, y_m, z_m, yaw_rad, ..Pose::default() }, |sensor| {
+                    .map_or(lidar_in_truck_pose(config.replay.lidar_in_truck), |sensor| {
                         sensor.truck_from_lidar
                     }),
                 stamp: base_sensor.map_or(StampSource::Arrival, |sensor| sensor.stamp),

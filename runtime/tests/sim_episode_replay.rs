@@ -1,7 +1,7 @@
 //! A mine scenario simulated by `pitsense-sim` and recorded as an episode replays through the
 //! truck's onboard graph (`pitsense replay EPISODE.mcap`): the simulator and the runtime agree on
-//! the episode format, and the truck's pipeline finds the simulated rock where the scenario put
-//! it, within the lidar frame's 1.5 m of the pipeline's L-shape box.
+//! the episode format (the lidar mount included), and the truck's pipeline finds the simulated
+//! rock where the scenario put it, within 1.5 m of the pipeline's L-shape box and at its height.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failing test should panic.
 
@@ -28,12 +28,20 @@ fn a_simulated_episode_replays_and_the_rock_is_where_the_scenario_put_it() {
     assert_eq!(report.frames, 80);
     let episode = dir.path().join("rock_on_road_80m.mcap");
 
-    // The replay runs the simulator's pipeline settings, with the scenario's lidar mount
-    // (x 7.5 m, 3 m up; the replay's extrinsics have no pitch, the scenario's 0.05 rad moves the
-    // rock's points by about 0.15 m at 25 m).
+    // The episode carries the lidar mount the truck believes (x 7.5 m, 3 m up, pitched 0.05 rad
+    // down); the replay takes it from there. `replay.lidar_in_truck` (no pitch) is set to
+    // something else on purpose: it is only for episodes that do not say.
+    let recorded =
+        pitsense_cloud_link::EpisodeReader::open(&episode).unwrap().metadata().truck_from_lidar_json.clone();
+    let pose: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+    for (key, value) in
+        [("x_m", 7.5), ("y_m", 0.0), ("z_m", 3.0), ("roll_rad", 0.0), ("pitch_rad", 0.05), ("yaw_rad", 0.0)]
+    {
+        assert!((pose[key].as_f64().unwrap() - value).abs() < 1e-12, "{key} in {recorded}");
+    }
     assert!(SHIPPED_PIPELINE.contains("sensor_height_m = 5.0"));
     let config = SHIPPED_PIPELINE.replace("sensor_height_m = 5.0", "sensor_height_m = 3.0")
-        + "\n[replay]\nlidar_in_truck = [7.5, 0.0, 3.0, 0.0]\nwrite_rrd = false\n";
+        + "\n[replay]\nlidar_in_truck = [0.0, 0.0, 1.0, 0.0]\nwrite_rrd = false\n";
     let config_path = dir.path().join("replay.toml");
     std::fs::write(&config_path, config).unwrap();
     let out = dir.path().join("replay");
@@ -58,14 +66,56 @@ fn a_simulated_episode_replays_and_the_rock_is_where_the_scenario_put_it() {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(lines.len(), 80);
-    // The rock (scenario: 0.5 m cube at x 100, y −7.5, site frame) is in each of the last ten
-    // frames, 24 to 32 m ahead of the lidar.
+    // The rock (scenario: 0.5 m cube at x 100, y −7.5 on flat ground at 0 m, site frame) is in
+    // each of the last ten frames, 24 to 32 m ahead of the lidar, with its box centre at about
+    // 0.25 m up: without the mount's pitch it would be 0.05 rad · ~28 m ≈ 1.4 m off.
     for line in &lines[70..] {
-        let near_rock = line["objects"].as_array().unwrap().iter().any(|object| {
+        let rock = line["objects"].as_array().unwrap().iter().find(|object| {
             let x = object["center_m"][0].as_f64().unwrap();
             let y = object["center_m"][1].as_f64().unwrap();
             (x - 100.0).hypot(y + 7.5) < 1.5
         });
-        assert!(near_rock, "no object at the rock in frame {}", line["seq"]);
+        let Some(rock) = rock else { panic!("no object at the rock in frame {}", line["seq"]) };
+        let z = rock["center_m"][2].as_f64().unwrap();
+        assert!((z - 0.25).abs() < 0.3, "the rock's centre at {z} m up in frame {}", line["seq"]);
     }
+}
+
+/// An episode whose `truck_from_lidar` metadata is not a pose is refused by name before any frame
+/// runs (no silent fallback to `replay.lidar_in_truck`).
+#[test]
+fn an_episode_with_a_damaged_lidar_mount_is_refused_by_name() {
+    use pitsense_cloud_link::{EpisodeMessage, EpisodeMetadata, EpisodeWriter};
+    use pitsense_types::{FrameId, Header, PointCloud, PointXyzi};
+
+    let dir = tempfile::tempdir().unwrap();
+    let episode = dir.path().join("bad_mount.mcap");
+    let metadata = EpisodeMetadata {
+        truck_id: "truck-07".into(),
+        truck_from_lidar_json: r#"{"x_m": "front", "z_m": 3.0}"#.into(),
+        ..EpisodeMetadata::default()
+    };
+    let mut writer = EpisodeWriter::create(&episode, &metadata, Default::default()).unwrap();
+    let point = PointXyzi { x_m: 10.0, y_m: 0.0, z_m: 0.0, intensity: 1.0 };
+    let header = Header { stamp_ns: 1_000_000_000, frame: FrameId::Lidar(0), seq: 0 };
+    writer.write(&EpisodeMessage::PointCloud(PointCloud { header, points: vec![point] })).unwrap();
+    writer.finish().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pitsense"))
+        .arg("replay")
+        .arg(&episode)
+        .arg("--out")
+        .arg(dir.path().join("replay"))
+        .arg("--data-root")
+        .arg(data_root())
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            r#"bad_mount.mcap`: metadata `truck_from_lidar`: invalid type: string "front", expected f64"#
+        ),
+        "{stderr}"
+    );
 }

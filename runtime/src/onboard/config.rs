@@ -45,7 +45,11 @@ impl Pose {
         )
     }
 
-    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+    /// Checks that every value is finite and within ±1e7; the error names `key`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming `key` when a value is not.
+    pub fn validate(&self, key: &str) -> Result<(), ConfigError> {
         let values = [self.x_m, self.y_m, self.z_m, self.roll_rad, self.pitch_rad, self.yaw_rad];
         if values.iter().all(|v| v.is_finite() && v.abs() <= 1e7) {
             Ok(())

@@ -29,6 +29,7 @@ use pitsense_cloud_link::{EpisodeMessage, EpisodeReadError, EpisodeReader};
 use pitsense_types::{CameraCalibration, EgoState, FrameId, Header};
 
 use crate::graph::channel::EdgeSender;
+use crate::onboard::config::Pose;
 use crate::onboard::sources::{CameraFrame, InputState, LidarScanMessage, SourceContext, V2xDatagram};
 
 /// The V2X input's source name for datagrams replayed from an episode.
@@ -40,6 +41,7 @@ pub struct EpisodeSource {
     path: PathBuf,
     reader: EpisodeReader,
     calibration: Option<CameraCalibration>,
+    truck_from_lidar: Option<Pose>,
     lidar_topic: Option<String>,
     camera_topic: Option<String>,
     lidar_frames: u64,
@@ -99,7 +101,8 @@ impl EpisodeSource {
     ///
     /// # Errors
     /// The episode cannot be read (not MCAP, torn: see [`EpisodeReader::open`]), holds no lidar
-    /// cloud, or its calibration is not the JSON of a [`CameraCalibration`].
+    /// cloud, its calibration is not the JSON of a [`CameraCalibration`], or its
+    /// `truck_from_lidar` is not the JSON of a finite [`Pose`].
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let reader = EpisodeReader::open(path)?;
         let topics = reader.topics();
@@ -119,6 +122,16 @@ impl EpisodeSource {
             );
         };
         let lidar_frames = reader.topic_message_counts().get(lidar).copied().unwrap_or(0);
+        let pose_json = reader.metadata().truck_from_lidar_json.trim();
+        let truck_from_lidar = if pose_json.is_empty() {
+            None
+        } else {
+            let pose = serde_json::from_str::<Pose>(pose_json)
+                .with_context(|| format!("episode `{}`: metadata `truck_from_lidar`", path.display()))?;
+            pose.validate("truck_from_lidar")
+                .with_context(|| format!("episode `{}`: metadata `truck_from_lidar`", path.display()))?;
+            Some(pose)
+        };
         let calibration_json = reader.metadata().calibration_json.trim();
         let calibration = if calibration_json.is_empty() {
             None
@@ -129,6 +142,7 @@ impl EpisodeSource {
         Ok(Self {
             path: path.to_owned(),
             calibration,
+            truck_from_lidar,
             lidar_topic,
             camera_topic: first("camera", "compressed"),
             lidar_frames,
@@ -136,6 +150,12 @@ impl EpisodeSource {
             has_ego: topics.iter().any(|topic| topic == "/ego/state"),
             reader,
         })
+    }
+
+    /// The pose of the recorded clouds' frame in the truck frame (metadata `truck_from_lidar`),
+    /// if the episode says.
+    pub fn truck_from_lidar(&self) -> Option<Pose> {
+        self.truck_from_lidar
     }
 
     /// The camera calibration the episode was recorded with, if any.

@@ -467,13 +467,10 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
     let mut camera_state = None;
     let mut camera_fusion = None;
     let mut camera_task_watermark = None;
-    let mut truck_from_lidar = run_config
-        .inputs
-        .lidar
-        .as_ref()
-        .and_then(|l| l.sensors.first())
-        .map(|s| s.truck_from_lidar.isometry())
-        .unwrap_or_default();
+    // The pose of the frame lidar results are in (the primary lidar's), recorded in episodes.
+    let mut truck_from_lidar_pose =
+        run_config.inputs.lidar.as_ref().and_then(|l| l.sensors.first()).map(|s| s.truck_from_lidar);
+    let mut truck_from_lidar = truck_from_lidar_pose.map(|pose| pose.isometry()).unwrap_or_default();
     let tasks = TaskContext {
         config: &options.config,
         run: &run_config,
@@ -498,7 +495,9 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
             );
         }
         let source = KittiSource::open(dataset, &options.config.replay)?;
-        truck_from_lidar = crate::replay::pose(options.config.replay.lidar_in_truck);
+        let pose = crate::replay::lidar_in_truck_pose(options.config.replay.lidar_in_truck);
+        truck_from_lidar = pose.isometry();
+        truck_from_lidar_pose = Some(pose);
         // Nominal 1 / frame period; replay judges nothing live, but the summary names the inputs.
         let monitor = MonitorConfig {
             nominal_rate_hz: 1e3 / options.config.replay.frame_period_ms.max(1) as f64,
@@ -556,7 +555,13 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
             );
         }
         let source = EpisodeSource::open(path)?;
-        truck_from_lidar = crate::replay::pose(options.config.replay.lidar_in_truck);
+        // The extrinsics the episode was recorded with; `replay.lidar_in_truck` for an episode
+        // that does not say (recorded before the key existed).
+        let pose = source
+            .truck_from_lidar()
+            .unwrap_or_else(|| crate::replay::lidar_in_truck_pose(options.config.replay.lidar_in_truck));
+        truck_from_lidar = pose.isometry();
+        truck_from_lidar_pose = Some(pose);
         let mut outputs = EpisodeOutputs::default();
         let lidar = InputState::new("lidar", InputRole::Lidar, MonitorConfig::default(), start_ns);
         inputs.push(Arc::clone(&lidar));
@@ -744,6 +749,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
             std::path::Path::new(&options.config.recorder.episode_dir),
             &run_config.truck_id,
             calibration,
+            truck_from_lidar_pose.as_ref(),
         )?;
         recorder.set_lossless(replay);
         *shared.recorder.lock().unwrap_or_else(PoisonError::into_inner) = Some(recorder);

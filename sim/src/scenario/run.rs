@@ -222,8 +222,20 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
             std::fs::create_dir_all(dir)
                 .map_err(|e| ScenarioError::Output { file: dir.clone(), reason: e.to_string() })?;
             let path = dir.join(format!("{}.mcap", scenario.name));
+            // The extrinsics the truck believes (the configured mount, not a fault's true one)
+            // of the first lidar, whose clouds a replay takes.
+            let truck_from_lidar_json = scenario.lidars.first().map_or_else(String::new, |lidar| {
+                let t = lidar.truck_from_lidar.translation.vector;
+                let (roll_rad, pitch_rad, yaw_rad) = lidar.truck_from_lidar.rotation.euler_angles();
+                serde_json::json!({
+                    "x_m": t.x, "y_m": t.y, "z_m": t.z,
+                    "roll_rad": roll_rad, "pitch_rad": pitch_rad, "yaw_rad": yaw_rad,
+                })
+                .to_string()
+            });
             let metadata = EpisodeMetadata {
                 truck_id: "pitsense-sim".to_owned(),
+                truck_from_lidar_json,
                 software_version: concat!("pitsense-sim ", env!("CARGO_PKG_VERSION")).to_owned(),
                 trigger_reason: format!("simulation:{} seed {seed}", scenario.name),
                 trigger_stamp_ns: STAMP_EPOCH_NS,
