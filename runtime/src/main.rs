@@ -298,6 +298,9 @@ fn unreachable_run() -> anyhow::Result<()> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     match cli.command {
         Command::Replay {
             input,
@@ -328,9 +331,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 data_root,
                 config,
                 v2x_log,
+                stop: Arc::new(AtomicBool::new(false)),
             };
+            // A replay stopped by SIGINT/SIGTERM finishes what it wrote (the .rrd's footer,
+            // objects.jsonl, episodes) and exits 130/143, as `pitsense run` does.
+            let sigint = Arc::new(AtomicBool::new(false));
+            let sigterm = Arc::new(AtomicBool::new(false));
+            for (signal, flag) in
+                [(signal_hook::consts::SIGINT, &sigint), (signal_hook::consts::SIGTERM, &sigterm)]
+            {
+                signal_hook::flag::register(signal, Arc::clone(&options.stop))
+                    .context("cannot install a signal handler")?;
+                signal_hook::flag::register(signal, Arc::clone(flag))
+                    .context("cannot install a signal handler")?;
+            }
             let summary = run_replay(&options).context("replay failed to start")?;
             write_stdout(&summary.render())?;
+            if sigterm.load(Ordering::SeqCst) {
+                std::process::exit(143);
+            }
+            if sigint.load(Ordering::SeqCst) {
+                std::process::exit(130);
+            }
             if summary.frames_processed() == 0 {
                 anyhow::bail!("no frame of `{}` could be processed", options.input.display());
             }

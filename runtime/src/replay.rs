@@ -34,7 +34,7 @@ use crate::onboard::config::{
     CameraInputConfig, LidarDriver, LidarInputConfig, LidarSensorConfig, Pose, RunConfig, StampSource,
     V2xInputConfig,
 };
-use crate::onboard::{RecordedInput, RunMode, RunOptions, RunSummary};
+use crate::onboard::{RecordedInput, RunMode, RunOptions, RunSummary, StopReason};
 
 /// What `replay` needs.
 #[derive(Clone, Debug)]
@@ -57,6 +57,10 @@ pub struct ReplayOptions {
     pub config: PitsenseConfig,
     /// V2X log to fuse (JSON lines, see [`read_v2x_log`]).
     pub v2x_log: Option<PathBuf>,
+    /// Set it (the SIGINT/SIGTERM handlers of `pitsense replay`) to end the replay after the
+    /// frame in flight: the outputs written so far are finished as at a normal end
+    /// (`objects.jsonl`, the `.rrd` with its footer, episodes) and the summary says it stopped.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// The lidar that recorded a capture.
@@ -166,14 +170,21 @@ impl ReplaySummary {
     /// reasons, objects per frame, per-stage work time p50/p99 (ms), V2X, episodes, outputs.
     pub fn render(&self) -> String {
         let run = &self.run;
+        let stopped = run.stop_reason == StopReason::Requested;
         let mut out = match self.frames_listed {
             Some(listed) => format!(
-                "frames: {listed} listed, {} processed, {} skipped\n",
+                "frames: {listed} listed, {} processed, {} {}\n",
                 run.frames,
-                (listed as u64).saturating_sub(run.frames)
+                (listed as u64).saturating_sub(run.frames),
+                if stopped { "not reached or skipped" } else { "skipped" }
             ),
             None => format!("frames: {} processed\n", run.frames),
         };
+        if stopped {
+            out.push_str(
+                "stopped on request (SIGINT/SIGTERM): outputs are complete up to the last frame processed\n",
+            );
+        }
         for problems in run.problems.values() {
             for problem in problems {
                 out.push_str(&format!("  {problem}\n"));
@@ -404,7 +415,7 @@ pub fn run_replay(options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
         mode: RunMode::Replay(clock.clone()),
         clock: Arc::new(clock),
         work_clock: Arc::new(crate::graph::clock::SystemClock::new()),
-        stop: Arc::new(AtomicBool::new(false)),
+        stop: Arc::clone(&options.stop),
         duration: None,
         recorded: match kind {
             InputKind::Kitti => Some(RecordedInput::Kitti(options.input.clone())),

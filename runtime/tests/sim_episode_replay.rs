@@ -119,3 +119,78 @@ fn an_episode_with_a_damaged_lidar_mount_is_refused_by_name() {
         "{stderr}"
     );
 }
+
+/// B18 (issue 16): a replay killed mid-run (SIGTERM) leaves a Rerun recording that `rerun rrd
+/// verify` accepts and that holds what was logged up to the kill (the lidar points and the
+/// tracks), and an `objects.jsonl` with every frame the summary counts; it exits 143. Before, the
+/// default SIGTERM action ended the process at once: no footer, buffered entities lost.
+#[test]
+fn a_replay_stopped_by_sigterm_finishes_its_recording() {
+    let Some(rerun) = std::env::var_os("PITSENSE_RERUN") else {
+        panic!("PITSENSE_RERUN is not set: run the tests with `./x test`, which installs rerun-sdk");
+    };
+    let root = data_root();
+    let source = ScenarioSource::resolve("rock_on_road_80m").unwrap();
+    let scenario = Scenario::build(&source, &root).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions { episodes: Some(dir.path().to_path_buf()), ..RunOptions::default() };
+    run(&scenario, &options).unwrap_or_else(|e| panic!("{e}"));
+    let config = SHIPPED_PIPELINE.replace("sensor_height_m = 5.0", "sensor_height_m = 3.0")
+        + "\n[replay]\nwrite_rrd = true\n";
+    let config_path = dir.path().join("replay.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let out = dir.path().join("replay");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pitsense"))
+        .arg("replay")
+        .arg(dir.path().join("rock_on_road_80m.mcap"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--config")
+        .arg(&config_path)
+        .arg("--data-root")
+        .arg(&root)
+        .arg("--quiet")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the replay to be under way (its first frames written), then SIGTERM it.
+    let objects = out.join("objects.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(&objects).map_or(0, |text| text.lines().count()) < 5 {
+        assert!(std::time::Instant::now() < deadline, "the replay wrote no frame in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let killed =
+        std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert_eq!(status.code(), Some(143), "{stdout}");
+    assert!(stdout.contains("stopped on request (SIGINT/SIGTERM)"), "{stdout}");
+    let processed: usize = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("frames: 80 listed, "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count in {stdout}"));
+    assert!((5..80).contains(&processed), "stopped after {processed} frames: {stdout}");
+    let lines = std::fs::read_to_string(&objects).unwrap().lines().count();
+    assert_eq!(lines, processed, "objects.jsonl lines against the summary");
+
+    let rrd = out.join("replay.rrd");
+    let verify = std::process::Command::new(&rerun).args(["rrd", "verify"]).arg(&rrd).output().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    assert!(verify.status.success(), "rerun rrd verify: {}{}", text(&verify.stdout), text(&verify.stderr));
+    let print = std::process::Command::new(&rerun).args(["rrd", "print"]).arg(&rrd).output().unwrap();
+    assert!(print.status.success(), "rerun rrd print: {}", text(&print.stderr));
+    let listing = text(&print.stdout);
+    for (entity, column) in
+        [("/world/lidar/points", "Points3D:positions"), ("/world/tracks", "Boxes3D:labels")]
+    {
+        let found =
+            listing.lines().any(|line| line.contains(&format!("- {entity} -")) && line.contains(column));
+        assert!(found, "entity {entity} with {column} missing from the recording:\n{listing}");
+    }
+}
