@@ -143,49 +143,68 @@ fn result_object(
     })
 }
 
-/// Runs the tracker over one sequence of detections of one class; returns the result
-/// sequence and the number of frames run.
+/// Runs one tracker over one sequence of detections of several classes (association stays
+/// per class: a detection only ever matches a track of its own class), as the onboard runtime
+/// runs one tracker for every class, so that track ids are unique across classes in a run.
+/// Returns each class's result sequence and the number of frames run.
 pub fn track_sequence(
-    detections: &BTreeMap<u32, Vec<PointRcnnDetection>>,
+    detections: &[(TrackingClass, BTreeMap<u32, Vec<PointRcnnDetection>>)],
     entry: &SeqmapEntry,
-    class: TrackingClass,
     config: &TrackerConfig,
     p2: &Matrix3x4<f64>,
-) -> anyhow::Result<(Sequence, u32)> {
+) -> anyhow::Result<(BTreeMap<TrackingClass, Sequence>, u32)> {
     let mut tracker = Tracker::new(config.clone())?;
-    let mut objects = Vec::new();
-    let empty = Vec::new();
+    let mut objects: BTreeMap<TrackingClass, Vec<TrackingObject>> =
+        detections.iter().map(|(class, _)| (*class, Vec::new())).collect();
     // No track outlives its last update by more than `max_age_frames` (at most 1000, checked
     // by the config), so frames past the last detection plus that margin publish nothing: a
     // seqmap count far beyond the data (a typo) must not run for hours.
     const MAX_AGE_BOUND_FRAMES: u32 = 1001;
     let seqmap_end = entry.first_frame.saturating_add(entry.frame_count);
-    let data_end = detections.keys().next_back().map_or(entry.first_frame, |&last| last.saturating_add(1));
+    let data_end = detections
+        .iter()
+        .filter_map(|(_, frames)| frames.keys().next_back())
+        .max()
+        .map_or(entry.first_frame, |&last| last.saturating_add(1));
     let last_frame = seqmap_end.min(data_end.saturating_add(MAX_AGE_BOUND_FRAMES));
-    if let Some(&beyond) = detections.keys().find(|&&frame| frame >= seqmap_end || frame < entry.first_frame)
-    {
-        warn!(
-            "sequence {}: detections at frame {beyond} lie outside the seqmap's frames {}..{seqmap_end}; ignored",
-            entry.name, entry.first_frame
-        );
+    for (class, frames) in detections {
+        if let Some(&beyond) = frames.keys().find(|&&frame| frame >= seqmap_end || frame < entry.first_frame)
+        {
+            warn!(
+                "sequence {}, {}: detections at frame {beyond} lie outside the seqmap's frames {}..{seqmap_end}; ignored",
+                entry.name,
+                class.name(),
+                entry.first_frame
+            );
+        }
     }
     for frame in entry.first_frame..last_frame {
-        let frame_detections = detections.get(&frame).unwrap_or(&empty);
         let stamp_ns = u64::from(frame) * FRAME_PERIOD_NS;
+        // The frame's detections, class after class in a fixed order.
+        let frame_detections: Vec<(TrackingClass, &PointRcnnDetection)> = detections
+            .iter()
+            .flat_map(|(class, frames)| frames.get(&frame).into_iter().flatten().map(|d| (*class, d)))
+            .collect();
         let boxes: Vec<Detection3d> = frame_detections
             .iter()
-            .map(|detection| detection_in_tracker_frame(detection, class, stamp_ns, u64::from(frame)))
+            .map(|(class, detection)| {
+                detection_in_tracker_frame(detection, *class, stamp_ns, u64::from(frame))
+            })
             .collect();
         let tracks = tracker.update(stamp_ns, &boxes);
         let updated: BTreeMap<u64, usize> = tracker.last_detection_indices().iter().copied().collect();
         for track in &tracks {
+            let Ok(class) = track.class_label.parse::<TrackingClass>() else { continue };
+            let Some(class_objects) = objects.get_mut(&class) else { continue };
             let detection = updated.get(&track.track_id).and_then(|&index| frame_detections.get(index));
-            if let Some(object) = result_object(track, frame, class, detection, p2) {
-                objects.push(object);
+            if let Some(object) = result_object(track, frame, class, detection.map(|(_, d)| *d), p2) {
+                class_objects.push(object);
             }
         }
     }
-    Ok((Sequence::from_objects(objects), last_frame.saturating_sub(entry.first_frame)))
+    let sequences =
+        objects.into_iter().map(|(class, objects)| (class, Sequence::from_objects(objects))).collect();
+    Ok((sequences, last_frame.saturating_sub(entry.first_frame)))
 }
 
 /// What `pitsense track` needs.
@@ -205,7 +224,8 @@ pub struct TrackOptions {
     pub tracker: TrackerConfig,
 }
 
-/// Runs `pitsense track`; returns the number of frames processed per class.
+/// Runs `pitsense track`: one tracker per sequence for all the selected classes (ids unique
+/// across classes); returns the number of frames processed per class.
 ///
 /// # Errors
 /// Unreadable seqmap, detection or calibration files, or an unwritable output folder.
@@ -215,26 +235,33 @@ pub fn run_track(options: &TrackOptions) -> anyhow::Result<BTreeMap<String, u64>
     for warning in &seqmap.warnings {
         warn!("{warning}");
     }
-    let mut frames = BTreeMap::new();
+    let mut out_dirs = Vec::new();
     for &class in &options.classes {
         let out_dir = options.out.join(class.name()).join("data");
         std::fs::create_dir_all(&out_dir)
             .with_context(|| format!("cannot create `{}`", out_dir.display()))?;
-        let mut class_frames = 0;
-        for entry in &seqmap.data {
+        out_dirs.push((class, out_dir));
+    }
+    let mut frames: BTreeMap<String, u64> =
+        options.classes.iter().map(|class| (class.name().to_owned(), 0)).collect();
+    for entry in &seqmap.data {
+        let mut detections = Vec::new();
+        for &class in &options.classes {
             let path = options.detections.join(class.kitti_type()).join(format!("{}.txt", entry.name));
             let parsed = read_pointrcnn_detections(&path)?;
             for warning in &parsed.warnings {
                 warn!("skipped detection: {warning}");
             }
-            let calib_path = options.calib.join(format!("{}.txt", entry.name));
-            let calib = pitsense_perception::kitti::read_calib(&calib_path)?;
-            let (sequence, frames_run) =
-                track_sequence(&parsed.data, entry, class, &options.tracker, &calib.p2)?;
-            write_tracking_file(&out_dir.join(format!("{}.txt", entry.name)), &sequence)?;
-            class_frames += u64::from(frames_run);
+            detections.push((class, parsed.data));
         }
-        frames.insert(class.name().to_owned(), class_frames);
+        let calib_path = options.calib.join(format!("{}.txt", entry.name));
+        let calib = pitsense_perception::kitti::read_calib(&calib_path)?;
+        let (sequences, frames_run) = track_sequence(&detections, entry, &options.tracker, &calib.p2)?;
+        for (class, out_dir) in &out_dirs {
+            let sequence = sequences.get(class).cloned().unwrap_or_default();
+            write_tracking_file(&out_dir.join(format!("{}.txt", entry.name)), &sequence)?;
+            *frames.entry(class.name().to_owned()).or_insert(0) += u64::from(frames_run);
+        }
     }
     Ok(frames)
 }
