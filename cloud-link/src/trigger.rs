@@ -179,6 +179,9 @@ pub struct RecorderConfig {
     pub chunk_flush_s: f64,
     /// Where episodes are written before they enter the upload queue.
     pub episode_dir: String,
+    /// JPEG quality (1..=100) of camera frames that arrive decoded (live cameras, video files):
+    /// the runtime's camera task encodes them for the recorder after its detections are sent.
+    pub camera_jpeg_quality: u8,
     /// The trigger rules.
     pub triggers: TriggerRules,
 }
@@ -194,6 +197,7 @@ impl Default for RecorderConfig {
             chunk_size_bytes: 4 * 1024 * 1024,
             chunk_flush_s: 1.0,
             episode_dir: "episodes".into(),
+            camera_jpeg_quality: 90,
             triggers: TriggerRules::default(),
         }
     }
@@ -212,6 +216,7 @@ channel_capacity = 1024           # messages waiting for the recorder thread; mo
 chunk_size_bytes = 4194304        # MCAP chunk size, bytes (uncompressed)
 chunk_flush_s = 1.0               # a chunk is closed at least this often: a crash loses at most this much
 episode_dir = "episodes"          # where episodes are written before they enter the upload queue
+camera_jpeg_quality = 90          # JPEG quality (1-100) of camera frames that arrive decoded (live, video)
 
 [recorder.triggers]
 manual = true                     # record on a zenoh put to pitsense/truck/<truck_id>/record (priority high)

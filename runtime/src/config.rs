@@ -212,6 +212,12 @@ impl PitsenseConfig {
         if let Some(run) = &self.run {
             run.validate()?;
         }
+        if !(1..=100).contains(&self.recorder.camera_jpeg_quality) {
+            return Err(ConfigError::new(
+                "recorder.camera_jpeg_quality",
+                format!("{} is not a JPEG quality (1 to 100)", self.recorder.camera_jpeg_quality),
+            ));
+        }
         self.replay.validate()
     }
 }
@@ -219,6 +225,20 @@ impl PitsenseConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jpeg_quality_outside_1_to_100_is_refused_by_key() {
+        for (quality, ok) in [(0, false), (1, true), (100, true), (101, false)] {
+            let text = format!("[recorder]\ncamera_jpeg_quality = {quality}\n");
+            match PitsenseConfig::parse(&text, "q.toml") {
+                Ok(config) => assert!(ok && config.recorder.camera_jpeg_quality == quality, "{quality}"),
+                Err(error) => {
+                    assert!(!ok, "{quality}: {error}");
+                    assert!(error.to_string().contains("recorder.camera_jpeg_quality"), "{error}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_shipped_default_file_is_the_default() {

@@ -3,8 +3,10 @@
 //!
 //! The fusion task offers the cloud-link recorder ([`RecorderHandle`]) every fused frame: the
 //! ego state (when the truck's pose is known), the point cloud, the camera image as its
-//! original encoded bytes when the source kept them (PNG for KITTI; a live camera's frames are
-//! not re-encoded on the truck), the camera detections, the fused detections and the tracks;
+//! original encoded bytes when the source kept them (PNG for KITTI), the camera detections, the
+//! fused detections and the tracks; a source that delivers decoded frames (live cameras, video
+//! files) has every frame JPEG-encoded by the camera task after its detections are sent
+//! (`recorder.camera_jpeg_quality`) and offered on its own;
 //! received V2X datagrams as they are taken in. The trigger rules of `[recorder.triggers]` run
 //! on them in the recorder thread; a health mode change is a manual trigger.
 //!
@@ -49,7 +51,8 @@ pub const REPLAY_QUEUE_QUOTA_BYTES: u64 = 8 << 30;
 pub struct RecordedImage {
     /// Capture time and pixel frame of its camera.
     pub header: Header,
-    /// The encoded image as its source delivered it.
+    /// The encoded image: as its source delivered it, or JPEG-encoded by the camera task for a
+    /// source that delivers decoded frames (live cameras, video files).
     pub bytes: Vec<u8>,
     /// Its format as Foxglove names it (`png`, `jpeg`).
     pub format: String,
@@ -229,15 +232,7 @@ impl EpisodeRecorder {
             self.offer(EpisodeMessage::PointCloud(cloud));
         }
         if let Some(image) = frame.image {
-            let camera_frame = match image.header.frame {
-                FrameId::ImagePixels(id) | FrameId::Camera(id) => FrameId::Camera(id),
-                other => other,
-            };
-            self.offer(EpisodeMessage::CompressedImage(CompressedImage {
-                header: Header { frame: camera_frame, ..image.header },
-                format: image.format,
-                data: image.bytes,
-            }));
+            self.offer_image(image);
         }
         if let Some((image_header, detections)) = frame.detections {
             self.offer(EpisodeMessage::Detections2d { header: image_header, detections });
@@ -245,6 +240,19 @@ impl EpisodeRecorder {
         self.offer(EpisodeMessage::Detections3d { header: frame.fused_header, detections: frame.fused });
         let tracks_header = frame.tracks.first().map_or(header, |track| track.header);
         self.offer(EpisodeMessage::Tracks { header: tracks_header, tracks: frame.tracks });
+    }
+
+    /// Offers one camera image (in its camera's frame) without blocking, or, lossless, waiting.
+    pub fn offer_image(&mut self, image: RecordedImage) {
+        let camera_frame = match image.header.frame {
+            FrameId::ImagePixels(id) | FrameId::Camera(id) => FrameId::Camera(id),
+            other => other,
+        };
+        self.offer(EpisodeMessage::CompressedImage(CompressedImage {
+            header: Header { frame: camera_frame, ..image.header },
+            format: image.format,
+            data: image.bytes,
+        }));
     }
 
     /// A manual trigger at `stamp_ns` with `note` (a health mode change).

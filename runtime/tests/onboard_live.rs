@@ -810,6 +810,63 @@ fn replay_of_a_capture_with_its_video_pairs_the_camera_and_is_deterministic() {
     // k + 1 (within 50 ms); the last rotation's (frame 10) is past the video's end: 9 frames
     // paired, detections on the 000000 frames among video frames 1..=9 (2, 4, 6, 8): 4 in 10.
     assert!(stdout.contains("camera detections per frame: mean 0.4"), "{stdout}");
+
+    // Recording: the video's frames arrive decoded, so the camera task JPEG-encodes them for the
+    // episode (`recorder.camera_jpeg_quality`). Every one of the 10 frames is in it, 1224 × 370,
+    // within a few grey levels of the KITTI image it was made from (video codec and JPEG are
+    // both lossy: mean absolute difference below 6 of 255).
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\n{}\n[recorder]\nenabled = true\ncamera_jpeg_quality = 90\n\
+             [recorder.triggers]\nmanual = false\nv2x_only = false\nperiodic_s = 0.05\n\
+             [recorder.triggers.low_confidence]\nenabled = false\n\
+             [recorder.triggers.camera_lidar_disagreement]\nenabled = false\n\
+             [recorder.triggers.hard_braking]\nenabled = false\n",
+            camera_toml("file:unused")
+        ),
+    )
+    .unwrap();
+    let (stdout, _) = replay("recorded");
+    let episodes: Vec<PathBuf> = std::fs::read_dir(dir.path().join("recorded/episodes"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "mcap"))
+        .collect();
+    let originals: Vec<pitsense_types::Image> = (0..2)
+        .map(|index| {
+            let path = data.join(format!("kitti/object/training/image_2/{index:06}.png"));
+            let header =
+                pitsense_types::Header { stamp_ns: 0, frame: pitsense_types::FrameId::Camera(0), seq: 0 };
+            pitsense_imaging::crop_top_left(
+                &pitsense_imaging::read_image(&path, header, 0).unwrap(),
+                1224,
+                370,
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut images = Vec::new();
+    for episode in &episodes {
+        for read in pitsense_cloud_link::EpisodeReader::open(episode).unwrap() {
+            if let pitsense_cloud_link::EpisodeMessage::CompressedImage(image) = read.unwrap().message {
+                images.push(image);
+            }
+        }
+    }
+    images.sort_by_key(|image| image.header.stamp_ns);
+    images.dedup_by_key(|image| image.header.stamp_ns);
+    assert_eq!(images.len(), 10, "{episodes:?}\n{stdout}");
+    for (index, image) in images.iter().enumerate() {
+        assert_eq!(image.format, "jpeg");
+        let decoded = pitsense_imaging::decode_image(&image.data, "episode", image.header, 0).unwrap();
+        assert_eq!((decoded.width_px, decoded.height_px), (1224, 370));
+        let original = &originals[index % 2];
+        let difference: u64 =
+            decoded.data().iter().zip(original.data()).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+        let mean = difference as f64 / original.data().len() as f64;
+        assert!(mean < 6.0, "frame {index}: mean absolute difference {mean}");
+    }
 }
 
 /// SIGTERM in the middle of an episode (opened by the health transition to `nominal`, its

@@ -367,6 +367,13 @@ impl Shared {
         }
     }
 
+    /// Offers one camera image to the episode recorder, if any.
+    fn record_image(&self, image: RecordedImage) {
+        if let Some(recorder) = self.recorder.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            recorder.offer_image(image);
+        }
+    }
+
     /// Offers one frame's messages to the episode recorder, if any.
     fn record_frame(&self, frame: FrameMessages) {
         if let Some(recorder) = self.recorder.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
@@ -477,6 +484,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         data_root: &options.data_root,
         replay,
         work_clock: Arc::clone(&options.work_clock),
+        shared: Arc::clone(&shared),
     };
     // V2X and the recorded ego pose: set by an episode, or V2X by run.inputs.v2x below.
     let mut v2x_rx = None;
@@ -1053,6 +1061,8 @@ struct TaskContext<'a> {
     data_root: &'a std::path::Path,
     replay: bool,
     work_clock: Arc<dyn Clock>,
+    /// The run's shared state (the camera task offers the recorder its JPEG-encoded frames).
+    shared: Arc<Shared>,
 }
 
 /// The camera task's outputs: its results edge, its watch, camera–lidar fusion with the
@@ -1123,6 +1133,8 @@ impl TaskContext<'_> {
             clock: work_clock,
             state,
             output: Arc::clone(&output),
+            shared: Arc::clone(&self.shared),
+            jpeg_quality: self.config.recorder.camera_jpeg_quality,
         };
         threads.push(("camera_task".into(), spawn("camera_task", move || task.run(images))?));
         Ok((result_rx, watch, (fusion, calibration), output))
@@ -1304,9 +1316,28 @@ struct CameraTask {
     /// The watermark of the results: every image stamped at or before it has been through the
     /// detector (its result sent, or its failure reported).
     output: Arc<Watermark>,
+    /// The recorder (through the run's shared state): while it records, frames that arrived
+    /// decoded are JPEG-encoded here, after their result is sent, and offered to it.
+    shared: Arc<Shared>,
+    /// `recorder.camera_jpeg_quality`.
+    jpeg_quality: u8,
 }
 
 impl CameraTask {
+    /// Offers a decoded frame to the recorder as JPEG (the detections were sent already: this
+    /// costs the next frame's wait, not this one's latency). A failure is counted as an output
+    /// error `episode_image`.
+    fn record_decoded(&self, image: &pitsense_types::Image) {
+        match pitsense_imaging::encode_jpeg(image, self.jpeg_quality) {
+            Ok(bytes) => self.shared.record_image(RecordedImage {
+                header: image.header,
+                bytes,
+                format: "jpeg".to_owned(),
+            }),
+            Err(error) => self.shared.output_failed("episode_image", &error),
+        }
+    }
+
     fn run(mut self, images: EdgeReceiver<CameraFrame>) {
         loop {
             // Read before the edge is found empty: every image stamped up to it was sent before,
@@ -1338,6 +1369,7 @@ impl CameraTask {
             match detected {
                 Ok(detections) => {
                     let camera_ms = end_ns.saturating_sub(begin_ns) as f64 * 1e-6;
+                    let decoded_only = frame.encoded.is_none();
                     self.results.send(CameraResult {
                         header: frame.image.header,
                         detections,
@@ -1345,6 +1377,9 @@ impl CameraTask {
                         encoded: frame.encoded,
                         calibration: frame.calibration,
                     });
+                    if decoded_only && self.shared.recording() {
+                        self.record_decoded(&frame.image);
+                    }
                 }
                 Err(error) => self.state.report_malformed(format!(
                     "camera frame at {stamp_ns} ns: detector: {}",

@@ -202,7 +202,8 @@ pub struct CameraFrame {
     pub image: Image,
     /// The image as recorded, when the source has it (datasets, episodes): the encoded bytes
     /// and their Foxglove format name (`png`, `jpeg`); kept for the episode recorder and the
-    /// Rerun recording. `None` for live cameras (never re-encoded on the truck).
+    /// Rerun recording. `None` for live cameras and video files: while recording, the camera
+    /// task JPEG-encodes those frames after its detections are sent.
     pub encoded: Option<(Vec<u8>, String)>,
     /// The camera's calibration for this image when the source carries its own (KITTI object
     /// frames each have one); `None`: `run.inputs.camera`'s intrinsics and extrinsics.
