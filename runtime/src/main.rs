@@ -46,7 +46,7 @@ enum Command {
         metadata: Option<PathBuf>,
         /// Capture: a Velodyne of this model instead (vlp16, vlp32c, hdl32e, hdl64e).
         #[arg(long, conflicts_with = "metadata")]
-        velodyne: Option<String>,
+        velodyne: Option<VelodyneModel>,
         /// Capture: a video file recorded beside it (camera intrinsics and extrinsics from
         /// [run.inputs.camera]).
         #[arg(long)]
@@ -120,7 +120,7 @@ enum LidarCommand {
         meta: Option<PathBuf>,
         /// Decode as a Velodyne capture of this model instead: vlp16, vlp32c, hdl32e, hdl64e.
         #[arg(long, conflicts_with = "meta")]
-        velodyne: Option<String>,
+        velodyne: Option<VelodyneModel>,
         /// Velodyne rotation cut azimuth, degrees.
         #[arg(long, default_value_t = 0.0)]
         cut_azimuth_deg: f64,
@@ -148,19 +148,16 @@ enum V2xCommand {
         /// Hex text instead of a file.
         #[arg(long, conflicts_with = "file")]
         hex: Option<String>,
-        /// Output format (json: one object per line).
-        #[arg(long, default_value = "json", value_parser = ["json"])]
-        format: String,
         /// Standard: auto (J2735 when the octets start like a J2735 frame or a 1609.2
         /// envelope, ETSI when they are a whole CAM or CPM, else CSAE), j2735, csae53, csae157,
         /// etsi (CAM, CPM).
-        #[arg(long, default_value = "auto", value_parser = ["auto", "j2735", "csae53", "csae157", "etsi"])]
-        standard: String,
+        #[arg(long, default_value = "auto")]
+        standard: pitsense_v2x::Standard,
         /// CSAE edition: 2019 (module release 2019-07-24) or 2020 (needs a build with the
         /// `csae-2020` feature). Default 2019, and 2020 for --standard csae157. A message that
         /// fails under the edition is reported, not retried under the other.
-        #[arg(long, value_parser = ["2019", "2020"])]
-        edition: Option<String>,
+        #[arg(long)]
+        edition: Option<pitsense_v2x::csae::Edition>,
         /// The input is an RSU uplink frame (8-byte rsuID, 8-byte ms timestamp, lengths) around
         /// CSAE MessageFrames.
         #[arg(long)]
@@ -260,20 +257,6 @@ fn run_onboard(
     })
 }
 
-/// A Velodyne model named on the command line.
-///
-/// # Errors
-/// An unknown model, naming the accepted ones.
-fn velodyne_driver(model: &str) -> anyhow::Result<LidarDriver> {
-    Ok(match model.to_ascii_lowercase().as_str() {
-        "vlp16" => LidarDriver::Vlp16,
-        "vlp32c" => LidarDriver::Vlp32c,
-        "hdl32e" => LidarDriver::Hdl32e,
-        "hdl64e" => LidarDriver::Hdl64e,
-        other => anyhow::bail!("--velodyne: unknown model `{other}` (vlp16, vlp32c, hdl32e, hdl64e)"),
-    })
-}
-
 /// Writes to stdout. When the reader went away (`| head`) the listing ends quietly with exit
 /// status 0 instead of a panic.
 fn write_stdout(text: &str) -> anyhow::Result<()> {
@@ -319,7 +302,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             check_data_root(&data_root)?;
             let lidar = match (metadata, velodyne) {
                 (Some(metadata), _) => Some(CaptureLidar::Ouster(metadata)),
-                (None, Some(model)) => Some(CaptureLidar::Velodyne(velodyne_driver(&model)?)),
+                (None, Some(model)) => Some(CaptureLidar::Velodyne(LidarDriver::from(model))),
                 (None, None) => None,
             };
             let options = ReplayOptions {
@@ -368,15 +351,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let inspected = match (meta, velodyne) {
                 (Some(meta), _) => inspect_ouster_pcap(&pcap, &meta, &options),
                 (None, Some(model)) => {
-                    let model = match model.to_ascii_lowercase().as_str() {
-                        "vlp16" => VelodyneModel::Vlp16,
-                        "vlp32c" => VelodyneModel::Vlp32c,
-                        "hdl32e" => VelodyneModel::Hdl32e,
-                        "hdl64e" => VelodyneModel::Hdl64e,
-                        other => anyhow::bail!(
-                            "--velodyne: unknown model `{other}` (vlp16, vlp32c, hdl32e, hdl64e)"
-                        ),
-                    };
                     inspect_velodyne_pcap(&pcap, VelodyneDecoderConfig::new(model), cut_azimuth_deg, &options)
                 }
                 (None, None) => anyhow::bail!("give --meta (Ouster) or --velodyne MODEL"),
@@ -392,9 +366,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::V2x {
-            command: V2xCommand::Decode { file, hex, format: _, standard, edition, rsu_uplink },
-        } => {
+        Command::V2x { command: V2xCommand::Decode { file, hex, standard, edition, rsu_uplink } } => {
             let bytes = match (file, hex) {
                 (Some(file), _) => {
                     std::fs::read(&file).with_context(|| format!("cannot read `{}`", file.display()))?
@@ -409,9 +381,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 (None, None) => anyhow::bail!("give a FILE or --hex HEX"),
             };
-            let standard: pitsense_v2x::Standard = standard.parse().map_err(anyhow::Error::msg)?;
             let csae_edition = match (edition, standard) {
-                (Some(edition), _) => edition.parse().map_err(anyhow::Error::msg)?,
+                (Some(edition), _) => edition,
                 (None, pitsense_v2x::Standard::Csae157) => pitsense_v2x::csae::Edition::Y2020,
                 (None, _) => pitsense_v2x::csae::Edition::Y2019,
             };

@@ -64,3 +64,50 @@ fn v2x_decode_prints_one_json_line_per_message() {
     assert!(!garbage.status.success());
     assert!(!text(&garbage.stderr).contains("panicked"), "{}", text(&garbage.stderr));
 }
+
+/// Flags with a closed set of values are parsed into their types by clap: an unknown value is
+/// refused before anything runs, with the accepted values named; a model's datasheet name is
+/// accepted too.
+#[test]
+fn typed_flags_refuse_unknown_values_by_name() {
+    let path = |text: &'static str| Path::new(text);
+    for (args, expected) in [
+        (
+            vec![
+                path("lidar"),
+                path("inspect"),
+                path("--pcap"),
+                path("x.pcap"),
+                path("--velodyne"),
+                path("vlp99"),
+            ],
+            "unknown Velodyne model `vlp99` (vlp16, vlp32c, hdl32e, hdl64e)",
+        ),
+        (
+            vec![path("v2x"), path("decode"), path("--hex"), path("00"), path("--standard"), path("dsrc")],
+            "unknown V2X standard `dsrc` (auto, j2735, csae53, csae157, etsi)",
+        ),
+        (
+            vec![path("v2x"), path("decode"), path("--hex"), path("00"), path("--edition"), path("2021")],
+            "unknown CSAE edition `2021` (expected 2019 or 2020)",
+        ),
+    ] {
+        let output = pitsense(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(text(&output.stderr).contains(expected), "{}", text(&output.stderr));
+    }
+    // `VLP-16` (the datasheet's name) selects the same decoder as `vlp16`: the capture is not
+    // there, so both fail on the file, after parsing.
+    for model in ["vlp16", "VLP-16"] {
+        let output = pitsense(&[
+            path("lidar"),
+            path("inspect"),
+            path("--pcap"),
+            path("/nonexistent.pcap"),
+            path("--velodyne"),
+            Path::new(model),
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{model}: {}", text(&output.stderr));
+        assert!(text(&output.stderr).contains("/nonexistent.pcap"), "{}", text(&output.stderr));
+    }
+}

@@ -6,12 +6,14 @@
 
 use std::path::PathBuf;
 
+use pitsense_perception::drivers::velodyne::VelodyneModel;
 use pitsense_types::nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use pitsense_types::{CameraIntrinsics, ConfigError};
 use serde::{Deserialize, Serialize};
 
 use crate::can::{CanInputConfig, CanOutputConfig};
 use crate::gnss::EgoEstimatorConfig;
+
 use crate::graph::channel::DropPolicy;
 use crate::graph::health::MonitorConfig;
 use crate::outputs::ZenohOutputsConfig;
@@ -73,6 +75,30 @@ pub enum LidarDriver {
     Hdl32e,
     /// Velodyne HDL-64E.
     Hdl64e,
+}
+
+impl From<VelodyneModel> for LidarDriver {
+    fn from(model: VelodyneModel) -> Self {
+        match model {
+            VelodyneModel::Vlp16 => Self::Vlp16,
+            VelodyneModel::Vlp32c => Self::Vlp32c,
+            VelodyneModel::Hdl32e => Self::Hdl32e,
+            VelodyneModel::Hdl64e => Self::Hdl64e,
+        }
+    }
+}
+
+impl LidarDriver {
+    /// The Velodyne model this driver decodes; `None` for Ouster.
+    pub fn velodyne_model(self) -> Option<VelodyneModel> {
+        match self {
+            Self::Ouster => None,
+            Self::Vlp16 => Some(VelodyneModel::Vlp16),
+            Self::Vlp32c => Some(VelodyneModel::Vlp32c),
+            Self::Hdl32e => Some(VelodyneModel::Hdl32e),
+            Self::Hdl64e => Some(VelodyneModel::Hdl64e),
+        }
+    }
 }
 
 /// What a lidar frame's stamp is.

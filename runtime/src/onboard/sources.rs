@@ -16,7 +16,7 @@ use anyhow::Context;
 use pitsense_perception::drivers::ouster::{OusterMetadata, OusterScanBatcher, XyzLut};
 use pitsense_perception::drivers::pcap::PcapUdpReader;
 use pitsense_perception::drivers::velodyne::{
-    VelodyneDecoder, VelodyneDecoderConfig, VelodyneModel, VelodyneRotationAssembler,
+    VelodyneDecoder, VelodyneDecoderConfig, VelodyneRotationAssembler,
 };
 use pitsense_perception::drivers::{PacketCounters, RotationAssembler};
 use pitsense_types::{Clock, FrameId, Header, Image, ManualClock, PointCloud, VehicleSignals};
@@ -26,7 +26,7 @@ use crate::can::{CanError, CanInputCounters, VehicleSignalDecoder, open_bus};
 use crate::gnss::{GnssCounters, GnssError, GnssSource, StampedSentence};
 use crate::graph::channel::{EdgeSender, SendOutcome};
 use crate::graph::health::{InputMonitor, InputRole, MonitorConfig};
-use crate::onboard::config::{LidarDriver, LidarSensorConfig, StampSource, parse_source};
+use crate::onboard::config::{LidarSensorConfig, StampSource, parse_source};
 
 /// Largest UDP payload over IPv4.
 const MAX_UDP_PAYLOAD: usize = 65_507;
@@ -255,24 +255,18 @@ impl LidarDecoder {
     /// # Errors
     /// Unreadable or invalid Ouster metadata (the message names the file).
     pub fn new(config: &LidarSensorConfig, data_root: &Path) -> anyhow::Result<Self> {
-        let model = match config.driver {
-            LidarDriver::Ouster => {
-                let path = if config.metadata.is_absolute() {
-                    config.metadata.clone()
-                } else {
-                    data_root.join(&config.metadata)
-                };
-                let metadata = OusterMetadata::read(&path)
-                    .with_context(|| format!("Ouster metadata `{}`", path.display()))?;
-                return Ok(Self::Ouster {
-                    batcher: Box::new(OusterScanBatcher::new(&metadata)),
-                    lut: Box::new(XyzLut::new(&metadata)),
-                });
-            }
-            LidarDriver::Vlp16 => VelodyneModel::Vlp16,
-            LidarDriver::Vlp32c => VelodyneModel::Vlp32c,
-            LidarDriver::Hdl32e => VelodyneModel::Hdl32e,
-            LidarDriver::Hdl64e => VelodyneModel::Hdl64e,
+        let Some(model) = config.driver.velodyne_model() else {
+            let path = if config.metadata.is_absolute() {
+                config.metadata.clone()
+            } else {
+                data_root.join(&config.metadata)
+            };
+            let metadata = OusterMetadata::read(&path)
+                .with_context(|| format!("Ouster metadata `{}`", path.display()))?;
+            return Ok(Self::Ouster {
+                batcher: Box::new(OusterScanBatcher::new(&metadata)),
+                lut: Box::new(XyzLut::new(&metadata)),
+            });
         };
         let decoder = VelodyneDecoder::new(VelodyneDecoderConfig::new(model))?;
         Ok(Self::Velodyne(Box::new(VelodyneRotationAssembler::new(decoder, 0.0))))

@@ -116,6 +116,36 @@ impl VelodyneModel {
     }
 }
 
+impl VelodyneModel {
+    /// Every model, in the order command lines list them.
+    pub const ALL: [Self; 4] = [Self::Vlp16, Self::Vlp32c, Self::Hdl32e, Self::Hdl64e];
+
+    /// The model's name on command lines and in configuration: `vlp16`, `vlp32c`, `hdl32e`,
+    /// `hdl64e` (its [`VelodyneModel::name`] in lower case without the dash).
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            Self::Vlp16 => "vlp16",
+            Self::Vlp32c => "vlp32c",
+            Self::Hdl32e => "hdl32e",
+            Self::Hdl64e => "hdl64e",
+        }
+    }
+}
+
+impl std::str::FromStr for VelodyneModel {
+    type Err = String;
+
+    /// Parses a [`VelodyneModel::cli_name`] or a [`VelodyneModel::name`], in any case.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|model| {
+                text.eq_ignore_ascii_case(model.cli_name()) || text.eq_ignore_ascii_case(model.name())
+            })
+            .ok_or_else(|| format!("unknown Velodyne model `{text}` (vlp16, vlp32c, hdl32e, hdl64e)"))
+    }
+}
+
 impl std::fmt::Display for VelodyneModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
