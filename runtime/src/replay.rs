@@ -197,6 +197,8 @@ impl ReplaySummary {
             run.objects_max,
             per_frame(run.camera_detections)
         ));
+        out.push_str(&run.tracker.render());
+        out.push_str(&crate::onboard::render_lidar_stats(&run.lidar_stats));
         if !run.stage_ms.is_empty() {
             out.push_str("work ms         p50      p99\n");
             for (stage, samples) in &run.stage_ms {

@@ -10,10 +10,12 @@
 use std::path::Path;
 
 use anyhow::Context;
+use pitsense_fusion::tracker::UpdateReport;
+use pitsense_perception::lidar::LidarStats;
 use pitsense_types::{Detection2d, PointXyzi, Track};
 use rerun::{
     Angle, Boxes2D, Boxes3D, Color, EncodedImage, Points3D, RecordingStream, RecordingStreamBuilder,
-    RotationAxisAngle,
+    RotationAxisAngle, Scalars,
 };
 
 /// Writes the replay recording.
@@ -106,6 +108,43 @@ impl ReplayRecording {
         let labels: Vec<String> =
             detections.iter().map(|d| format!("{} {:.2}", d.class_label, d.score)).collect();
         rec.log("camera/image/detections", &Boxes2D::from_mins_and_sizes(mins, sizes).with_labels(labels))?;
+        Ok(())
+    }
+
+    /// Logs one frame's counts as time series on the `frame` timeline: the tracker's
+    /// `stats/tracker/{matched,born,deleted,rejected}` and, for a frame with a lidar scan, the
+    /// pipeline's `stats/lidar/{input_points,ground_points,dust_points,obstacle_points,clusters}`.
+    ///
+    /// # Errors
+    /// When Rerun rejects a log call (closed sink).
+    pub fn log_stats(
+        &self,
+        seq: u64,
+        tracker: &UpdateReport,
+        lidar: Option<&LidarStats>,
+    ) -> anyhow::Result<()> {
+        let rec = &self.stream;
+        rec.set_time_sequence("frame", i64::try_from(seq).unwrap_or(i64::MAX));
+        let rejected = tracker.rejected_invalid + tracker.rejected_frame + tracker.v2x_rejected;
+        for (name, value) in [
+            ("matched", tracker.matched),
+            ("born", tracker.born),
+            ("deleted", tracker.deleted),
+            ("rejected", rejected),
+        ] {
+            rec.log(format!("stats/tracker/{name}"), &Scalars::single(value as f64))?;
+        }
+        if let Some(lidar) = lidar {
+            for (name, value) in [
+                ("input_points", lidar.input_points),
+                ("ground_points", lidar.ground_points),
+                ("dust_points", lidar.dust_points),
+                ("obstacle_points", lidar.obstacle_points),
+                ("clusters", lidar.clusters),
+            ] {
+                rec.log(format!("stats/lidar/{name}"), &Scalars::single(value as f64))?;
+            }
+        }
         Ok(())
     }
 

@@ -78,6 +78,33 @@ fn replay_is_deterministic_and_finds_the_pedestrian_of_000000() {
     assert!((person["score"].as_f64().unwrap() - 0.81).abs() < 0.02);
 }
 
+/// The summary accounts for every point and every tracker update: the lidar pipeline's input
+/// is the three KITTI scans' points (file size / 16 bytes), every one of them lands in exactly
+/// one bin (non-finite, out of range, ego box, ground, dust, obstacle), and the tracker ran once
+/// per frame.
+#[test]
+fn the_summary_accounts_for_every_point_and_tracker_update() {
+    let scratch = tempfile::tempdir().unwrap();
+    let output = replay(&kitti(), scratch.path(), &["--config", "/dev/null"]);
+    assert!(output.status.success(), "replay failed: {}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let points_in_files: u64 = (0..3)
+        .map(|frame| std::fs::metadata(kitti().join(format!("velodyne/{frame:06}.bin"))).unwrap().len() / 16)
+        .sum();
+    let line =
+        stdout.lines().find(|line| line.starts_with("lidar points: ")).unwrap_or_else(|| panic!("{stdout}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|word| !word.is_empty())
+        .map(|word| word.parse().unwrap())
+        .collect();
+    // in, non-finite, out of range, ego box, ground, dust, obstacle; clusters...
+    assert_eq!(numbers[0], points_in_files, "{line}");
+    assert_eq!(numbers[1..7].iter().sum::<u64>(), points_in_files, "{line}");
+    assert!(numbers[4] > 0 && numbers[6] > 0, "ground and obstacle points: {line}");
+    assert!(stdout.contains("tracker: 3 updates, "), "{stdout}");
+}
+
 #[test]
 fn the_recording_reads_back_in_rerun_with_the_expected_entities() {
     let Some(rerun) = std::env::var_os("PITSENSE_RERUN") else {
@@ -98,6 +125,8 @@ fn the_recording_reads_back_in_rerun_with_the_expected_entities() {
         ("/world/tracks", "Boxes3D:labels"),
         ("/camera/image", "EncodedImage:blob"),
         ("/camera/image/detections", "Boxes2D:labels"),
+        ("/stats/tracker/matched", "Scalars:scalars"),
+        ("/stats/lidar/obstacle_points", "Scalars:scalars"),
     ] {
         let found =
             listing.lines().any(|line| line.contains(&format!("- {entity} -")) && line.contains(column));

@@ -124,6 +124,52 @@ pub struct LidarStats {
     pub oversized_clusters: usize,
 }
 
+impl std::ops::AddAssign for LidarStats {
+    /// Field by field: the statistics of several frames (a run's totals).
+    fn add_assign(&mut self, other: Self) {
+        let Self {
+            input_points,
+            non_finite,
+            out_of_range,
+            in_ego_box,
+            deskewed_points,
+            points_without_time,
+            ego_states_rejected,
+            channels_ignored,
+            ground_points,
+            dust_points,
+            dust_by_echo,
+            obstacle_points,
+            ground_bins_fitted,
+            ground_bins_rejected,
+            ground_bins_sparse,
+            voxel_centroids,
+            clusters,
+            small_clusters,
+            oversized_clusters,
+        } = other;
+        self.input_points += input_points;
+        self.non_finite += non_finite;
+        self.out_of_range += out_of_range;
+        self.in_ego_box += in_ego_box;
+        self.deskewed_points += deskewed_points;
+        self.points_without_time += points_without_time;
+        self.ego_states_rejected += ego_states_rejected;
+        self.channels_ignored += channels_ignored;
+        self.ground_points += ground_points;
+        self.dust_points += dust_points;
+        self.dust_by_echo += dust_by_echo;
+        self.obstacle_points += obstacle_points;
+        self.ground_bins_fitted += ground_bins_fitted;
+        self.ground_bins_rejected += ground_bins_rejected;
+        self.ground_bins_sparse += ground_bins_sparse;
+        self.voxel_centroids += voxel_centroids;
+        self.clusters += clusters;
+        self.small_clusters += small_clusters;
+        self.oversized_clusters += oversized_clusters;
+    }
+}
+
 /// What the lidar knows about one object beyond its [`Detection3d`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LidarObjectInfo {

@@ -63,10 +63,10 @@ use std::time::Duration;
 use anyhow::Context;
 use pitsense_cloud_link::{EpisodeMessage, V2xRaw};
 use pitsense_fusion::camera_lidar::CameraLidarFusion;
-use pitsense_fusion::tracker::{Tracker, TrackerConfig};
+use pitsense_fusion::tracker::{Tracker, TrackerConfig, UpdateReport};
 use pitsense_perception::camera::{GroundRangeConfig, ground_plane_measurements};
 use pitsense_perception::drivers::PacketCounters;
-use pitsense_perception::lidar::{LidarOutput, LidarPipeline};
+use pitsense_perception::lidar::{LidarOutput, LidarPipeline, LidarStats};
 use pitsense_types::nalgebra::Isometry3;
 use pitsense_types::{
     CameraCalibration, Clock, Detection2d, EgoState, FrameId, Header, HealthReport, ManualClock, PointCloud,
@@ -203,6 +203,96 @@ pub struct RunSummary {
     /// Work time per stage (`lidar`, `camera`, `fusion`) of the newest
     /// [`LATENCY_SAMPLES_KEPT`] frames, ms, on the work clock.
     pub stage_ms: BTreeMap<String, Vec<f64>>,
+    /// What the tracker did, summed over frames ([`pitsense_fusion::tracker::UpdateReport`]).
+    pub tracker: TrackerTotals,
+    /// What the lidar pipeline did to the points, summed over the frames with a lidar scan.
+    pub lidar_stats: LidarStats,
+}
+
+/// The tracker's [`UpdateReport`]s summed over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrackerTotals {
+    /// Updates (frames fused).
+    pub updates: u64,
+    /// Detections that updated a track.
+    pub matched: u64,
+    /// Tracks started.
+    pub born: u64,
+    /// Tracks deleted.
+    pub deleted: u64,
+    /// Detections ignored for a non-finite value or a negative size.
+    pub rejected_invalid: u64,
+    /// Detections ignored for being in another frame than the tracker's.
+    pub rejected_frame: u64,
+    /// Updates whose stamp was not after the previous one (zero-time predictions).
+    pub stamps_not_increasing: u64,
+    /// V2X objects that updated a track.
+    pub v2x_matched: u64,
+    /// Tracks started by a V2X object.
+    pub v2x_born: u64,
+    /// V2X objects ignored.
+    pub v2x_rejected: u64,
+}
+
+impl TrackerTotals {
+    /// Adds one update's report.
+    pub fn add(&mut self, report: &UpdateReport) {
+        let UpdateReport {
+            matched,
+            born,
+            deleted,
+            rejected_invalid,
+            rejected_frame,
+            stamp_not_increasing,
+            v2x_matched,
+            v2x_born,
+            v2x_rejected,
+        } = *report;
+        self.updates += 1;
+        self.matched += matched as u64;
+        self.born += born as u64;
+        self.deleted += deleted as u64;
+        self.rejected_invalid += rejected_invalid as u64;
+        self.rejected_frame += rejected_frame as u64;
+        self.stamps_not_increasing += u64::from(stamp_not_increasing);
+        self.v2x_matched += v2x_matched as u64;
+        self.v2x_born += v2x_born as u64;
+        self.v2x_rejected += v2x_rejected as u64;
+    }
+
+    /// One line for a summary: `tracker: 80 updates, 75 matched, 3 born, 1 deleted, ...`.
+    pub fn render(&self) -> String {
+        format!(
+            "tracker: {} updates, {} detections matched, {} tracks born, {} deleted; rejected: {} invalid, {} in another frame; {} stamps not increasing; V2X: {} matched, {} born, {} rejected\n",
+            self.updates,
+            self.matched,
+            self.born,
+            self.deleted,
+            self.rejected_invalid,
+            self.rejected_frame,
+            self.stamps_not_increasing,
+            self.v2x_matched,
+            self.v2x_born,
+            self.v2x_rejected
+        )
+    }
+}
+
+/// One line for a summary of the lidar pipeline's summed [`LidarStats`].
+pub fn render_lidar_stats(stats: &LidarStats) -> String {
+    format!(
+        "lidar points: {} in, {} non-finite, {} out of range, {} in the ego box, {} ground, {} dust, {} obstacle; clusters: {} ({} oversized, {} too small)\n",
+        stats.input_points,
+        stats.non_finite,
+        stats.out_of_range,
+        stats.in_ego_box,
+        stats.ground_points,
+        stats.dust_points,
+        stats.obstacle_points,
+        stats.clusters,
+        stats.oversized_clusters,
+        stats.small_clusters
+    )
 }
 
 impl RunSummary {
@@ -219,6 +309,8 @@ impl RunSummary {
             percentile(&mut latency, 0.99),
             latency.iter().copied().fold(f64::NAN, f64::max),
         );
+        out.push_str(&self.tracker.render());
+        out.push_str(&render_lidar_stats(&self.lidar_stats));
         for (edge, dropped) in &self.dropped {
             out.push_str(&format!("edge {edge}: {dropped} dropped\n"));
         }
@@ -341,6 +433,8 @@ struct FrameTotals {
     lidar_lost_frames: u64,
     /// Work time per stage, ms (rings of [`LATENCY_SAMPLES_KEPT`]).
     stage_ms: BTreeMap<String, VecDeque<f64>>,
+    tracker: TrackerTotals,
+    lidar_stats: LidarStats,
 }
 
 impl FrameTotals {
@@ -1015,6 +1109,8 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         camera_detections: totals.camera_detections,
         lidar_lost_frames: totals.lidar_lost_frames,
         stage_ms: totals.stage_ms.into_iter().map(|(stage, samples)| (stage, samples.into())).collect(),
+        tracker: totals.tracker,
+        lidar_stats: totals.lidar_stats,
     })
 }
 
@@ -1191,6 +1287,15 @@ impl RrdSink {
         _image_bytes: Option<Vec<u8>>,
         _detections: &[Detection2d],
         _tracks: &[Track],
+    ) -> anyhow::Result<()> {
+        match *self {}
+    }
+
+    fn log_stats(
+        &self,
+        _seq: u64,
+        _tracker: &UpdateReport,
+        _lidar: Option<&LidarStats>,
     ) -> anyhow::Result<()> {
         match *self {}
     }
@@ -1845,6 +1950,8 @@ impl FusionTask {
             }
             None => self.tracker.update(stamp_ns, &detections),
         };
+        let update_report = *self.tracker.last_report();
+        let lidar_stats = result.output.stats;
         // The objects in the truck frame for the CAN output
         // (site-frame tracks through the pose, sensor-frame tracks through the extrinsics).
         let truck_from_site = ego.as_ref().map(|(ego, _)| ego.site_from_truck.inverse());
@@ -1871,14 +1978,18 @@ impl FusionTask {
         if let Some(rrd) = &self.rrd {
             let image = paired.and_then(|camera| camera.encoded.as_ref()).map(|(bytes, _)| bytes.clone());
             let detections_2d = paired.map_or(&[][..], |camera| camera.detections.as_slice());
-            if let Err(error) = rrd.log_frame(
-                seq,
-                &result.cloud.points,
-                &result.output.obstacle_points,
-                image,
-                detections_2d,
-                &tracks,
-            ) {
+            let stats = (!result.lidar_lost).then_some(&lidar_stats);
+            if let Err(error) = rrd
+                .log_frame(
+                    seq,
+                    &result.cloud.points,
+                    &result.output.obstacle_points,
+                    image,
+                    detections_2d,
+                    &tracks,
+                )
+                .and_then(|()| rrd.log_stats(seq, &update_report, stats))
+            {
                 self.shared.output_failed("rerun", &crate::error_chain_text(&error));
             }
         }
@@ -1952,9 +2063,11 @@ impl FusionTask {
                 tracks.iter().filter(|track| track.source == pitsense_types::ObjectSource::V2x).count()
                     as u64;
             totals.camera_detections += camera_detections as u64;
+            totals.tracker.add(&update_report);
             if result.lidar_lost {
                 totals.lidar_lost_frames += 1;
             } else {
+                totals.lidar_stats += lidar_stats;
                 totals.push_stage("lidar", result.lidar_ms);
             }
             if let Some(camera_ms) = camera_ms {
