@@ -126,10 +126,7 @@ fn mcap_seeds_mutations_and_regressions_pass_the_entry_points() {
             fuzz_episode_reader(&mutated);
         }
     }
-    let data = std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let regressions = data.join("regressions");
+    let regressions = pitsense_testkit::data_root().join("regressions");
     if !regressions.is_dir() {
         eprintln!("skipped the regression inputs: no {} (set PITSENSE_DATA)", regressions.display());
         return;

@@ -14,21 +14,14 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pitsense_fusion::{OrientedBox, Tracker, TrackerConfig};
+use pitsense_testkit::data_root;
 use pitsense_types::{Detection3d, FrameId, Header, ObjectSource};
 
 const FRAME_PERIOD_NS: u64 = 100_000_000;
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-        PathBuf::from,
-    )
-}
 
 /// The frames of one detection file, every frame from 0 to the last one (empty ones included).
 fn load_sequence(class: &str, sequence: &str) -> Option<Vec<(u64, Vec<Detection3d>)>> {

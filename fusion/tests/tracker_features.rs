@@ -4,12 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failing test should panic.
 
-use std::path::PathBuf;
-
 use pitsense_fusion::{
     AssociationMethod, AssociationMetric, ClassGating, ClassTrackerConfig, CvKalmanConfig, EgoOutputFrame,
     MotionModel, OrientedBox, Tracker, TrackerConfig,
 };
+use pitsense_testkit::data_root;
 use pitsense_types::nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
 use pitsense_types::{Detection3d, EgoState, FrameId, Header, ObjectSource, Track, UNKNOWN_CLASS};
 use rand::SeedableRng;
@@ -378,13 +377,6 @@ fn replays_are_bit_identical() {
     let ids: std::collections::BTreeSet<u64> = outputs.iter().flatten().map(|t| t.track_id).collect();
     assert_eq!(ids.len(), 4, "{ids:?}");
     assert!(outputs.iter().skip(5).all(|tracks| tracks.len() == 4));
-}
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-        PathBuf::from,
-    )
 }
 
 /// AB3DMOT's PointRCNN detections of one KITTI sequence and class, as the benchmark reads them.

@@ -218,10 +218,7 @@ mod tests {
     use super::*;
 
     fn data_root() -> Option<std::path::PathBuf> {
-        let root = std::env::var_os("PITSENSE_DATA")
-            .map_or_else(|| std::path::PathBuf::from("../../shared/data"), std::path::PathBuf::from);
-        let root = if root.is_relative() { Path::new(env!("CARGO_MANIFEST_DIR")).join(root) } else { root };
-        root.is_dir().then_some(root)
+        pitsense_testkit::data_root_holding("lidar_pcap")
     }
 
     #[test]

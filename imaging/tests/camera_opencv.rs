@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use pitsense_imaging::camera::{CameraError, CameraOptions, CameraSource, StampSource, write_video};
 use pitsense_imaging::read_image;
+use pitsense_testkit::data_root;
 use pitsense_types::{Clock, FrameId, Header, Image, ManualClock, PixelFormat};
 
 /// Frames in the test video: the first ten KITTI camera images of the shared data (fewer when
@@ -31,14 +32,6 @@ const FPS: f64 = 10.0;
 /// green. Measured through `CameraSource`: 3.5–5.4 over the nine frames (printed by the test).
 /// Different scenes are 60–90 apart.
 const MJPG_TOLERANCE: f64 = 7.0;
-
-/// The shared data folder: `$PITSENSE_DATA`, else `<workspace>/../shared/data`.
-fn data_root() -> PathBuf {
-    match std::env::var_os("PITSENSE_DATA") {
-        Some(root) => PathBuf::from(root),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-    }
-}
 
 fn sorted_pngs(folder: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(folder) else { return Vec::new() };

@@ -17,7 +17,6 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -27,15 +26,9 @@ use pitsense_perception::lidar::{
     DustFilter, EgoMotion, GridClusterer, GroundSegmenter, LidarConfig, LidarPipeline, PointTimes,
     RectangleFitter, VoxelDownsampler,
 };
+use pitsense_testkit::data_root;
 use pitsense_types::nalgebra::Isometry3;
 use pitsense_types::{EgoState, FrameId, Header, PointCloud, PointXyzi};
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-        PathBuf::from,
-    )
-}
 
 fn load_scan() -> Option<PointCloud> {
     let path = data_root().join("kitti/object/training/velodyne/000000.bin");

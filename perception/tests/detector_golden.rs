@@ -5,16 +5,11 @@
 //! the same detections: same class, score within 0.02, every box corner within 2 px.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test/bench code: a failure should panic.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pitsense_perception::camera::{DetectorConfig, YoloxDetector, onnx_runtime_environment};
+use pitsense_testkit::data_root;
 use pitsense_types::{Detection2d, FrameId, Header};
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
 
 struct Reference {
     image: String,

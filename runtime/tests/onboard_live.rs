@@ -15,10 +15,7 @@ use std::time::{Duration, Instant};
 use pitsense_hil::player::OusterLoop;
 
 fn data_root() -> Option<PathBuf> {
-    let root = std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")));
-    root.join("lidar_pcap").is_dir().then_some(root)
+    pitsense_testkit::data_root_holding("lidar_pcap")
 }
 
 /// The shared OS-2-128 capture (one rotation), ready to loop.

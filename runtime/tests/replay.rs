@@ -5,14 +5,9 @@
 //! PyPI package (`PITSENSE_RERUN`, also set by `./x test`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test/bench code: a failure should panic.
 
+use pitsense_testkit::data_root;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
 
 fn kitti() -> PathBuf {
     data_root().join("kitti/object/training")

@@ -5,17 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failing test should panic.
 
-use std::path::PathBuf;
-
 use pitsense_sim::scenario::file::{SHIPPED_PIPELINE, ScenarioSource};
 use pitsense_sim::scenario::run::{RunOptions, run};
 use pitsense_sim::scenario::world::Scenario;
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")))
-}
+use pitsense_testkit::data_root;
 
 #[test]
 fn a_simulated_episode_replays_and_the_rock_is_where_the_scenario_put_it() {

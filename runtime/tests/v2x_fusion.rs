@@ -5,12 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failing test should panic.
 
-use std::path::PathBuf;
-
 use pitsense_fusion::tracker::{Tracker, TrackerConfig};
 use pitsense_runtime::objects_jsonl::FrameRecord;
 use pitsense_runtime::pipeline::{EgoContext, track_frame};
 use pitsense_runtime::v2x_fusion::V2xFusion;
+use pitsense_testkit::data_root;
 use pitsense_types::nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
 use pitsense_types::{Detection3d, EgoState, FrameId, Header, ObjectSource};
 use pitsense_v2x::config::V2xConfig;
@@ -18,12 +17,6 @@ use pitsense_v2x::geodesy::Geodetic;
 
 const MINUTE_NS: u64 = 60_000_000_000;
 const FRAME_NS: u64 = 100_000_000;
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")))
-}
 
 /// The SDSM sample's UPER hex (`<asn1>` of the ODE's decoder output) as text bytes.
 fn sdsm_hex() -> Vec<u8> {

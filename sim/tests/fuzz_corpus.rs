@@ -8,12 +8,7 @@ use std::path::Path;
 use pitsense_sim::fuzzing::{FUZZ_LIMITS, fuzz_scenario};
 use pitsense_sim::scenario::file::ScenarioSource;
 use pitsense_sim::scenario::world::Scenario;
-
-fn data_root() -> std::path::PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(Into::into)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
+use pitsense_testkit::data_root;
 
 /// The seed is a valid scenario within the fuzz limits (so the fuzzer starts from inputs that
 /// reach the whole builder), and every seed and shipped scenario goes through the entry point.

@@ -3,14 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failure should panic.
 
-use std::path::{Path, PathBuf};
+use pitsense_testkit::data_root;
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
 
 fn pitsense_sim(args: &[&Path]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pitsense-sim"))

@@ -4,17 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Bench code: a failure should panic.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use pitsense_testkit::data_root;
 use pitsense_v2x::decode::{DecodeConfig, decode_input};
 use pitsense_v2x::j2735;
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")))
-}
 
 /// Runs `pass` (which handles `messages_per_pass` messages) for at least `min_time`, best of 5.
 fn measure(label: &str, messages_per_pass: usize, min_time: Duration, mut pass: impl FnMut()) {

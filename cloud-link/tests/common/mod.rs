@@ -5,18 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use pitsense_cloud_link::{CanFrame, CompressedImage, EpisodeMessage, V2xDecoded, V2xRaw};
+pub use pitsense_testkit::data_root;
 use pitsense_types::nalgebra::{Isometry3, Matrix6, Point3, Translation3, UnitQuaternion, Vector3};
 use pitsense_types::{
     BoxPx, Detection2d, Detection3d, EgoState, FrameId, Header, ObjectSource, PointCloud, PointXyzi, Track,
     TrackState,
 };
-
-/// The shared data folder (`PITSENSE_DATA`, else `../../shared/data` from this crate).
-pub fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
 
 /// A small deterministic generator (64-bit LCG, Knuth's MMIX constants).
 pub struct Lcg(pub u64);

@@ -6,16 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use pitsense_perception::kitti::{KittiCalib, KittiLabel};
+pub use pitsense_testkit::data_root;
 use pitsense_types::nalgebra::{Matrix3, Matrix3x4, Point3};
 use pitsense_types::{BoxPx, FrameId, Header};
-
-/// The shared data folder: `$PITSENSE_DATA`, else `<workspace>/../shared/data`.
-pub fn data_root() -> PathBuf {
-    match std::env::var_os("PITSENSE_DATA") {
-        Some(root) => PathBuf::from(root),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-    }
-}
 
 /// A file under the data root; panics with a hint when it is missing (the tests need the data).
 pub fn data_file(relative: &str) -> PathBuf {

@@ -7,14 +7,7 @@ use std::path::PathBuf;
 use pitsense_sim::kitti_tracking::{
     ImageBox, KittiBox3d, Sequence, SequenceSet, TrackingObject, read_seqmap, read_sequence_set,
 };
-
-/// The shared data folder: `$PITSENSE_DATA`, else `<workspace>/../shared/data`.
-pub fn data_root() -> PathBuf {
-    match std::env::var_os("PITSENSE_DATA") {
-        Some(root) => PathBuf::from(root),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-    }
-}
+pub use pitsense_testkit::data_root;
 
 /// A path under `kitti_tracking/`; panics with a hint when it is missing.
 pub fn kitti_tracking(relative: &str) -> PathBuf {

@@ -1,14 +1,8 @@
 //! The committed generated files are exactly what the generator makes from the data root's
 //! ASN.1 modules today.
 
-use std::path::PathBuf;
+use pitsense_testkit::data_root;
 use std::process::Command;
-
-fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")))
-}
 
 #[test]
 fn generated_code_is_reproducible() {

@@ -1,14 +1,8 @@
 //! Helpers shared by the integration tests: data paths, hex, a small XER reader.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // Test helpers: a failure should panic.
 
+pub use pitsense_testkit::data_root;
 use std::path::PathBuf;
-
-/// Root of the shared test data: `$PITSENSE_DATA`, else `shared/data` beside the repository.
-pub fn data_root() -> PathBuf {
-    std::env::var_os("PITSENSE_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")))
-}
 
 /// `shared/data/v2x/j2735/<relative>`.
 pub fn j2735_path(relative: &str) -> PathBuf {
