@@ -28,9 +28,9 @@ use pitsense_types::{ConfigError, TrackState};
 use serde::{Deserialize, Serialize};
 
 use crate::kalman::{
-    BoxMeasurement, InnovationCholesky, KalmanError, MeasurementCovariance, StateCovariance, StateVector,
-    YAW, box_update, check_finite, check_noise, check_positive, innovation_covariance,
-    is_symmetric_positive_definite, measurement_noise, normalize_angle_rad, symmetrize,
+    BoxFilterCore, BoxMeasurement, KalmanError, MeasurementCovariance, StateCovariance, StateVector, YAW,
+    check_finite, check_noise, check_positive, is_symmetric_positive_definite, measurement_noise,
+    normalize_angle_rad, symmetrize,
 };
 
 /// Index of the speed along the heading, m/s.
@@ -131,10 +131,22 @@ impl CtrvKalmanConfig {
 /// positive definite and the yaw is in `(-π, π]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CtrvKalmanFilter {
-    state: StateVector,
-    covariance: StateCovariance,
+    core: BoxFilterCore,
     config: CtrvKalmanConfig,
-    measurement_noise: MeasurementCovariance,
+}
+
+impl std::ops::Deref for CtrvKalmanFilter {
+    type Target = BoxFilterCore;
+
+    fn deref(&self) -> &BoxFilterCore {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for CtrvKalmanFilter {
+    fn deref_mut(&mut self) -> &mut BoxFilterCore {
+        &mut self.core
+    }
 }
 
 impl CtrvKalmanFilter {
@@ -174,7 +186,7 @@ impl CtrvKalmanFilter {
         covariance[(SPEED, SPEED)] = config.init_speed_std_mps.powi(2);
         covariance[(YAW_RATE, YAW_RATE)] = config.init_yaw_rate_std_radps.powi(2);
         covariance[(VERTICAL_SPEED, VERTICAL_SPEED)] = config.init_vertical_speed_std_mps.powi(2);
-        Ok(Self { state, covariance, config: config.clone(), measurement_noise })
+        Ok(Self { core: BoxFilterCore { state, covariance, measurement_noise }, config: config.clone() })
     }
 
     /// Predicts the state `dt_s` seconds ahead along the CTRV arc: `x ← f(x)`,
@@ -184,13 +196,13 @@ impl CtrvKalmanFilter {
         if !(dt_s > 0.0 && dt_s.is_finite()) {
             return;
         }
-        let (sin0, cos0) = self.state[YAW].sin_cos();
-        let (predicted, jacobian) = arc_transition(&self.state, dt_s);
+        let (sin0, cos0) = self.core.state[YAW].sin_cos();
+        let (predicted, jacobian) = arc_transition(&self.core.state, dt_s);
         let process_noise = self.process_noise(dt_s, sin0, cos0);
-        self.state = predicted;
-        self.covariance = jacobian * self.covariance * jacobian.transpose() + process_noise;
-        symmetrize(&mut self.covariance);
-        debug_assert!(is_symmetric_positive_definite(&self.covariance), "{}", self.covariance);
+        self.core.state = predicted;
+        self.core.covariance = jacobian * self.core.covariance * jacobian.transpose() + process_noise;
+        symmetrize(&mut self.core.covariance);
+        debug_assert!(is_symmetric_positive_definite(&self.core.covariance), "{}", self.core.covariance);
     }
 
     /// `Q(dt)` at heading `(sin ψ, cos ψ)`: see the module documentation.
@@ -222,48 +234,9 @@ impl CtrvKalmanFilter {
         q
     }
 
-    /// Corrects the state with a box measurement `(x, y, z, yaw, l, w, h)` (metres, radians);
-    /// heading flips are absorbed as in [`crate::kalman::box_update`].
-    ///
-    /// # Errors
-    /// [`KalmanError::NonFiniteMeasurement`] or [`KalmanError::InnovationNotPositiveDefinite`];
-    /// the filter is unchanged then.
-    pub fn update(&mut self, measurement: &BoxMeasurement) -> Result<(), KalmanError> {
-        box_update(&mut self.state, &mut self.covariance, &self.measurement_noise, measurement)
-    }
-
-    /// Corrects with a box measurement that carries its own noise `R` (7×7), instead of the
-    /// configured one (a V2X object).
-    ///
-    /// # Errors
-    /// As [`crate::kalman::box_update`]; the filter is unchanged then.
-    pub fn update_with_noise(
-        &mut self,
-        measurement: &BoxMeasurement,
-        noise: &MeasurementCovariance,
-    ) -> Result<(), KalmanError> {
-        box_update(&mut self.state, &mut self.covariance, noise, measurement)
-    }
-
-    /// The Cholesky factor of the innovation covariance `S = H P Hᵀ + R` at the current
-    /// (predicted) state; `None` if `S` is not positive definite.
-    pub fn innovation_cholesky(&self) -> Option<InnovationCholesky> {
-        innovation_covariance(&self.covariance, &self.measurement_noise).cholesky()
-    }
-
-    /// The state vector `(x, y, z, yaw, l, w, h, v, yaw_rate, vz)`.
-    pub fn state(&self) -> &StateVector {
-        &self.state
-    }
-
-    /// The 10×10 state covariance.
-    pub fn covariance(&self) -> &StateCovariance {
-        &self.covariance
-    }
-
     /// The state as the tracker publishes it: velocity `(v cos ψ, v sin ψ, vz)`.
     pub fn track_state(&self) -> TrackState {
-        let s = &self.state;
+        let s = &self.core.state;
         let (sin, cos) = s[YAW].sin_cos();
         TrackState {
             center_m: Point3::new(s[0], s[1], s[2]),
@@ -277,7 +250,7 @@ impl CtrvKalmanFilter {
     /// Jacobian of `(vx, vy) = v (cos ψ, sin ψ)`, plus a floor of (0.01 m/s)² on the velocity
     /// across the heading so that it stays positive definite at standstill.
     pub fn position_velocity_covariance(&self) -> Matrix6<f64> {
-        let s = &self.state;
+        let s = &self.core.state;
         let (sin, cos) = s[YAW].sin_cos();
         let mut jacobian = SMatrix::<f64, 6, 10>::zeros();
         jacobian[(0, 0)] = 1.0;
@@ -288,7 +261,7 @@ impl CtrvKalmanFilter {
         jacobian[(4, YAW)] = s[SPEED] * cos;
         jacobian[(4, SPEED)] = sin;
         jacobian[(5, VERTICAL_SPEED)] = 1.0;
-        let mut covariance = jacobian * self.covariance * jacobian.transpose();
+        let mut covariance = jacobian * self.core.covariance * jacobian.transpose();
         let across = [-sin, cos];
         for row in 0..2 {
             for col in 0..2 {

@@ -251,10 +251,81 @@ pub(crate) fn symmetrize(covariance: &mut StateCovariance) {
 /// positive definite and the yaw is in `(-π, π]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CvKalmanFilter {
-    state: StateVector,
-    covariance: StateCovariance,
+    core: BoxFilterCore,
     config: CvKalmanConfig,
-    measurement_noise: MeasurementCovariance,
+}
+
+/// What every box filter shares (the constant-velocity one here and
+/// [`crate::ctrv::CtrvKalmanFilter`]): a 10-component state whose first seven are the measured
+/// box `(x, y, z, yaw, l, w, h)` (the last three are the motion model's), its 10×10 covariance,
+/// the configured box measurement noise `R` (7×7), and what uses only those: the linear box
+/// update ([`box_update`], `H = [I₇ 0]`), the innovation covariance and the accessors. The
+/// motion models own one and differ in their prediction and in how they publish velocity; they
+/// reach these methods through `Deref`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoxFilterCore {
+    pub(crate) state: StateVector,
+    pub(crate) covariance: StateCovariance,
+    pub(crate) measurement_noise: MeasurementCovariance,
+}
+
+impl BoxFilterCore {
+    /// Corrects the state with a box measurement `(x, y, z, yaw, l, w, h)` (metres, radians).
+    ///
+    /// Heading: lidar boxes do not tell front from back, so when the measured yaw is more than
+    /// π/2 from the predicted one it is turned by π first; the yaw innovation is then wrapped to
+    /// `(-π, π]` (as in AB3DMOT's orientation correction). See [`box_update`].
+    ///
+    /// # Errors
+    /// [`KalmanError::NonFiniteMeasurement`] or [`KalmanError::InnovationNotPositiveDefinite`];
+    /// the filter is unchanged then.
+    pub fn update(&mut self, measurement: &BoxMeasurement) -> Result<(), KalmanError> {
+        box_update(&mut self.state, &mut self.covariance, &self.measurement_noise, measurement)
+    }
+
+    /// Corrects with a box measurement that carries its own noise `R` (7×7), instead of the
+    /// configured one (a V2X object).
+    ///
+    /// # Errors
+    /// As [`box_update`]; the filter is unchanged then.
+    pub fn update_with_noise(
+        &mut self,
+        measurement: &BoxMeasurement,
+        noise: &MeasurementCovariance,
+    ) -> Result<(), KalmanError> {
+        box_update(&mut self.state, &mut self.covariance, noise, measurement)
+    }
+
+    /// The Cholesky factor of the innovation covariance `S = H P Hᵀ + R` at the current
+    /// (predicted) state, for [`mahalanobis_sq`]; `None` if `S` is not positive definite.
+    pub fn innovation_cholesky(&self) -> Option<InnovationCholesky> {
+        innovation_covariance(&self.covariance, &self.measurement_noise).cholesky()
+    }
+
+    /// The state vector: the box `(x, y, z, yaw, l, w, h)`, then the motion model's three
+    /// components (`vx, vy, vz` for constant velocity, `v, yaw_rate, vz` for CTRV).
+    pub fn state(&self) -> &StateVector {
+        &self.state
+    }
+
+    /// The 10×10 state covariance.
+    pub fn covariance(&self) -> &StateCovariance {
+        &self.covariance
+    }
+}
+
+impl std::ops::Deref for CvKalmanFilter {
+    type Target = BoxFilterCore;
+
+    fn deref(&self) -> &BoxFilterCore {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for CvKalmanFilter {
+    fn deref_mut(&mut self) -> &mut BoxFilterCore {
+        &mut self.core
+    }
 }
 
 impl CvKalmanFilter {
@@ -304,7 +375,7 @@ impl CvKalmanFilter {
         for index in 7..10 {
             covariance[(index, index)] = velocity_variance;
         }
-        Ok(Self { state, covariance, config: config.clone(), measurement_noise })
+        Ok(Self { core: BoxFilterCore { state, covariance, measurement_noise }, config: config.clone() })
     }
 
     /// Predicts the state `dt_s` seconds ahead: `x ← F x`, `P ← F P Fᵀ + Q(dt)`.
@@ -321,10 +392,10 @@ impl CvKalmanFilter {
         let (dt2, dt3) = (dt_s * dt_s / 2.0, dt_s.powi(3) / 3.0);
         // x ← F x and P ← F P Fᵀ with F = I + dt·E, E moving each velocity onto its position:
         // F P adds dt × (velocity row) to the position row, (F P) Fᵀ the same for columns.
-        let p = &mut self.covariance;
+        let p = &mut self.core.covariance;
         for axis in 0..3 {
             let velocity = axis + 7;
-            self.state[axis] += dt_s * self.state[velocity];
+            self.core.state[axis] += dt_s * self.core.state[velocity];
             for col in 0..10 {
                 p[(axis, col)] += dt_s * p[(velocity, col)];
             }
@@ -347,55 +418,13 @@ impl CvKalmanFilter {
         for size in 4..7 {
             p[(size, size)] += c.size_psd_m2ps * dt_s;
         }
-        symmetrize(&mut self.covariance);
-        debug_assert!(is_symmetric_positive_definite(&self.covariance), "{}", self.covariance);
-    }
-
-    /// Corrects the state with a box measurement `(x, y, z, yaw, l, w, h)` (metres, radians).
-    ///
-    /// Heading: lidar boxes do not tell front from back, so when the measured yaw is more than
-    /// π/2 from the predicted one it is turned by π first; the yaw innovation is then wrapped to
-    /// `(-π, π]` (as in AB3DMOT's orientation correction). See [`box_update`].
-    ///
-    /// # Errors
-    /// [`KalmanError::NonFiniteMeasurement`] or [`KalmanError::InnovationNotPositiveDefinite`];
-    /// the filter is unchanged then.
-    pub fn update(&mut self, measurement: &BoxMeasurement) -> Result<(), KalmanError> {
-        box_update(&mut self.state, &mut self.covariance, &self.measurement_noise, measurement)
-    }
-
-    /// Corrects with a box measurement that carries its own noise `R` (7×7), instead of the
-    /// configured one (a V2X object).
-    ///
-    /// # Errors
-    /// As [`box_update`]; the filter is unchanged then.
-    pub fn update_with_noise(
-        &mut self,
-        measurement: &BoxMeasurement,
-        noise: &MeasurementCovariance,
-    ) -> Result<(), KalmanError> {
-        box_update(&mut self.state, &mut self.covariance, noise, measurement)
-    }
-
-    /// The Cholesky factor of the innovation covariance `S = H P Hᵀ + R` at the current
-    /// (predicted) state, for [`mahalanobis_sq`]; `None` if `S` is not positive definite.
-    pub fn innovation_cholesky(&self) -> Option<InnovationCholesky> {
-        innovation_covariance(&self.covariance, &self.measurement_noise).cholesky()
-    }
-
-    /// The state vector `(x, y, z, yaw, l, w, h, vx, vy, vz)`.
-    pub fn state(&self) -> &StateVector {
-        &self.state
-    }
-
-    /// The 10×10 state covariance.
-    pub fn covariance(&self) -> &StateCovariance {
-        &self.covariance
+        symmetrize(&mut self.core.covariance);
+        debug_assert!(is_symmetric_positive_definite(&self.core.covariance), "{}", self.core.covariance);
     }
 
     /// The state as the tracker publishes it (centre, velocity, yaw in `(-π, π]`, size).
     pub fn track_state(&self) -> TrackState {
-        let s = &self.state;
+        let s = &self.core.state;
         TrackState {
             center_m: Point3::new(s[0], s[1], s[2]),
             velocity_mps: Vector3::new(s[7], s[8], s[9]),
@@ -406,7 +435,7 @@ impl CvKalmanFilter {
 
     /// The 6×6 covariance of `(x, y, z, vx, vy, vz)`: m², m²/s, m²/s².
     pub fn position_velocity_covariance(&self) -> Matrix6<f64> {
-        Matrix6::from_fn(|row, col| self.covariance[(POSITION_VELOCITY[row], POSITION_VELOCITY[col])])
+        Matrix6::from_fn(|row, col| self.core.covariance[(POSITION_VELOCITY[row], POSITION_VELOCITY[col])])
     }
 }
 

@@ -46,6 +46,6 @@ pub use association::{AssociationMethod, AssociationMetric};
 pub use camera_lidar::{CameraLidarFusion, CameraMatch, FusionConfig, FusionOutput, project_box};
 pub use ctrv::{CtrvKalmanConfig, CtrvKalmanFilter};
 pub use geometry::{BoxOverlap, OrientedBox, box_overlap, giou_3d, iou_3d};
-pub use kalman::{CvKalmanConfig, CvKalmanFilter, KalmanError};
+pub use kalman::{BoxFilterCore, CvKalmanConfig, CvKalmanFilter, KalmanError};
 pub use motion::{MotionFilter, MotionModel};
 pub use tracker::{ClassGating, ClassTrackerConfig, EgoOutputFrame, Tracker, TrackerConfig, UpdateReport};

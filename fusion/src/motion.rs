@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::ctrv::{CtrvKalmanConfig, CtrvKalmanFilter};
 use crate::geometry::OrientedBox;
 use crate::kalman::{
-    BoxMeasurement, CvKalmanConfig, CvKalmanFilter, InnovationCholesky, KalmanError, MeasurementCovariance,
-    StateVector,
+    BoxFilterCore, BoxMeasurement, CvKalmanConfig, CvKalmanFilter, InnovationCholesky, KalmanError,
+    MeasurementCovariance, StateVector,
 };
 
 /// Which motion model a class's tracks use (TOML `motion_model = "cv"` or `"ctrv"`).
@@ -83,9 +83,21 @@ impl MotionFilter {
         measurement: &BoxMeasurement,
         noise: &MeasurementCovariance,
     ) -> Result<(), KalmanError> {
+        self.core_mut().update_with_noise(measurement, noise)
+    }
+
+    /// The state, covariance and box update both models share.
+    pub fn core(&self) -> &BoxFilterCore {
         match self {
-            Self::Cv(filter) => filter.update_with_noise(measurement, noise),
-            Self::Ctrv(filter) => filter.update_with_noise(measurement, noise),
+            Self::Cv(filter) => filter,
+            Self::Ctrv(filter) => filter,
+        }
+    }
+
+    fn core_mut(&mut self) -> &mut BoxFilterCore {
+        match self {
+            Self::Cv(filter) => filter,
+            Self::Ctrv(filter) => filter,
         }
     }
 
@@ -103,19 +115,13 @@ impl MotionFilter {
     /// # Errors
     /// [`KalmanError`]; the filter is unchanged then.
     pub fn update(&mut self, measurement: &BoxMeasurement) -> Result<(), KalmanError> {
-        match self {
-            Self::Cv(filter) => filter.update(measurement),
-            Self::Ctrv(filter) => filter.update(measurement),
-        }
+        self.core_mut().update(measurement)
     }
 
     /// The state vector (its first seven components are the box; the last three depend on the
     /// model).
     pub fn state(&self) -> &StateVector {
-        match self {
-            Self::Cv(filter) => filter.state(),
-            Self::Ctrv(filter) => filter.state(),
-        }
+        self.core().state()
     }
 
     /// The box of the current state, in the tracker's frame.
@@ -131,10 +137,7 @@ impl MotionFilter {
     /// Cholesky factor of the innovation covariance at the current state; `None` if it is not
     /// positive definite.
     pub fn innovation_cholesky(&self) -> Option<InnovationCholesky> {
-        match self {
-            Self::Cv(filter) => filter.innovation_cholesky(),
-            Self::Ctrv(filter) => filter.innovation_cholesky(),
-        }
+        self.core().innovation_cholesky()
     }
 
     /// The state as the tracker publishes it.
