@@ -119,6 +119,41 @@ fn bad_scenario_files_name_the_file_line_and_key() {
         Ok(_) => panic!("expected Invalid, the scenario built"),
     }
 
+    // Arrays of the wrong length: serde's fixed-size arrays used to drop the extra numbers
+    // silently (`[[0.0, 0.0, 5.0]]` read as `[0, 0]`); now each names the key, the line and the
+    // lengths. One that is too short is refused the same way.
+    for (text, key, expected) in [
+        (
+            flat_world("").replace("waypoints_m = [[0.0, 0.0]]", "waypoints_m = [[0.0, 0.0, 5.0]]"),
+            "waypoints_m",
+            "element 0: expected 2 numbers, found 3",
+        ),
+        (
+            flat_world("").replace("max_m = [120.0, 20.0]", "max_m = [120.0, 20.0, 3.0]"),
+            "max_m",
+            "expected 2 numbers, found 3",
+        ),
+        (
+            flat_world("").replace("min_m = [-20.0, -20.0]", "min_m = [-20.0]"),
+            "min_m",
+            "expected 2 numbers, found 1",
+        ),
+        (
+            flat_world(
+                "\n[[actors]]\nid = \"r\"\nkind = \"rock\"\nsize_m = [1.0, 1.0]\nwaypoints_m = [[30.0, 0.0]]\n",
+            ),
+            "size_m",
+            "expected 3 numbers, found 2",
+        ),
+    ] {
+        let message = build(&text).err().map(|e| e.to_string()).unwrap_or_default();
+        let line = line_of(&text, &format!("\n{key} = ")) + 1;
+        assert!(
+            message.contains(expected) && message.contains(key) && message.contains(&format!("line {line}")),
+            "{key}: {message}"
+        );
+    }
+
     // What an adversarial user found (each once accepted, panicked or hung): every one is now an
     // error naming the key.
     let wall =

@@ -152,6 +152,7 @@ pub struct RoadFile {
     /// Name, for messages.
     pub name: String,
     /// Centre line, site frame: `[x, y, z]` per vertex, m; z gives the grade.
+    #[serde(deserialize_with = "exact::spanned_arrays")]
     pub centerline_m: Spanned<Vec<[f64; 3]>>,
     /// Running surface width, m.
     pub width_m: Spanned<f64>,
@@ -174,8 +175,10 @@ pub struct PadFile {
     /// Name, for messages.
     pub name: String,
     /// Centre, site frame, m.
+    #[serde(deserialize_with = "exact::array")]
     pub center_m: [f64; 2],
     /// Length (along its yaw) and width, m.
+    #[serde(deserialize_with = "exact::spanned_array")]
     pub size_m: Spanned<[f64; 2]>,
     /// Heading of its length axis, degrees counter-clockwise from east.
     #[serde(default)]
@@ -189,8 +192,10 @@ pub struct PadFile {
 #[serde(deny_unknown_fields)]
 pub struct WorldFile {
     /// South-west corner of the height field, site frame, m.
+    #[serde(deserialize_with = "exact::array")]
     pub min_m: [f64; 2],
     /// North-east corner, m.
+    #[serde(deserialize_with = "exact::spanned_array")]
     pub max_m: Spanned<[f64; 2]>,
     /// Height-field spacing, m.
     #[serde(default = "default_cell_size")]
@@ -236,6 +241,7 @@ fn default_ground_reflectivity() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct EgoFile {
     /// Polyline, site frame, `[x, y]` m; the truck drives it at `speed_mps` and stops at its end.
+    #[serde(deserialize_with = "exact::spanned_arrays")]
     pub waypoints_m: Spanned<Vec<[f64; 2]>>,
     /// Speed along the polyline, m/s (0: parked at the first waypoint).
     #[serde(default = "zero_spanned")]
@@ -257,12 +263,13 @@ pub struct ActorFile {
     /// Kind: the box size, reflectivity and metric class unless overridden.
     pub kind: ActorKind,
     /// `[length, width, height]`, m (default: the kind's; required for rocks).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact::optional_spanned_array")]
     pub size_m: Option<Spanned<[f64; 3]>>,
     /// Lambertian reflectivity, 0..1 (default: the kind's).
     #[serde(default)]
     pub reflectivity: Option<f64>,
     /// Polyline, site frame, `[x, y]` m.
+    #[serde(deserialize_with = "exact::spanned_arrays")]
     pub waypoints_m: Spanned<Vec<[f64; 2]>>,
     /// Speed along the polyline, m/s.
     #[serde(default = "zero_spanned")]
@@ -307,7 +314,7 @@ pub struct LidarFile {
 #[serde(deny_unknown_fields)]
 pub struct LidarFaultsFile {
     /// Time spans `[start_s, end_s)` in which the lidar sends nothing (dead, then recovered).
-    #[serde(default = "no_spans")]
+    #[serde(default = "no_spans", deserialize_with = "exact::spanned_arrays")]
     pub outages_s: Spanned<Vec<[f64; 2]>>,
     /// The lidar is mounted this much further counter-clockwise than `truck_from_lidar` says
     /// (a yaw calibration error): the beams are cast from the true mount, the pipeline and the
@@ -333,6 +340,7 @@ fn default_udp_port() -> u16 {
 #[serde(deny_unknown_fields)]
 pub struct DustFile {
     /// Centre, site frame, m.
+    #[serde(deserialize_with = "exact::array")]
     pub center_m: [f64; 2],
     /// Radius, m.
     pub radius_m: Spanned<f64>,
@@ -526,6 +534,59 @@ impl ScenarioSource {
                 Ok((path, text))
             }
         }
+    }
+}
+
+/// Deserializers for fixed-size number arrays that refuse a wrong length. serde's `[f64; N]`
+/// takes the first `N` numbers of a longer TOML array and drops the rest without a word (an
+/// adversarial run found `waypoints_m = [[0, 0, 5]]` read as `[0, 0]`); these read the whole
+/// array and name the length they expected (toml adds the line and key).
+mod exact {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer};
+    use toml::Spanned;
+
+    fn to_array<const N: usize>(values: Vec<f64>) -> Result<[f64; N], String> {
+        let found = values.len();
+        <[f64; N]>::try_from(values).map_err(|_| format!("expected {N} numbers, found {found}"))
+    }
+
+    /// `[f64; N]`.
+    pub(super) fn array<'de, D: Deserializer<'de>, const N: usize>(
+        deserializer: D,
+    ) -> Result<[f64; N], D::Error> {
+        to_array(Vec::<f64>::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+
+    /// `Spanned<[f64; N]>`.
+    pub(super) fn spanned_array<'de, D: Deserializer<'de>, const N: usize>(
+        deserializer: D,
+    ) -> Result<Spanned<[f64; N]>, D::Error> {
+        let values = Spanned::<Vec<f64>>::deserialize(deserializer)?;
+        let span = values.span();
+        Ok(Spanned::new(span, to_array(values.into_inner()).map_err(D::Error::custom)?))
+    }
+
+    /// `Option<Spanned<[f64; N]>>` (with `#[serde(default)]` for an absent key).
+    pub(super) fn optional_spanned_array<'de, D: Deserializer<'de>, const N: usize>(
+        deserializer: D,
+    ) -> Result<Option<Spanned<[f64; N]>>, D::Error> {
+        spanned_array(deserializer).map(Some)
+    }
+
+    /// `Spanned<Vec<[f64; N]>>`: each element named by its index when its length is wrong.
+    pub(super) fn spanned_arrays<'de, D: Deserializer<'de>, const N: usize>(
+        deserializer: D,
+    ) -> Result<Spanned<Vec<[f64; N]>>, D::Error> {
+        let rows = Spanned::<Vec<Vec<f64>>>::deserialize(deserializer)?;
+        let span = rows.span();
+        let arrays = rows
+            .into_inner()
+            .into_iter()
+            .enumerate()
+            .map(|(index, row)| to_array(row).map_err(|e| D::Error::custom(format!("element {index}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Spanned::new(span, arrays))
     }
 }
 
