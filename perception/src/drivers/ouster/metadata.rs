@@ -319,9 +319,12 @@ impl OusterMetadata {
                 format!("{} is not in 1..=columns_per_frame", self.columns_per_packet),
             ));
         }
-        for (field, table) in [
-            ("beam_altitude_angles", &self.beam_altitude_angles_deg),
-            ("beam_azimuth_angles", &self.beam_azimuth_angles_deg),
+        // A beam points at most straight up or down, and its azimuth offset is a fraction of a
+        // turn (a few degrees on every Ouster sensor); a value beyond is a damaged file, not a
+        // sensor (an adversarial run found 400° accepted).
+        for (field, table, limit_deg) in [
+            ("beam_altitude_angles", &self.beam_altitude_angles_deg, 90.0),
+            ("beam_azimuth_angles", &self.beam_azimuth_angles_deg, 180.0),
         ] {
             if table.len() != height {
                 return Err(invalid(
@@ -329,8 +332,13 @@ impl OusterMetadata {
                     format!("{} entries for {height} pixels per column", table.len()),
                 ));
             }
-            if table.iter().any(|angle| !angle.is_finite()) {
-                return Err(invalid(field, "an angle is not finite".to_owned()));
+            if let Some((row, angle)) =
+                table.iter().enumerate().find(|(_, angle)| !(angle.is_finite() && angle.abs() <= limit_deg))
+            {
+                return Err(invalid(
+                    field,
+                    format!("row {row}: {angle}° is not a finite angle within ±{limit_deg}°"),
+                ));
             }
         }
         if self.pixel_shift_by_row.len() != height {
@@ -535,6 +543,31 @@ mod tests {
             "lidar_to_sensor_transform": [1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,1]}"#;
         let error = OusterMetadata::parse(text, Path::new("m.json")).unwrap_err();
         assert!(error.to_string().contains("FIVE_WORD_PIXEL"), "{error}");
+    }
+
+    #[test]
+    fn beam_angles_beyond_a_half_turn_are_errors_naming_row_and_value() {
+        let with = |altitudes: &str, azimuths: &str| {
+            format!(
+                r#"{{"lidar_mode": "1024x10", "data_format": {{"pixels_per_column": 2}},
+                "beam_altitude_angles": {altitudes}, "beam_azimuth_angles": {azimuths},
+                "lidar_to_sensor_transform": [1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,1]}}"#
+            )
+        };
+        assert!(OusterMetadata::parse(&with("[90, -90]", "[180, -180]"), Path::new("m.json")).is_ok());
+        for (text, expected) in [
+            (
+                with("[1.5, 400]", "[0, 0]"),
+                "`beam_altitude_angles` row 1: 400° is not a finite angle within ±90°",
+            ),
+            (
+                with("[0, 0]", "[-181, 0]"),
+                "`beam_azimuth_angles` row 0: -181° is not a finite angle within ±180°",
+            ),
+        ] {
+            let error = OusterMetadata::parse(&text, Path::new("m.json")).unwrap_err();
+            assert!(error.to_string().contains(expected), "{error}");
+        }
     }
 
     #[test]
