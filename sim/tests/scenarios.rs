@@ -154,6 +154,26 @@ fn bad_scenario_files_name_the_file_line_and_key() {
         );
     }
 
+    // A pipeline file whose [tracker] is misspelt would fall back to the default tracker: a
+    // section a letter or two from [lidar] or [tracker] is refused; other sections of a
+    // pitsense configuration ([models], ...) are ignored as before.
+    let dir = tempfile::tempdir().unwrap();
+    for (sections, expected) in [
+        ("[lidar]\nmin_range_m = 3.0\n[trackr]\n", Some("section [trackr]: did you mean [tracker]?")),
+        ("[Lidar]\nmin_range_m = 3.0\n[tracker]\n", Some("section [Lidar]: did you mean [lidar]?")),
+        ("[lidar]\nmin_range_m = 3.0\n[models]\ncamera_detector = \"yolox_nano\"\n", None),
+    ] {
+        let pipeline = dir.path().join("pipeline.toml");
+        std::fs::write(&pipeline, sections).unwrap();
+        let text = flat_world(&format!("\n[pipeline]\nconfig = \"{}\"\n", pipeline.display()));
+        match (build(&text), expected) {
+            (Err(error), Some(expected)) => assert!(error.to_string().contains(expected), "{error}"),
+            (Ok(_), None) => {}
+            (Err(error), None) => panic!("{sections}: {error}"),
+            (Ok(_), Some(expected)) => panic!("{sections}: built, expected `{expected}`"),
+        }
+    }
+
     // What an adversarial user found (each once accepted, panicked or hung): every one is now an
     // error naming the key.
     let wall =

@@ -1390,6 +1390,17 @@ fn pipeline(
     if !table.contains_key("lidar") && !table.contains_key("tracker") {
         return Err(format("has neither a [lidar] nor a [tracker] section (a typo?)".to_owned()));
     }
+    // Other sections of a pitsense configuration file are ignored, but one a letter or two away
+    // from `lidar` or `tracker` is a typo whose settings would silently fall back to defaults.
+    for key in table.keys() {
+        for wanted in ["lidar", "tracker"] {
+            if key != wanted && edit_distance(&key.to_ascii_lowercase(), wanted) <= 2 {
+                return Err(format(format!(
+                    "section [{key}]: did you mean [{wanted}]? (it would be ignored)"
+                )));
+            }
+        }
+    }
     let lidar = match table.remove("lidar") {
         Some(value) => {
             LidarConfig::deserialize(value).map_err(|error| format(format!("[lidar]: {error}")))?
@@ -1405,6 +1416,21 @@ fn pipeline(
     };
     tracker.validate().map_err(|error| format(error.to_string()))?;
     Ok((lidar, tracker))
+}
+
+/// Levenshtein distance between two short ASCII names (insertions, deletions, substitutions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.as_bytes().iter().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            current[j + 1] =
+                (previous[j] + usize::from(ca != cb)).min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// Builders for other modules' unit tests.
