@@ -46,6 +46,11 @@ pub const MCAP_MAGIC: &[u8] = mcap::MAGIC;
 /// length is a damaged file, not an allocation.
 pub const MAX_RECORD_BYTES: usize = 2 * MAX_CHUNK_SIZE_BYTES as usize;
 
+/// The declared contents of all chunks together may reach this many times the file's size...
+pub const MAX_DECLARED_RATIO: u64 = 1000;
+/// ...or this many bytes, whichever is more (256 MiB).
+pub const MIN_DECLARED_BUDGET_BYTES: u64 = 256 * 1024 * 1024;
+
 /// What went wrong reading an episode.
 #[derive(Debug, thiserror::Error)]
 pub enum EpisodeReadError {
@@ -159,6 +164,15 @@ impl<R: Read + Seek> EpisodeReader<R> {
         while let Some(event) = summary_reader.next_event() {
             match event.map_err(torn)? {
                 SummaryReadEvent::ReadRequest(need) => {
+                    // The `mcap` crate sizes its buffer by the request before anything is read:
+                    // a damaged length asks for more than the file holds (found by fuzzing: 4 GB
+                    // for a 4 kB file). No request can be larger than the file.
+                    if need as u64 > size_bytes {
+                        return Err(file_error(format!(
+                            "the summary asks for {need} bytes, more than the file's {size_bytes}: a damaged \
+                             or torn episode; rebuild it with `pitsense episode recover`"
+                        )));
+                    }
                     let read = file.read(summary_reader.insert(need)).map_err(io("cannot read"))?;
                     summary_reader.notify_read(read);
                 }
@@ -190,8 +204,28 @@ impl<R: Read + Seek> EpisodeReader<R> {
         // uncompressed chunk whose two sizes differ and reserves whatever a compressed one
         // declares. Check them first (the records themselves may be intact: recovery rebuilds
         // the file from them without the summary).
+        // Chunks whose time ranges overlap are held at once, each at its declared size: bound
+        // the declared total by what the file could hold (found by fuzzing: 4 kB of damaged
+        // indexes made the reader allocate 4 GB).
+        let declared_total: u64 = summary.chunk_indexes.iter().map(|chunk| chunk.uncompressed_size).sum();
+        let budget = MIN_DECLARED_BUDGET_BYTES.max(size_bytes.saturating_mul(MAX_DECLARED_RATIO));
+        if declared_total > budget {
+            return Err(file_error(format!(
+                "the chunk indexes declare {declared_total} bytes of contents, more than {MAX_DECLARED_RATIO} \
+                 times the file's {size_bytes} bytes (at least {MIN_DECLARED_BUDGET_BYTES}): the summary is \
+                 damaged; rebuild the episode from its records with `pitsense episode recover`"
+            )));
+        }
         for (index, chunk) in summary.chunk_indexes.iter().enumerate() {
-            let fault = if chunk.uncompressed_size > MAX_RECORD_BYTES as u64 {
+            let chunk_end = chunk.chunk_start_offset.checked_add(chunk.chunk_length);
+            let fault = if chunk_end.is_none_or(|end| end > size_bytes)
+                || chunk.compressed_size > chunk.chunk_length
+            {
+                Some(format!(
+                    "claims {} bytes ({} compressed) from byte {}, past the file's {size_bytes} bytes",
+                    chunk.chunk_length, chunk.compressed_size, chunk.chunk_start_offset
+                ))
+            } else if chunk.uncompressed_size > MAX_RECORD_BYTES as u64 {
                 Some(format!(
                     "declares {} bytes uncompressed, more than {MAX_RECORD_BYTES}",
                     chunk.uncompressed_size

@@ -65,6 +65,9 @@ pub struct RecoverReport {
     pub chunks_skipped: Vec<SkippedChunk>,
     /// Metadata records kept.
     pub metadata_kept: u64,
+    /// Schema and channel records left out: an id seen before with other contents (the first
+    /// wins), or a record the writer refuses; messages on a channel left out are dropped.
+    pub records_skipped: u64,
     /// Bytes of the input not carried over: the skipped chunks plus everything after the last
     /// record read (a torn chunk, the summary, ...).
     pub bytes_dropped: u64,
@@ -338,10 +341,19 @@ pub fn recover_bytes<W: Write + Seek>(
     for record in kept {
         match record {
             Kept::Schema(header, data) => {
-                let id = writer
-                    .add_schema_with_id(header.id, &header.name, &header.encoding, &data)
-                    .map_err(|e| CloudLinkError::mcap(output, "add schema", e))?;
-                schemas.insert(header.id, id);
+                // The first schema of an id wins; a later one with other contents (a damaged
+                // record, found by fuzzing) is left out, as is one the writer refuses.
+                if schemas.contains_key(&header.id) {
+                    report.records_skipped += 1;
+                    continue;
+                }
+                match writer.add_schema_with_id(header.id, &header.name, &header.encoding, &data) {
+                    Ok(id) => {
+                        schemas.insert(header.id, id);
+                    }
+                    Err(mcap::McapError::Io(e)) => return Err(CloudLinkError::io(output, "add schema", e)),
+                    Err(_) => report.records_skipped += 1,
+                }
             }
             Kept::Channel(channel) => {
                 if channels.contains_key(&channel.id) {
@@ -354,16 +366,19 @@ pub fn recover_bytes<W: Write + Seek>(
                         None => continue,
                     },
                 };
-                let id = writer
-                    .add_channel_with_id(
-                        channel.id,
-                        schema_id,
-                        &channel.topic,
-                        &channel.message_encoding,
-                        &channel.metadata,
-                    )
-                    .map_err(|e| CloudLinkError::mcap(output, "add channel", e))?;
-                channels.insert(channel.id, (id, channel.topic.clone()));
+                match writer.add_channel_with_id(
+                    channel.id,
+                    schema_id,
+                    &channel.topic,
+                    &channel.message_encoding,
+                    &channel.metadata,
+                ) {
+                    Ok(id) => {
+                        channels.insert(channel.id, (id, channel.topic.clone()));
+                    }
+                    Err(mcap::McapError::Io(e)) => return Err(CloudLinkError::io(output, "add channel", e)),
+                    Err(_) => report.records_skipped += 1,
+                }
             }
             Kept::Message(header, data) => {
                 let Some((channel_id, topic)) = channels.get(&header.channel_id) else { continue };

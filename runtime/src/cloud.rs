@@ -114,12 +114,13 @@ pub fn run_episode_command(command: &EpisodeCommand) -> anyhow::Result<()> {
             let out = out.clone().unwrap_or_else(|| file.with_extension("recovered.mcap"));
             let report = pitsense_cloud_link::recover(file, &out)?;
             println!(
-                "{}: {} messages in {} complete chunks, {} metadata records kept; {} corrupt chunks skipped; {} bytes dropped ({})",
+                "{}: {} messages in {} complete chunks, {} metadata records kept; {} corrupt chunks skipped; {} schema or channel records left out; {} bytes dropped ({})",
                 out.display(),
                 report.message_count(),
                 report.chunks_kept,
                 report.metadata_kept,
                 report.chunks_skipped.len(),
+                report.records_skipped,
                 report.bytes_dropped,
                 report.stopped_because
             );
