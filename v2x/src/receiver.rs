@@ -161,18 +161,11 @@ pub struct RsuReceiver {
     task: JoinHandle<()>,
 }
 
-/// Nanoseconds since the Unix epoch from the system clock (a convenience clock for
-/// [`RsuReceiver::bind`]; tests and replay inject their own).
-pub fn system_clock_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
-}
-
 impl RsuReceiver {
     /// Binds the socket and starts the receive task on the current tokio runtime.
     ///
-    /// `clock` gives the truck-clock receive stamp of each datagram, nanoseconds.
+    /// `clock` gives the truck-clock receive stamp of each datagram, nanoseconds: injected (the
+    /// runtime's clock live, the recording's in replay); the stage reads no wall clock itself.
     ///
     /// # Errors
     /// [`ReceiverError::Config`] for a zero capacity/limit, [`ReceiverError::Bind`] when the
