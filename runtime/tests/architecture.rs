@@ -133,3 +133,36 @@ fn the_fuzz_workspaces_lockfiles_are_current() {
         eprintln!("skipped {krate}/fuzz: cargo metadata failed for another reason: {stderr}");
     }
 }
+
+/// No stage reads the wall clock (ARCHITECTURE.md: stages get their clock injected, so that the
+/// same input gives the same output): `SystemTime::now` and `Instant::now` appear in none of the
+/// sources of `types`, `models`, `imaging`, `perception`, `fusion` and `v2x` (cloud-link's
+/// uploader and ingest time their network I/O and are exempt, as `runtime` is).
+#[test]
+fn no_stage_reads_the_wall_clock() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for krate in ["types", "models", "imaging", "perception", "fusion", "v2x"] {
+        sources(&root.join(krate).join("src"), &mut files);
+    }
+    assert!(files.len() > 50, "{} files", files.len());
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for call in ["SystemTime::now", "Instant::now"] {
+                assert!(!code.contains(call), "{}:{}: {call} in a stage", file.display(), number + 1);
+            }
+        }
+    }
+}
