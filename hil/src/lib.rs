@@ -1,11 +1,21 @@
 //! Simulated hardware-in-the-loop.
 //!
 //! Role: run the real runtime against simulated or recorded sensors over their real interfaces
-//! (lidar UDP packets, camera frames, V2X UDP, CAN-over-UDP or SocketCAN where the kernel allows
-//! it) in seeded scenarios — dust, haul ramps, blind intersections, people near trucks — and check
-//! the published object list against the scenario's ground truth.
+//! (lidar UDP packets, GNSS NMEA over UDP) in seeded scenarios — dust, haul ramps, people near
+//! trucks — with the faults a mine produces, and check the published object list against the
+//! scenario's ground truth.
 //!
-//! Today: [`player`], which plays recorded lidar and V2X traffic over UDP at its recorded pace
-//! (the onboard runtime's live tests and latency bench use it).
+//! - [`player`]: plays recorded lidar traffic over UDP at its recorded pace (the onboard
+//!   runtime's live tests and latency bench use it).
+//! - [`faults`]: packet loss, bursts, delay, jitter, reordering, duplication, sensor death, clock
+//!   jumps, malformed packets and CPU starvation, applied to a play schedule.
+//! - [`harness`]: one scenario played into `pitsense run` as a child process, measured from its
+//!   zenoh outputs (`pitsense-hil run`).
+//! - [`objects`]: the `TrackedObjects` CDR decoder the harness reads the runtime's output with.
+//! - [`report`]: the JUnit XML and `summary.json` over several runs.
 
+pub mod faults;
+pub mod harness;
+pub mod objects;
 pub mod player;
+pub mod report;

@@ -1,19 +1,29 @@
-//! `pitsense-hil`: plays recorded sensor traffic into a running `pitsense run` over its real
-//! transports, and prepares camera video files for it.
+//! `pitsense-hil`: simulated hardware-in-the-loop. Runs the real `pitsense run` binary against
+//! mine scenarios over its real transports, with faults; plays recorded sensor traffic into a
+//! running runtime; prepares camera video files for it.
 //!
 //! ```text
+//! pitsense-hil list
+//! pitsense-hil run rock_on_road_80m --fault loss:0.05 --junit out/hil/junit.xml --report out/hil
+//! pitsense-hil run --all --fault death:3:1 --max-frames 60
 //! pitsense-hil play-ouster --pcap CAPTURE.pcap --metadata META.json --to 127.0.0.1:7502 --passes 3000
 //! pitsense-hil video --image A.png --image B.png --out camera.avi --frames 3000 --fps 10
 //! ```
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pitsense_hil::faults::Fault;
+use pitsense_hil::harness::{HilOptions, run_scenario};
 use pitsense_hil::player::OusterLoop;
+use pitsense_hil::report::{HilOutcome, junit_xml, summary_json};
+use pitsense_sim::scenario::file::{SHIPPED, ScenarioSource};
+use pitsense_sim::scenario::world::Scenario;
 use pitsense_types::{FrameId, Header, Image};
 
 /// Simulated hardware-in-the-loop tools.
@@ -26,6 +36,46 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Lists the scenarios `run` takes (the simulator's shipped mine scenarios).
+    List,
+    /// Runs scenarios against `pitsense run` (a child process) over UDP and zenoh at wall-clock
+    /// pace, with faults; writes `DIR/<scenario>/report.json`, `DIR/summary.json` and a JUnit
+    /// XML. Exit status 1 when a gate fails, the runtime does not stop cleanly or a run cannot be
+    /// carried out.
+    Run {
+        /// Scenario names (`pitsense-hil list`) or scenario files.
+        #[arg(required_unless_present = "all")]
+        scenarios: Vec<String>,
+        /// Every shipped scenario.
+        #[arg(long, conflicts_with = "scenarios")]
+        all: bool,
+        /// A fault to inject (repeat the flag): loss:P, burst:P:LEN, delay:MS, jitter:MS,
+        /// reorder:P, duplicate:P, death:AT_S:FOR_S, clock_jump:AT_S:OFFSET_S, malformed:P,
+        /// cpu_hog:N.
+        #[arg(long = "fault")]
+        faults: Vec<Fault>,
+        /// Seed of the simulation and the faults (the scenario's when absent).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Stop each scenario after this many lidar rotations.
+        #[arg(long)]
+        max_frames: Option<u64>,
+        /// Folder for the reports.
+        #[arg(long, default_value = "out/hil")]
+        report: PathBuf,
+        /// JUnit XML to write.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// The `pitsense` binary under test (default: beside this one).
+        #[arg(long)]
+        pitsense: Option<PathBuf>,
+        /// Frame budget given to the runtime, ms (a frame received later is late).
+        #[arg(long, default_value_t = 100)]
+        frame_budget_ms: u64,
+        /// Data root (default: $PITSENSE_DATA, else ../shared/data).
+        #[arg(long)]
+        data_root: Option<PathBuf>,
+    },
     /// Plays an Ouster capture over UDP at its recorded pace, looped into a stream of rotations
     /// (frame ids and column stamps rewritten per pass).
     PlayOuster {
@@ -60,8 +110,112 @@ enum Command {
     },
 }
 
+/// The `pitsense` binary beside this executable.
+fn sibling_pitsense() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating pitsense-hil")?;
+    let path = exe.with_file_name("pitsense");
+    anyhow::ensure!(
+        path.exists(),
+        "no `pitsense` binary beside `{}` (build it: cargo build -p pitsense-runtime, or give --pitsense)",
+        exe.display()
+    );
+    Ok(path)
+}
+
+fn load(name: &str, data_root: &Path) -> anyhow::Result<Scenario> {
+    let source = ScenarioSource::resolve(name)?;
+    Ok(Scenario::build(&source, data_root)?)
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::List => {
+            for (name, text) in SHIPPED {
+                let description =
+                    ScenarioSource { file: PathBuf::from(name), text: (*text).to_owned(), folder: None }
+                        .parse()
+                        .map(|file| {
+                            file.scenario.description.split_whitespace().collect::<Vec<_>>().join(" ")
+                        })
+                        .unwrap_or_else(|error| format!("(does not parse: {error})"));
+                println!("{name}\n    {description}");
+            }
+        }
+        Command::Run {
+            scenarios,
+            all,
+            faults,
+            seed,
+            max_frames,
+            report,
+            junit,
+            pitsense,
+            frame_budget_ms,
+            data_root,
+        } => {
+            let data_root = data_root
+                .or_else(|| std::env::var_os("PITSENSE_DATA").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("../shared/data"));
+            let pitsense = match pitsense {
+                Some(path) => path,
+                None => sibling_pitsense()?,
+            };
+            let names: Vec<String> =
+                if all { SHIPPED.iter().map(|(name, _)| (*name).to_owned()).collect() } else { scenarios };
+            let options = HilOptions {
+                pitsense,
+                data_root: data_root.clone(),
+                out_dir: report.clone(),
+                seed,
+                max_frames,
+                faults,
+                frame_budget_ms,
+                drain: Duration::from_millis(1500),
+            };
+            let mut outcomes = Vec::new();
+            for name in &names {
+                let outcome = load(name, &data_root)
+                    .and_then(|scenario| Ok(run_scenario(&scenario, &options)?))
+                    .map_or_else(
+                        |error| HilOutcome::Crashed { scenario: name.clone(), message: format!("{error:#}") },
+                        |report| HilOutcome::Ran(Box::new(report)),
+                    );
+                match &outcome {
+                    HilOutcome::Ran(r) => println!(
+                        "{}: {} — latency p50/p99/max {}/{}/{} ms, reaction {} ms, frames sent {}, dropped {}, \
+                         late {}, health {}, runtime exit {:?}",
+                        r.scenario,
+                        if r.passed { "passed" } else { "FAILED" },
+                        ms(r.latency_ms.p50),
+                        ms(r.latency_ms.p99),
+                        ms(r.latency_ms.max),
+                        ms(r.reaction_ms),
+                        r.frames_sent,
+                        r.dropped_frames,
+                        r.late_frames,
+                        r.health_transitions.iter().map(|t| t.to.as_str()).collect::<Vec<_>>().join(" → "),
+                        r.runtime_exit,
+                    ),
+                    HilOutcome::Crashed { scenario, message } => println!("{scenario}: ERROR {message}"),
+                }
+                outcomes.push(outcome);
+            }
+            std::fs::create_dir_all(&report).with_context(|| format!("creating `{}`", report.display()))?;
+            let summary_path = report.join("summary.json");
+            std::fs::write(&summary_path, serde_json::to_string_pretty(&summary_json(&outcomes))? + "\n")
+                .with_context(|| format!("writing `{}`", summary_path.display()))?;
+            if let Some(path) = junit {
+                std::fs::write(&path, junit_xml(&outcomes))
+                    .with_context(|| format!("writing `{}`", path.display()))?;
+            }
+            let passed = outcomes.iter().all(|o| matches!(o, HilOutcome::Ran(r) if r.passed));
+            if !passed {
+                println!(
+                    "some gates failed, a runtime did not stop cleanly, or a run could not be carried out"
+                );
+                std::process::exit(1);
+            }
+        }
         Command::PlayOuster { pcap, metadata, to, passes } => {
             let capture = OusterLoop::open(&pcap, &metadata)
                 .with_context(|| format!("capture `{}` with `{}`", pcap.display(), metadata.display()))?;
@@ -90,4 +244,8 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
 }

@@ -40,13 +40,74 @@ pub enum PlayerError {
     },
 }
 
+/// Where an Ouster lidar data packet (non-LEGACY profiles) keeps what a player rewrites: the
+/// frame id (bytes 2–3 of the packet header, little-endian) and each column's timestamp (the
+/// first 8 bytes of every column, little-endian ns); Ouster software user manual, "Lidar data
+/// packet format".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OusterLayout {
+    /// Bytes before the first column.
+    pub header_bytes: usize,
+    /// Bytes per column.
+    pub column_bytes: usize,
+    /// Columns per packet.
+    pub columns_per_packet: usize,
+}
+
+impl OusterLayout {
+    /// The layout of `metadata`'s packets (32-byte footer).
+    pub fn new(metadata: &OusterMetadata) -> Self {
+        let format = PacketFormat::new(metadata);
+        let columns_per_packet = metadata.columns_per_packet;
+        let column_bytes = format.column_bytes();
+        let header_bytes = format.packet_bytes().saturating_sub(columns_per_packet * column_bytes + 32);
+        Self { header_bytes, column_bytes, columns_per_packet }
+    }
+
+    /// The packet's frame id; `None` for a packet too short to hold one.
+    pub fn frame_id(&self, payload: &[u8]) -> Option<u16> {
+        payload.get(2..4).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    /// Adds `delta` to the packet's frame id (wrapping, as the sensor's counter does).
+    pub fn add_to_frame_id(&self, payload: &mut [u8], delta: u16) {
+        if let Some(frame_id) = payload.get_mut(2..4) {
+            let id = u16::from_le_bytes([frame_id[0], frame_id[1]]).wrapping_add(delta);
+            frame_id.copy_from_slice(&id.to_le_bytes());
+        }
+    }
+
+    /// The packet's column stamps, ns (those present in a short packet).
+    pub fn column_stamps_ns(&self, payload: &[u8]) -> Vec<u64> {
+        (0..self.columns_per_packet)
+            .filter_map(|column| {
+                let start = self.header_bytes + column * self.column_bytes;
+                payload
+                    .get(start..start + 8)
+                    .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            })
+            .collect()
+    }
+
+    /// Shifts every column stamp by `shift_ns` (saturating at 0 and `u64::MAX`).
+    pub fn shift_column_stamps(&self, payload: &mut [u8], shift_ns: i64) {
+        for column in 0..self.columns_per_packet {
+            let start = self.header_bytes + column * self.column_bytes;
+            if let Some(stamp) = payload.get_mut(start..start + 8) {
+                let mut bytes = [0_u8; 8];
+                bytes.copy_from_slice(stamp);
+                let shifted = u64::from_le_bytes(bytes).saturating_add_signed(shift_ns);
+                stamp.copy_from_slice(&shifted.to_le_bytes());
+            }
+        }
+    }
+}
+
 /// An Ouster lidar capture ready to loop.
 #[derive(Clone, Debug)]
 pub struct OusterLoop {
     packets: Vec<UdpDatagram>,
-    column_bytes: usize,
-    columns_per_packet: usize,
-    header_bytes: usize,
+    layout: OusterLayout,
     frame_period_ns: u64,
 }
 
@@ -81,9 +142,6 @@ impl OusterLoop {
         if packets.is_empty() {
             return Err(capture_error("no lidar packet of the metadata's size".into()));
         }
-        let columns_per_packet = metadata.columns_per_packet;
-        let column_bytes = format.column_bytes();
-        let header_bytes = format.packet_bytes() - columns_per_packet * column_bytes - 32;
         // `lidar_mode` is `<columns>x<rotation rate in Hz>` (`1024x10`).
         let rate_hz = metadata
             .lidar_mode
@@ -91,13 +149,7 @@ impl OusterLoop {
             .and_then(|(_, rate)| rate.parse::<u64>().ok())
             .filter(|rate| *rate > 0)
             .unwrap_or(10);
-        Ok(Self {
-            packets,
-            column_bytes,
-            columns_per_packet,
-            header_bytes,
-            frame_period_ns: 1_000_000_000 / rate_hz,
-        })
+        Ok(Self { packets, layout: OusterLayout::new(&metadata), frame_period_ns: 1_000_000_000 / rate_hz })
     }
 
     /// Lidar packets in the capture.
@@ -114,19 +166,8 @@ impl OusterLoop {
             .iter()
             .map(|packet| {
                 let mut payload = packet.payload.clone();
-                if let Some(frame_id) = payload.get_mut(2..4) {
-                    let id = u16::from_le_bytes([frame_id[0], frame_id[1]]).wrapping_add(pass as u16);
-                    frame_id.copy_from_slice(&id.to_le_bytes());
-                }
-                for column in 0..self.columns_per_packet {
-                    let start = self.header_bytes + column * self.column_bytes;
-                    if let Some(stamp) = payload.get_mut(start..start + 8) {
-                        let mut bytes = [0_u8; 8];
-                        bytes.copy_from_slice(stamp);
-                        let shifted = u64::from_le_bytes(bytes).wrapping_add(shift_ns);
-                        stamp.copy_from_slice(&shifted.to_le_bytes());
-                    }
-                }
+                self.layout.add_to_frame_id(&mut payload, pass as u16);
+                self.layout.shift_column_stamps(&mut payload, i64::try_from(shift_ns).unwrap_or(i64::MAX));
                 (packet.capture_time_ns.saturating_sub(first_ns), payload)
             })
             .collect()

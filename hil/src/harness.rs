@@ -1,0 +1,930 @@
+//! One HIL run: a mine scenario played into the real `pitsense run` binary over its real
+//! transports, at wall-clock pace, with faults; what comes back over zenoh scored against the
+//! scenario's ground truth.
+//!
+//! Steps ([`run_scenario`]):
+//! 1. The scenario is simulated by `pitsense-sim`'s engine ([`pitsense_sim::scenario::run`]):
+//!    every lidar's rotations as real Ouster UDP packets in a pcap, the ground truth per frame
+//!    (`truth.jsonl`), and the simulator's own in-process score for comparison.
+//! 2. A play schedule is built: the lidar packets at their capture times (the last column's
+//!    stamp), and GNSS NMEA 0183 (`GGA` with RTK-fixed quality and `HDT`, one datagram, 20 Hz)
+//!    from the ego trajectory, through the site frame's origin ([`SITE_ORIGIN`]). The faults are
+//!    applied ([`crate::faults::apply`]).
+//! 3. `pitsense run` starts as a child process with a generated configuration (every input and
+//!    output on loopback, ports chosen free; zenoh peer listening; the scenario's lidar pipeline
+//!    and tracker settings). The harness joins its zenoh session (multicast scouting off) and
+//!    waits for its first health report.
+//! 4. The schedule is played on the machine's monotonic clock; the lidars' column stamps are
+//!    moved onto the wall clock first (as a PTP-synchronised sensor's are), so that the
+//!    runtime's `stamp = "sensor"` frames line up with its clock.
+//! 5. After the last datagram and a drain time, SIGTERM; the exit status is recorded.
+//! 6. Measurements, from the transports alone: per frame, end-to-end latency from the harness
+//!    sending the rotation's last packet to the harness receiving the `TrackedObjects` with the
+//!    rotation's stamp; frames never published (dropped) and published later than the frame
+//!    budget (late); per actor, reaction time from the rotation in which it first became
+//!    visible being sent to its first matching track being received; health mode changes; the
+//!    runtime's RSS and CPU from `/proc` every [`RESOURCE_PERIOD`]; the scenario's metrics and
+//!    gates from `pitsense-sim`'s scorer on the received tracks.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pitsense_cloud_link::transport::LinkConfig;
+use pitsense_perception::drivers::pcap::PcapUdpReader;
+use pitsense_sim::scenario::lidar::STAMP_EPOCH_NS;
+use pitsense_sim::scenario::run::{RunOptions, ScenarioReport};
+use pitsense_sim::scenario::score::{GateResult, RunMetrics, Scorer, Truth};
+use pitsense_sim::scenario::world::Scenario;
+use pitsense_types::nalgebra::{Matrix6, Point3, Vector3};
+use pitsense_types::{FrameId, Header, ObjectSource, Track, TrackState};
+use pitsense_v2x::geodesy::{Geodetic, SiteFrame};
+use serde::Serialize;
+
+use crate::faults::{self, Channel, Datagram, Fault, FaultCounts};
+use crate::objects::{TrackedObjectsMessage, decode_tracked_objects};
+use crate::player::{OusterLayout, sleep_until};
+
+/// The geodetic origin of the simulated site frame (the GNSS sentences and the runtime's
+/// `site_origin` share it): a point in the Pilbara, Western Australia, 500 m above the
+/// ellipsoid.
+pub const SITE_ORIGIN: Geodetic = Geodetic { lat_deg: -22.7, lon_deg: 118.7, height_m: 500.0 };
+
+/// How often the runtime's RSS and CPU are sampled.
+pub const RESOURCE_PERIOD: Duration = Duration::from_millis(250);
+
+/// GNSS sentences per second sent from the ego trajectory.
+pub const GNSS_RATE_HZ: u64 = 20;
+
+/// The longest wait for the runtime's first health report.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a HIL run could not be carried out (a run that completes with failed gates is not an
+/// error: see [`HilReport::passed`]).
+#[derive(Debug, thiserror::Error)]
+pub enum HilError {
+    /// The scenario's simulation failed.
+    #[error("simulating `{scenario}`: {reason}")]
+    Simulation {
+        /// Scenario name.
+        scenario: String,
+        /// The simulator's error.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error("`{file}`: {reason}")]
+    File {
+        /// The file.
+        file: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The runtime could not be started or did not come up.
+    #[error("runtime `{binary}`: {reason} (its log: `{log}`)")]
+    Runtime {
+        /// The binary.
+        binary: PathBuf,
+        /// What went wrong.
+        reason: String,
+        /// Its stderr/stdout log.
+        log: PathBuf,
+    },
+    /// zenoh or a socket failed.
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct HilOptions {
+    /// The `pitsense` binary under test.
+    pub pitsense: PathBuf,
+    /// Data root (lidar metadata of the scenarios).
+    pub data_root: PathBuf,
+    /// Folder for each scenario's files (`<dir>/<scenario>/`).
+    pub out_dir: PathBuf,
+    /// Seed of the simulation and of the faults' draws; the scenario's when `None`.
+    pub seed: Option<u64>,
+    /// Stop after this many lidar rotations (smoke runs); the whole scenario when `None`.
+    pub max_frames: Option<u64>,
+    /// Faults injected.
+    pub faults: Vec<Fault>,
+    /// The runtime's frame budget (`run.frame_budget_ms`): a frame received later is late.
+    pub frame_budget_ms: u64,
+    /// Time given to the runtime after the last datagram before SIGTERM.
+    pub drain: Duration,
+}
+
+/// Percentiles of a sample, ms (`None` without samples).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct LatencyMs {
+    /// Median.
+    pub p50: Option<f64>,
+    /// 99th percentile (nearest rank).
+    pub p99: Option<f64>,
+    /// Largest.
+    pub max: Option<f64>,
+}
+
+impl LatencyMs {
+    /// Nearest-rank percentiles of `samples_ms` (any order).
+    pub fn of(samples_ms: &[f64]) -> Self {
+        let mut sorted: Vec<f64> = samples_ms.iter().copied().filter(|v| v.is_finite()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let rank = |p: f64| -> Option<f64> {
+            if sorted.is_empty() {
+                return None;
+            }
+            let index = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+            Some(sorted[index])
+        };
+        Self { p50: rank(0.50), p99: rank(0.99), max: sorted.last().copied() }
+    }
+}
+
+/// A health mode change seen on the runtime's health topic.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HealthTransition {
+    /// Scenario time at reception, s (the play's start is 0).
+    pub t_s: f64,
+    /// Mode before (`None` for the first report).
+    pub from: Option<String>,
+    /// Mode after.
+    pub to: String,
+    /// The report's reason.
+    pub reason: String,
+}
+
+/// One resource sample of the runtime process.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ResourceSample {
+    /// Scenario time, s.
+    pub t_s: f64,
+    /// Resident set size, MiB (`VmRSS`).
+    pub rss_mib: f64,
+    /// CPU used since the previous sample, % of one core (user + system).
+    pub cpu_percent: f64,
+}
+
+/// One frame's end-to-end latency.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct FrameLatency {
+    /// Scenario time of the frame's stamp, s.
+    pub t_s: f64,
+    /// Last packet sent → objects received, ms.
+    pub latency_ms: f64,
+}
+
+/// The outcome of one HIL run.
+#[derive(Clone, Debug, Serialize)]
+pub struct HilReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed used.
+    pub seed: u64,
+    /// Faults injected.
+    pub faults: Vec<String>,
+    /// What the faults did to the lidar datagrams.
+    pub fault_counts: FaultCounts,
+    /// Lidar datagrams sent.
+    pub lidar_datagrams_sent: u64,
+    /// Rotations of the first lidar with at least one packet sent.
+    pub frames_sent: u64,
+    /// Of those, rotations whose objects were received.
+    pub frames_published: u64,
+    /// Rotations sent whose objects never came (dropped by the runtime, or lost to a fault).
+    pub dropped_frames: u64,
+    /// Rotations received later than the frame budget after their last packet.
+    pub late_frames: u64,
+    /// The runtime's own late-frame count (its last health report).
+    pub runtime_late_frames: Option<u64>,
+    /// Objects messages received in all (degraded frames included).
+    pub objects_messages: u64,
+    /// End-to-end latency over the published rotations.
+    pub latency_ms: LatencyMs,
+    /// Worst reaction time over the actors detected, ms.
+    pub reaction_ms: Option<f64>,
+    /// Reaction time per actor (first visible rotation sent → first matching track received),
+    /// ms; `None` when never detected.
+    pub reaction_ms_by_actor: BTreeMap<String, Option<f64>>,
+    /// Health mode changes.
+    pub health_transitions: Vec<HealthTransition>,
+    /// Health reports received.
+    pub health_reports: u64,
+    /// RSS and CPU over the run.
+    pub resources: Vec<ResourceSample>,
+    /// Latency per published rotation.
+    pub latencies: Vec<FrameLatency>,
+    /// The runtime's exit status (143 after SIGTERM is a clean stop); `None` when killed.
+    pub runtime_exit: Option<i32>,
+    /// The scenario's metrics on the tracks received over zenoh.
+    pub metrics: RunMetrics,
+    /// The scenario's gates on those metrics.
+    pub gates: Vec<GateResult>,
+    /// The simulator's in-process run of the same scenario and seed (no transports, no faults).
+    pub in_process: ScenarioReport,
+    /// Whether every gate held and the runtime stopped cleanly.
+    pub passed: bool,
+}
+
+/// What the zenoh subscribers saw, each with its reception time since the play's start.
+#[derive(Debug, Default)]
+struct Received {
+    objects: Vec<(u64, TrackedObjectsMessage)>,
+    undecodable_objects: u64,
+    health: Vec<(u64, serde_json::Value)>,
+}
+
+/// A free loopback port (UDP or TCP).
+fn free_port(udp: bool) -> Result<u16, HilError> {
+    let port = if udp {
+        UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr())
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|s| s.local_addr())
+    };
+    port.map(|a| a.port()).map_err(|e| HilError::Transport(format!("no free port: {e}")))
+}
+
+fn file_error(file: &Path) -> impl Fn(String) -> HilError + '_ {
+    move |reason| HilError::File { file: file.to_path_buf(), reason }
+}
+
+/// `ddmm.mmmmmmm` / `dddmm.mmmmmmm` and the hemisphere letter of an NMEA coordinate.
+fn nmea_coordinate(degrees: f64, degree_digits: usize, positive: char, negative: char) -> (String, char) {
+    let hemisphere = if degrees < 0.0 { negative } else { positive };
+    let degrees = degrees.abs();
+    let whole = degrees.floor();
+    let minutes = (degrees - whole) * 60.0;
+    (format!("{:0degree_digits$}{:010.7}", whole as u64, minutes), hemisphere)
+}
+
+/// One NMEA sentence with its checksum (XOR of the bytes between `$` and `*`; NMEA 0183 §5.3).
+fn nmea_sentence(body: &str) -> String {
+    let checksum = body.bytes().fold(0_u8, |acc, b| acc ^ b);
+    format!("${body}*{checksum:02X}\r\n")
+}
+
+/// The GGA (RTK fixed, geoid separation 0 so that the altitude is the ellipsoidal height) and
+/// HDT sentences of a position and a heading, at `utc_s` seconds of the day.
+pub fn gnss_datagram(position: &Geodetic, true_heading_deg: f64, utc_s: f64) -> Vec<u8> {
+    let utc_s = utc_s.rem_euclid(86_400.0);
+    let (h, m) = ((utc_s / 3600.0).floor(), ((utc_s % 3600.0) / 60.0).floor());
+    let s = utc_s - h * 3600.0 - m * 60.0;
+    let time = format!("{:02}{:02}{:05.2}", h as u32, m as u32, s);
+    let (lat, ns) = nmea_coordinate(position.lat_deg, 2, 'N', 'S');
+    let (lon, ew) = nmea_coordinate(position.lon_deg, 3, 'E', 'W');
+    let gga =
+        format!("GPGGA,{time},{lat},{ns},{lon},{ew},4,16,0.7,{:.3},M,0.000,M,1.0,0001", position.height_m);
+    let hdt = format!("GPHDT,{:.3},T", true_heading_deg.rem_euclid(360.0));
+    let mut out = nmea_sentence(&gga);
+    out.push_str(&nmea_sentence(&hdt));
+    out.into_bytes()
+}
+
+/// The runtime configuration of a HIL run (TOML).
+fn runtime_config(
+    scenario: &Scenario,
+    metadata: &[PathBuf],
+    lidar_ports: &[u16],
+    gnss_port: u16,
+    zenoh_port: u16,
+    dir: &Path,
+    frame_budget_ms: u64,
+) -> Result<String, HilError> {
+    let mut text = format!(
+        "# Generated by pitsense-hil for scenario `{}`.\n\n[run]\ntruck_id = \"hil\"\nframe_budget_ms = \
+         {frame_budget_ms}\nhealth_period_ms = 100\n\n",
+        scenario.name
+    );
+    for ((lidar, path), port) in scenario.lidars.iter().zip(metadata).zip(lidar_ports) {
+        let t = lidar.truck_from_lidar.translation.vector;
+        let (roll, pitch, yaw) = lidar.truck_from_lidar.rotation.euler_angles();
+        text.push_str(&format!(
+            "[[run.inputs.lidar.sensors]]\nsource = \"udp:127.0.0.1:{port}\"\ndriver = \"ouster\"\nmetadata = \
+             {:?}\nstamp = \"sensor\"\ntruck_from_lidar = {{ x_m = {}, y_m = {}, z_m = {}, roll_rad = {roll}, \
+             pitch_rad = {pitch}, yaw_rad = {yaw} }}\n\n",
+            path.display().to_string(),
+            t.x,
+            t.y,
+            t.z
+        ));
+    }
+    text.push_str(&format!(
+        "[run.inputs.gnss]\nsource = \"udp:127.0.0.1:{gnss_port}\"\nhealth = {{ nominal_rate_hz = {GNSS_RATE_HZ}.0, \
+         stale_after_periods = 4.0 }}\n\n[run.inputs.gnss.ego]\nsite_origin = {{ lat_deg = {}, lon_deg = {}, \
+         height_m = {} }}\ntruck_from_gnss = {{ x_m = 0.0, y_m = 0.0, z_m = 0.0, yaw_rad = 0.0 }}\n\n",
+        SITE_ORIGIN.lat_deg, SITE_ORIGIN.lon_deg, SITE_ORIGIN.height_m
+    ));
+    text.push_str(&format!(
+        "[run.outputs]\nobjects_jsonl = {:?}\nhealth_jsonl = {:?}\n\n[run.outputs.zenoh]\nmode = \"peer\"\nlisten = \
+         [\"tcp/127.0.0.1:{zenoh_port}\"]\nframe_id = \"map\"\n\n",
+        dir.join("objects.jsonl").display().to_string(),
+        dir.join("health.jsonl").display().to_string(),
+    ));
+    // The scenario's pipeline and tracker, as `pitsense-sim` runs them (the first lidar's
+    // mount gives the sensor height and the deskew lever arm).
+    let mut lidar = scenario.lidar_config.clone();
+    if let Some(first) = scenario.lidars.first() {
+        let mount = first.truck_from_lidar.translation.vector;
+        lidar.sensor_height_m = mount.z;
+        lidar.deskew.lidar_position_in_ego_m = [mount.x, mount.y];
+    }
+    #[derive(Serialize)]
+    struct Stages<'a> {
+        lidar: &'a pitsense_perception::lidar::LidarConfig,
+        tracker: &'a pitsense_fusion::tracker::TrackerConfig,
+    }
+    let stages = toml::to_string(&Stages { lidar: &lidar, tracker: &scenario.tracker_config })
+        .map_err(|e| HilError::Simulation { scenario: scenario.name.clone(), reason: e.to_string() })?;
+    text.push_str(&stages);
+    Ok(text)
+}
+
+/// The play schedule of a simulated scenario: lidar packets from the pcaps at their capture
+/// stamps, GNSS from the ego trajectory. Also returns, per rotation of the first lidar (keyed by
+/// its frame id), the rotation's stamp in scenario ns.
+fn schedule(
+    scenario: &Scenario,
+    pcaps: &[PathBuf],
+    duration_ns: u64,
+) -> Result<(Vec<Datagram>, BTreeMap<u16, u64>), HilError> {
+    let mut out = Vec::new();
+    let mut rotations = BTreeMap::new();
+    for (index, (path, lidar)) in pcaps.iter().zip(&scenario.lidars).enumerate() {
+        let layout = OusterLayout::new(&lidar.metadata);
+        let mut reader = PcapUdpReader::open(path).map_err(|e| file_error(path)(e.to_string()))?;
+        while let Some(datagram) = reader.next_datagram().map_err(|e| file_error(path)(e.to_string()))? {
+            let at_ns = datagram.capture_time_ns.saturating_sub(STAMP_EPOCH_NS);
+            if index == 0
+                && let Some(frame_id) = layout.frame_id(&datagram.payload)
+            {
+                let stamp = rotations.entry(frame_id).or_insert(0_u64);
+                *stamp = (*stamp).max(at_ns);
+            }
+            out.push(Datagram { at_ns, channel: Channel::Lidar(index), payload: datagram.payload });
+        }
+    }
+    let site = SiteFrame::new(SITE_ORIGIN)
+        .map_err(|e| HilError::Simulation { scenario: scenario.name.clone(), reason: e.to_string() })?;
+    let period_ns = 1_000_000_000 / GNSS_RATE_HZ;
+    for k in 0..=duration_ns / period_ns {
+        let at_ns = k * period_ns;
+        let t_s = at_ns as f64 * 1e-9;
+        let (pose, _) = scenario.ego_pose(t_s);
+        let position = site.geodetic_from_site(&Point3::from(pose.translation.vector));
+        let (_, _, yaw_rad) = pose.rotation.euler_angles();
+        // ENU yaw (counter-clockwise from east) to true heading (clockwise from north).
+        let heading_deg = 90.0 - yaw_rad.to_degrees();
+        out.push(Datagram {
+            at_ns,
+            channel: Channel::Gnss,
+            payload: gnss_datagram(&position, heading_deg, t_s),
+        });
+    }
+    out.sort_by_key(|d| d.at_ns);
+    Ok((out, rotations))
+}
+
+/// The runtime process; killed when dropped.
+struct RuntimeProcess {
+    child: Child,
+}
+
+impl Drop for RuntimeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RuntimeProcess {
+    /// SIGTERM, then up to 15 s for the exit (SIGKILL after). The exit code (128 + signal
+    /// for a signal death) or `None` when it had to be killed.
+    fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id() as i32;
+        // procps' `kill` (the crate forbids unsafe code, so no direct kill(2)).
+        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                use std::os::unix::process::ExitStatusExt;
+                return status.code().or_else(|| status.signal().map(|s| 128 + s));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+/// Samples `/proc/<pid>` every [`RESOURCE_PERIOD`] until `stop`.
+fn sample_resources(pid: u32, start: Instant, stop: Arc<AtomicBool>) -> Vec<ResourceSample> {
+    // Linux reports CPU times in clock ticks of USER_HZ, 100 on every mainstream architecture.
+    const TICKS_PER_S: f64 = 100.0;
+    let read_ticks = || -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command's closing parenthesis; utime and stime are fields 14 and 15.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    };
+    let read_rss_mib = || -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
+    };
+    let mut samples = Vec::new();
+    let mut last = (Instant::now(), read_ticks().unwrap_or(0));
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(RESOURCE_PERIOD);
+        let (Some(ticks), Some(rss_mib)) = (read_ticks(), read_rss_mib()) else { break };
+        let now = Instant::now();
+        let wall_s = now.duration_since(last.0).as_secs_f64().max(1e-6);
+        let cpu_percent = (ticks.saturating_sub(last.1)) as f64 / TICKS_PER_S / wall_s * 100.0;
+        samples.push(ResourceSample { t_s: now.duration_since(start).as_secs_f64(), rss_mib, cpu_percent });
+        last = (now, ticks);
+    }
+    samples
+}
+
+/// Busy processes competing for the CPU (the `cpu_hog` fault); killed when dropped.
+struct CpuHogs(Vec<Child>);
+
+impl Drop for CpuHogs {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_hogs(faults: &[Fault]) -> Result<CpuHogs, HilError> {
+    let mut hogs = CpuHogs(Vec::new());
+    for fault in faults {
+        if let Fault::CpuHog { processes } = fault {
+            for _ in 0..*processes {
+                let child = Command::new("sh")
+                    .args(["-c", "while :; do :; done"])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .map_err(|e| HilError::Transport(format!("starting a CPU hog (sh): {e}")))?;
+                hogs.0.push(child);
+            }
+        }
+    }
+    Ok(hogs)
+}
+
+fn ns_since(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Runs one scenario (see the module documentation).
+///
+/// # Errors
+/// [`HilError`] when the simulation, the runtime's start, a transport or an output file fails.
+pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilReport, HilError> {
+    let dir = options.out_dir.join(&scenario.name);
+    std::fs::create_dir_all(&dir).map_err(|e| file_error(&dir)(e.to_string()))?;
+    let seed = options.seed.unwrap_or(scenario.seed);
+
+    // 1. Simulate.
+    let sim_dir = dir.join("sim");
+    let in_process = pitsense_sim::scenario::run::run(
+        scenario,
+        &RunOptions {
+            seed: Some(seed),
+            out_dir: Some(sim_dir.clone()),
+            write_pcap: Some(sim_dir.clone()),
+            max_frames: options.max_frames,
+            episodes: None,
+        },
+    )
+    .map_err(|e| HilError::Simulation { scenario: scenario.name.clone(), reason: e.to_string() })?;
+    let stem = |lidar: &str, ext: &str| sim_dir.join(format!("{}-{lidar}.{ext}", scenario.name));
+    let pcaps: Vec<PathBuf> = scenario.lidars.iter().map(|l| stem(&l.name, "pcap")).collect();
+    let metadata: Vec<PathBuf> = scenario.lidars.iter().map(|l| stem(&l.name, "json")).collect();
+    let truth = read_truth(&sim_dir.join(&scenario.name).join("truth.jsonl"), scenario.actors.len())?;
+
+    // 2. Schedule and faults.
+    let duration_ns = (in_process.simulated_s * 1e9) as u64;
+    let (plain, rotations) = schedule(scenario, &pcaps, duration_ns)?;
+    let layout =
+        scenario.lidars.first().map(|l| OusterLayout::new(&l.metadata)).ok_or_else(|| {
+            HilError::Simulation { scenario: scenario.name.clone(), reason: "no lidar".into() }
+        })?;
+    let (mut plan, fault_counts) = faults::apply(&options.faults, plain, &layout, seed);
+
+    // 3. The runtime.
+    let lidar_ports =
+        scenario.lidars.iter().map(|_| free_port(true)).collect::<Result<Vec<u16>, HilError>>()?;
+    let (gnss_port, zenoh_port) = (free_port(true)?, free_port(false)?);
+    let config = runtime_config(
+        scenario,
+        &metadata,
+        &lidar_ports,
+        gnss_port,
+        zenoh_port,
+        &dir,
+        options.frame_budget_ms,
+    )?;
+    let config_path = dir.join("pitsense.toml");
+    std::fs::write(&config_path, &config).map_err(|e| file_error(&config_path)(e.to_string()))?;
+    let log = dir.join("runtime.log");
+    let runtime_error =
+        |reason: String| HilError::Runtime { binary: options.pitsense.clone(), reason, log: log.clone() };
+    let log_file = std::fs::File::create(&log).map_err(|e| file_error(&log)(e.to_string()))?;
+    let log_err = log_file.try_clone().map_err(|e| file_error(&log)(e.to_string()))?;
+    let child = Command::new(&options.pitsense)
+        .arg("run")
+        .arg("--config")
+        .arg(&config_path)
+        .arg("--data-root")
+        .arg(&options.data_root)
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| runtime_error(format!("cannot start: {e}")))?;
+    let mut runtime = RuntimeProcess { child };
+
+    // Join its zenoh session.
+    let start_cell: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let received = Arc::new(Mutex::new(Received::default()));
+    let session =
+        LinkConfig { connect: vec![format!("tcp/127.0.0.1:{zenoh_port}")], ..LinkConfig::default() }
+            .open()
+            .map_err(|e| HilError::Transport(e.to_string()))?;
+    let since_start = {
+        let start_cell = Arc::clone(&start_cell);
+        move || -> u64 {
+            let start = start_cell.lock().map(|s| *s).unwrap_or(None);
+            start.map_or(0, ns_since)
+        }
+    };
+    let objects_subscriber = {
+        let (received, since_start) = (Arc::clone(&received), since_start.clone());
+        use zenoh::Wait;
+        session
+            .declare_subscriber("pitsense/truck/hil/objects")
+            .callback(move |sample| {
+                let at = since_start();
+                let bytes = sample.payload().to_bytes();
+                if let Ok(mut received) = received.lock() {
+                    match decode_tracked_objects(&bytes) {
+                        Ok(message) => received.objects.push((at, message)),
+                        Err(_) => received.undecodable_objects += 1,
+                    }
+                }
+            })
+            .wait()
+            .map_err(|e| HilError::Transport(format!("subscribing to objects: {e}")))?
+    };
+    let health_subscriber = {
+        let (received, since_start) = (Arc::clone(&received), since_start.clone());
+        use zenoh::Wait;
+        session
+            .declare_subscriber("pitsense/truck/hil/health")
+            .callback(move |sample| {
+                let at = since_start();
+                let bytes = sample.payload().to_bytes();
+                if let (Ok(value), Ok(mut received)) =
+                    (serde_json::from_slice::<serde_json::Value>(&bytes), received.lock())
+                {
+                    received.health.push((at, value));
+                }
+            })
+            .wait()
+            .map_err(|e| HilError::Transport(format!("subscribing to health: {e}")))?
+    };
+    let waiting = Instant::now();
+    loop {
+        if received.lock().map(|r| !r.health.is_empty()).unwrap_or(false) {
+            break;
+        }
+        if let Ok(Some(status)) = runtime.child.try_wait() {
+            return Err(runtime_error(format!("exited at start with {status}")));
+        }
+        if waiting.elapsed() > START_TIMEOUT {
+            return Err(runtime_error(format!("no health report on zenoh within {START_TIMEOUT:?}")));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if let Ok(mut received) = received.lock() {
+        received.health.clear();
+    }
+
+    // 4. Play.
+    let hogs = start_hogs(&options.faults)?;
+    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| HilError::Transport(e.to_string()))?;
+    let wall0_ns =
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0));
+    // Scenario ns → the wall-clock ns the runtime sees (sim stamps start at STAMP_EPOCH_NS).
+    let to_wall = i64::try_from(wall0_ns).unwrap_or(0) - STAMP_EPOCH_NS as i64;
+    for datagram in plan.iter_mut() {
+        if let Channel::Lidar(index) = datagram.channel {
+            let layout = OusterLayout::new(&scenario.lidars[index].metadata);
+            layout.shift_column_stamps(&mut datagram.payload, to_wall);
+        }
+    }
+    let start = Instant::now();
+    if let Ok(mut cell) = start_cell.lock() {
+        *cell = Some(start);
+    }
+    let stop_sampler = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (pid, stop) = (runtime.child.id(), Arc::clone(&stop_sampler));
+        std::thread::spawn(move || sample_resources(pid, start, stop))
+    };
+    let mut last_sent_ns: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut lidar_datagrams_sent = 0_u64;
+    for datagram in &plan {
+        sleep_until(start, datagram.at_ns);
+        let port = match datagram.channel {
+            Channel::Lidar(index) => lidar_ports[index],
+            Channel::Gnss => gnss_port,
+        };
+        let to = SocketAddr::from(([127, 0, 0, 1], port));
+        socket
+            .send_to(&datagram.payload, to)
+            .map_err(|e| HilError::Transport(format!("UDP to {to}: {e}")))?;
+        if datagram.channel == Channel::Lidar(0) {
+            lidar_datagrams_sent += 1;
+            if let Some(frame_id) = layout.frame_id(&datagram.payload) {
+                last_sent_ns.insert(frame_id, ns_since(start));
+            }
+        } else if matches!(datagram.channel, Channel::Lidar(_)) {
+            lidar_datagrams_sent += 1;
+        }
+    }
+    std::thread::sleep(options.drain);
+    drop(hogs);
+
+    // 5. Stop.
+    let runtime_exit = runtime.terminate();
+    stop_sampler.store(true, Ordering::SeqCst);
+    let resources = sampler.join().unwrap_or_default();
+    drop(objects_subscriber);
+    drop(health_subscriber);
+    drop(session);
+    let received = std::mem::take(&mut *received.lock().map_err(|_| HilError::Transport("poisoned".into()))?);
+
+    // 6. Measure.
+    // The runtime's stamps minus this are scenario ns.
+    let offset_ns = i64::try_from(wall0_ns).unwrap_or(0);
+    let clock_jumps: Vec<i64> = std::iter::once(0)
+        .chain(options.faults.iter().filter_map(|f| match f {
+            Fault::ClockJump { offset_s, .. } => Some((offset_s * 1e9).round() as i64),
+            _ => None,
+        }))
+        .collect();
+    // Rotation stamp (scenario ns) → its frame id, for the rotations with a packet sent.
+    let stamp_to_frame: BTreeMap<u64, u16> = rotations
+        .iter()
+        .filter(|(id, _)| last_sent_ns.contains_key(id))
+        .map(|(&id, &stamp)| (stamp, id))
+        .collect();
+    let mut received_at: BTreeMap<u64, (u64, &TrackedObjectsMessage)> = BTreeMap::new();
+    for (at, message) in &received.objects {
+        let scenario_ns = clock_jumps.iter().find_map(|jump| {
+            let stamp = i64::try_from(message.stamp_ns).ok()? - offset_ns - jump;
+            let stamp = u64::try_from(stamp).ok()?;
+            // The rotation's stamp, within 1 ms (rounding of the sim's stamps).
+            stamp_to_frame.range(stamp.saturating_sub(1_000_000)..=stamp + 1_000_000).next().map(|(&s, _)| s)
+        });
+        if let Some(stamp) = scenario_ns {
+            received_at.entry(stamp).or_insert((*at, message));
+        }
+    }
+    let mut latencies = Vec::new();
+    for (&stamp, &(at, _)) in &received_at {
+        if let Some(sent) = stamp_to_frame.get(&stamp).and_then(|id| last_sent_ns.get(id)) {
+            latencies.push(FrameLatency {
+                t_s: stamp as f64 * 1e-9,
+                latency_ms: (at as f64 - *sent as f64) * 1e-6,
+            });
+        }
+    }
+    let frames_sent = stamp_to_frame.len() as u64;
+    let frames_published = received_at.len() as u64;
+    let late_frames =
+        latencies.iter().filter(|l| l.latency_ms > options.frame_budget_ms as f64).count() as u64;
+    let latency_ms = LatencyMs::of(&latencies.iter().map(|l| l.latency_ms).collect::<Vec<f64>>());
+
+    let mut health_transitions = Vec::new();
+    let mut mode: Option<String> = None;
+    let mut runtime_late_frames = None;
+    for (at, report) in &received.health {
+        let now = report.get("mode").and_then(|m| m.as_str()).unwrap_or("unknown").to_owned();
+        runtime_late_frames =
+            report.get("late_frames").and_then(serde_json::Value::as_u64).or(runtime_late_frames);
+        if mode.as_deref() != Some(now.as_str()) {
+            health_transitions.push(HealthTransition {
+                t_s: *at as f64 * 1e-9,
+                from: mode.clone(),
+                to: now.clone(),
+                reason: report.get("reason").and_then(|r| r.as_str()).unwrap_or_default().to_owned(),
+            });
+            mode = Some(now);
+        }
+    }
+
+    // Score the received tracks on the simulator's truth, frame by frame. Objects published
+    // for a frame's stamp count; a degraded message (stamped by the runtime's clock) counts for
+    // the truth frame nearest it within half a rotation.
+    let mut by_stamp: BTreeMap<u64, &TrackedObjectsMessage> = BTreeMap::new();
+    for (_, message) in &received.objects {
+        if let Ok(stamp) = u64::try_from(i64::try_from(message.stamp_ns).unwrap_or(0) - offset_ns) {
+            by_stamp.entry(stamp).or_insert(message);
+        }
+    }
+    // `lidar_mode` is `<columns>x<rotation rate in Hz>` (`1024x10`).
+    let rate_hz = scenario.lidars.first().map_or(10, |l| {
+        l.metadata.lidar_mode.split_once('x').and_then(|(_, r)| r.parse::<u64>().ok()).unwrap_or(10).max(1)
+    });
+    let half_period_ns = 500_000_000 / rate_hz;
+    let mut scorer = Scorer::new(&scenario.actors, scenario.lidar_config.cluster_min_points);
+    let mut ids: BTreeMap<[u8; 16], u64> = BTreeMap::new();
+    let first_lidar = scenario.lidars.first().map(|l| l.truck_from_lidar).unwrap_or_default();
+    let mut frame_of_truth_stamp = Vec::new();
+    for (&stamp_ns, returns) in &truth {
+        let t_s = stamp_ns.saturating_sub(STAMP_EPOCH_NS) as f64 * 1e-9;
+        let scenario_ns = stamp_ns.saturating_sub(STAMP_EPOCH_NS);
+        let message = received_at.get(&scenario_ns).map(|(_, m)| *m).or_else(|| {
+            let nearest = by_stamp
+                .range(scenario_ns.saturating_sub(half_period_ns)..=scenario_ns + half_period_ns)
+                .min_by_key(|(s, _)| s.abs_diff(scenario_ns));
+            nearest.map(|(_, m)| *m)
+        });
+        let tracks: Vec<Track> = message.map_or_else(Vec::new, |m| to_tracks(m, &mut ids));
+        let boxes = scenario.actor_boxes(t_s);
+        let truth: Vec<Truth> = boxes
+            .iter()
+            .zip(returns)
+            .map(|(actor_box, &returns)| Truth { actor_box: *actor_box, returns })
+            .collect();
+        let (ego, _) = scenario.ego_pose(t_s);
+        let lidar_at = ego * first_lidar;
+        scorer.frame(
+            t_s,
+            &truth,
+            &tracks,
+            [lidar_at.translation.vector.x, lidar_at.translation.vector.y],
+            [ego.translation.vector.x, ego.translation.vector.y],
+            &scenario.terrain,
+        );
+        frame_of_truth_stamp.push(scenario_ns);
+    }
+    let metrics = scorer.finish();
+    let gates = metrics.check(&scenario.gates);
+
+    // Reaction: the first visible rotation's last packet sent → its first matching track's
+    // message received.
+    let sent_of = |t_s: f64| -> Option<u64> {
+        let ns = (t_s * 1e9).round() as u64;
+        let (_, id) = stamp_to_frame.range(ns.saturating_sub(1_000_000)..=ns + 1_000_000).next()?;
+        last_sent_ns.get(id).copied()
+    };
+    let received_of = |t_s: f64| -> Option<u64> {
+        let ns = (t_s * 1e9).round() as u64;
+        received_at.range(ns.saturating_sub(1_000_000)..=ns + 1_000_000).next().map(|(_, (at, _))| *at)
+    };
+    let mut reaction_ms_by_actor = BTreeMap::new();
+    for (actor, m) in &metrics.actors {
+        let reaction = match (m.first_visible_s, m.time_to_first_detection_s) {
+            (Some(visible), Some(ttfd)) if ttfd.is_finite() => {
+                match (sent_of(visible), received_of(visible + ttfd)) {
+                    (Some(sent), Some(at)) => Some((at as f64 - sent as f64) * 1e-6),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        reaction_ms_by_actor.insert(actor.clone(), reaction);
+    }
+    let reaction_ms = reaction_ms_by_actor.values().flatten().copied().reduce(f64::max);
+    let passed = gates.iter().all(|g| g.passed) && runtime_exit == Some(143);
+    let report = HilReport {
+        scenario: scenario.name.clone(),
+        seed,
+        faults: options.faults.iter().map(ToString::to_string).collect(),
+        fault_counts,
+        lidar_datagrams_sent,
+        frames_sent,
+        frames_published,
+        dropped_frames: frames_sent.saturating_sub(frames_published),
+        late_frames,
+        runtime_late_frames,
+        objects_messages: received.objects.len() as u64,
+        latency_ms,
+        reaction_ms,
+        reaction_ms_by_actor,
+        health_transitions,
+        health_reports: received.health.len() as u64,
+        resources,
+        latencies,
+        runtime_exit,
+        metrics,
+        gates,
+        in_process,
+        passed,
+    };
+    let report_path = dir.join("report.json");
+    let text = serde_json::to_string_pretty(&report).map_err(|e| file_error(&report_path)(e.to_string()))?;
+    let mut file =
+        std::fs::File::create(&report_path).map_err(|e| file_error(&report_path)(e.to_string()))?;
+    file.write_all(text.as_bytes()).map_err(|e| file_error(&report_path)(e.to_string()))?;
+    Ok(report)
+}
+
+/// The published objects as tracks in the message's frame (ids assigned per UUID in order of
+/// first appearance; velocity along the heading from `twist.linear.x`).
+fn to_tracks(message: &TrackedObjectsMessage, ids: &mut BTreeMap<[u8; 16], u64>) -> Vec<Track> {
+    message
+        .objects
+        .iter()
+        .map(|object| {
+            let next = ids.len() as u64 + 1;
+            let track_id = *ids.entry(object.uuid).or_insert(next);
+            let [x, y, z] = object.center_m;
+            let [l, w, h] = object.size_m;
+            let (c, s) = (object.yaw_rad.cos(), object.yaw_rad.sin());
+            Track {
+                header: Header { stamp_ns: message.stamp_ns, frame: FrameId::Site, seq: 0 },
+                track_id,
+                state: TrackState {
+                    center_m: Point3::new(x, y, z),
+                    velocity_mps: Vector3::new(object.speed_mps * c, object.speed_mps * s, 0.0),
+                    yaw_rad: object.yaw_rad,
+                    size_m: Vector3::new(l, w, h),
+                },
+                covariance: Matrix6::identity(),
+                class_label: String::new(),
+                score: 1.0,
+                age_frames: 0,
+                hits: 0,
+                frames_since_update: 0,
+                source: ObjectSource::Lidar,
+            }
+        })
+        .collect()
+}
+
+/// Per truth stamp (sim ns, epoch included), each actor's lidar returns in actor order, from
+/// the simulator's `truth.jsonl`.
+fn read_truth(path: &Path, actors: usize) -> Result<BTreeMap<u64, Vec<usize>>, HilError> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        stamp_ns: u64,
+        lidar_returns: usize,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(path)(e.to_string()))?;
+    let mut truth: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line: Line =
+            serde_json::from_str(line).map_err(|e| file_error(path)(format!("line {}: {e}", number + 1)))?;
+        truth.entry(line.stamp_ns).or_default().push(line.lidar_returns);
+    }
+    if let Some((stamp, returns)) = truth.iter().find(|(_, r)| r.len() != actors) {
+        return Err(file_error(path)(format!(
+            "{} actors at stamp {stamp}, {actors} expected",
+            returns.len()
+        )));
+    }
+    Ok(truth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let samples: Vec<f64> = (1..=200).map(f64::from).collect();
+        let p = LatencyMs::of(&samples);
+        // Nearest rank: p50 is the 100th value, p99 the 198th.
+        assert_eq!((p.p50, p.p99, p.max), (Some(100.0), Some(198.0), Some(200.0)));
+        assert_eq!(LatencyMs::of(&[]), LatencyMs::default());
+    }
+
+    #[test]
+    fn nmea_sentences_carry_the_position_and_a_valid_checksum() {
+        let bytes = gnss_datagram(&Geodetic::new(-22.7125, 118.70075, 512.25), 45.5, 3723.5);
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+        // 22.7125° = 22° 42.75'; 118.70075° = 118° 42.045'.
+        assert!(lines[0].starts_with("$GPGGA,010203.50,2242.7500000,S,11842.0450000,E,4,16,0.7,512.250,M,"));
+        assert!(lines[1].starts_with("$GPHDT,45.500,T*"));
+        for line in lines {
+            let (body, checksum) = line[1..].split_once('*').unwrap();
+            let xor = body.bytes().fold(0, |a, b| a ^ b);
+            assert_eq!(u8::from_str_radix(checksum, 16).unwrap(), xor, "{line}");
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! What a `pitsense-hil run` writes over all its runs: `summary.json` and a JUnit XML.
+//!
+//! `summary.json`:
+//! ```text
+//! { "latency_ms": {"p50", "p99", "max"},   over every published frame of every run
+//!   "reaction_ms": worst over every run,
+//!   "late_frames", "dropped_frames": sums,
+//!   "health_transitions": [{"scenario", "t_s", "from", "to", "reason"}],
+//!   "passed": every run passed,
+//!   "scenarios": { name: {"faults", "latency_ms", "reaction_ms", "reaction_ms_by_actor",
+//!                          "late_frames", "dropped_frames", "frames_sent", "health_transitions",
+//!                          "rss_mib": {"first", "max", "last"}, "cpu_percent_mean", "runtime_exit",
+//!                          "gates": [...], "passed"} } }
+//! ```
+//!
+//! JUnit (the schema Jenkins and GitLab read): one `testsuite` `pitsense-hil`, one `testcase`
+//! per scenario; a failed gate or an unclean runtime stop is a `failure`, a run that could not
+//! be carried out an `error`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::harness::{HilReport, LatencyMs};
+
+/// The outcome of one scenario for the reports.
+#[derive(Clone, Debug)]
+pub enum HilOutcome {
+    /// It ran.
+    Ran(Box<HilReport>),
+    /// It could not run.
+    Crashed {
+        /// Scenario asked for.
+        scenario: String,
+        /// The error.
+        message: String,
+    },
+}
+
+fn rss(report: &HilReport) -> Value {
+    let values: Vec<f64> = report.resources.iter().map(|r| r.rss_mib).collect();
+    json!({
+        "first": values.first(),
+        "max": values.iter().copied().reduce(f64::max),
+        "last": values.last(),
+    })
+}
+
+fn scenario_summary(report: &HilReport) -> Value {
+    let cpu: Vec<f64> = report.resources.iter().map(|r| r.cpu_percent).collect();
+    json!({
+        "faults": report.faults,
+        "latency_ms": report.latency_ms,
+        "reaction_ms": report.reaction_ms,
+        "reaction_ms_by_actor": report.reaction_ms_by_actor,
+        "late_frames": report.late_frames,
+        "runtime_late_frames": report.runtime_late_frames,
+        "dropped_frames": report.dropped_frames,
+        "frames_sent": report.frames_sent,
+        "health_transitions": report.health_transitions,
+        "rss_mib": rss(report),
+        "cpu_percent_mean": if cpu.is_empty() { None } else { Some(cpu.iter().sum::<f64>() / cpu.len() as f64) },
+        "runtime_exit": report.runtime_exit,
+        "gates": report.gates,
+        "passed": report.passed,
+    })
+}
+
+/// The `summary.json` document of `outcomes`.
+pub fn summary_json(outcomes: &[HilOutcome]) -> Value {
+    let mut latencies = Vec::new();
+    let mut scenarios = BTreeMap::new();
+    let mut transitions = Vec::new();
+    let (mut late, mut dropped, mut reaction, mut passed) = (0_u64, 0_u64, None::<f64>, true);
+    for outcome in outcomes {
+        match outcome {
+            HilOutcome::Ran(report) => {
+                latencies.extend(report.latencies.iter().map(|l| l.latency_ms));
+                late += report.late_frames;
+                dropped += report.dropped_frames;
+                reaction = match (reaction, report.reaction_ms) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                passed &= report.passed;
+                for t in &report.health_transitions {
+                    transitions.push(json!({
+                        "scenario": report.scenario, "t_s": t.t_s, "from": t.from, "to": t.to, "reason": t.reason,
+                    }));
+                }
+                scenarios.insert(report.scenario.clone(), scenario_summary(report));
+            }
+            HilOutcome::Crashed { scenario, message } => {
+                passed = false;
+                scenarios.insert(scenario.clone(), json!({"error": message, "passed": false}));
+            }
+        }
+    }
+    json!({
+        "latency_ms": LatencyMs::of(&latencies),
+        "reaction_ms": reaction,
+        "late_frames": late,
+        "dropped_frames": dropped,
+        "health_transitions": transitions,
+        "passed": passed,
+        "scenarios": scenarios,
+    })
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "none".to_owned(), |v| format!("{v:.1}"))
+}
+
+/// The JUnit XML document of `outcomes`.
+pub fn junit_xml(outcomes: &[HilOutcome]) -> String {
+    let failures = outcomes.iter().filter(|o| matches!(o, HilOutcome::Ran(r) if !r.passed)).count();
+    let errors = outcomes.iter().filter(|o| matches!(o, HilOutcome::Crashed { .. })).count();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"pitsense-hil\" tests=\"{}\" \
+         failures=\"{failures}\" errors=\"{errors}\">\n",
+        outcomes.len()
+    );
+    for outcome in outcomes {
+        match outcome {
+            HilOutcome::Ran(report) => {
+                let time_s = report.in_process.simulated_s;
+                xml.push_str(&format!(
+                    "  <testcase classname=\"hil\" name=\"{}\" time=\"{time_s:.3}\">\n    <system-out>faults {}; \
+                     latency p50 {} ms, p99 {} ms, max {} ms; reaction {} ms; frames sent {}, dropped {}, late {}; \
+                     runtime exit {}</system-out>\n",
+                    escape(&report.scenario),
+                    escape(&report.faults.join(" ")),
+                    ms(report.latency_ms.p50),
+                    ms(report.latency_ms.p99),
+                    ms(report.latency_ms.max),
+                    ms(report.reaction_ms),
+                    report.frames_sent,
+                    report.dropped_frames,
+                    report.late_frames,
+                    report.runtime_exit.map_or_else(|| "killed".to_owned(), |c| c.to_string()),
+                ));
+                if report.runtime_exit != Some(143) {
+                    xml.push_str(&format!(
+                        "    <failure message=\"the runtime did not stop cleanly on SIGTERM (exit {:?})\"/>\n",
+                        report.runtime_exit
+                    ));
+                }
+                for gate in report.gates.iter().filter(|g| !g.passed) {
+                    xml.push_str(&format!(
+                        "    <failure message=\"gate {} missed: measured {}\"/>\n",
+                        escape(&gate.gate),
+                        gate.value.map_or_else(|| "nothing".to_owned(), |v| format!("{v:.4}"))
+                    ));
+                }
+                xml.push_str("  </testcase>\n");
+            }
+            HilOutcome::Crashed { scenario, message } => xml.push_str(&format!(
+                "  <testcase classname=\"hil\" name=\"{}\">\n    <error message=\"{}\"/>\n  </testcase>\n",
+                escape(scenario),
+                escape(message)
+            )),
+        }
+    }
+    xml.push_str("</testsuite>\n");
+    xml
+}

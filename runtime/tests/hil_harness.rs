@@ -1,0 +1,152 @@
+//! `pitsense-hil`'s harness against the real `pitsense run` binary: the HIL smoke run of the
+//! README's test command (two scenarios, one fault each, loopback only, bounded in time), and
+//! the harness's `TrackedObjects` decoder against the runtime's encoder.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failing test should panic.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pitsense_hil::faults::Fault;
+use pitsense_hil::harness::{HilOptions, HilReport, run_scenario};
+use pitsense_hil::objects::decode_tracked_objects;
+use pitsense_hil::report::{HilOutcome, junit_xml, summary_json};
+use pitsense_runtime::outputs::encode_tracked_objects;
+use pitsense_runtime::outputs::tracked_objects::object_uuid;
+use pitsense_sim::scenario::file::ScenarioSource;
+use pitsense_sim::scenario::world::Scenario;
+use pitsense_types::nalgebra::{Matrix6, Point3, Vector3};
+use pitsense_types::{FrameId, Header, ObjectSource, Track, TrackState};
+
+fn data_root() -> Option<PathBuf> {
+    pitsense_testkit::data_root_holding("lidar_pcap")
+}
+
+#[test]
+fn decoder_reads_what_the_runtime_encodes() {
+    let track = |track_id: u64, yaw_rad: f64, class_label: &str| Track {
+        header: Header { stamp_ns: 0, frame: FrameId::Site, seq: 0 },
+        track_id,
+        state: TrackState {
+            center_m: Point3::new(120.5, -33.25, 2.5),
+            velocity_mps: Vector3::new(3.0, 4.0, 0.0),
+            yaw_rad,
+            size_m: Vector3::new(15.1, 9.75, 7.7),
+        },
+        covariance: Matrix6::identity() * 0.25,
+        class_label: class_label.into(),
+        score: 0.9,
+        age_frames: 4,
+        hits: 4,
+        frames_since_update: 0,
+        source: ObjectSource::Lidar,
+    };
+    let tracks = [track(7, 0.3, "truck"), track(8, -2.0, "pedestrian")];
+    let mut buffer = Vec::new();
+    encode_tracked_objects(&mut buffer, 1_700_000_000_250_000_000, "map", "truck-9", &tracks).unwrap();
+    let message = decode_tracked_objects(&buffer).unwrap();
+    assert_eq!(message.stamp_ns, 1_700_000_000_250_000_000);
+    assert_eq!(message.frame_id, "map");
+    assert_eq!(message.objects.len(), 2);
+    for (object, track) in message.objects.iter().zip(&tracks) {
+        assert_eq!(object.uuid, object_uuid("truck-9", track.track_id));
+        assert_eq!(object.center_m, [120.5, -33.25, 2.5]);
+        assert_eq!(object.size_m, [15.1, 9.75, 7.7]);
+        assert!((object.yaw_rad - track.state.yaw_rad).abs() < 1e-12);
+        // Speed along the heading: v · (cos ψ, sin ψ).
+        let along = 3.0 * track.state.yaw_rad.cos() + 4.0 * track.state.yaw_rad.sin();
+        assert!((object.speed_mps - along).abs() < 1e-12);
+    }
+    // Autoware labels: TRUCK 2, PEDESTRIAN 7 (autoware_perception_msgs/msg/ObjectClassification).
+    assert_eq!((message.objects[0].label, message.objects[1].label), (2, 7));
+    // Every truncation of a valid message is refused, never a panic.
+    for length in 0..buffer.len() {
+        assert!(decode_tracked_objects(&buffer[..length]).is_err(), "{length} bytes decoded");
+    }
+}
+
+fn scenario(name: &str, data: &std::path::Path) -> Scenario {
+    Scenario::build(&ScenarioSource::resolve(name).unwrap(), data).unwrap()
+}
+
+fn options(data: &std::path::Path, out: &std::path::Path, faults: Vec<Fault>) -> HilOptions {
+    HilOptions {
+        pitsense: PathBuf::from(env!("CARGO_BIN_EXE_pitsense")),
+        data_root: data.to_path_buf(),
+        out_dir: out.to_path_buf(),
+        seed: None,
+        max_frames: Some(40),
+        faults,
+        frame_budget_ms: 100,
+        drain: Duration::from_millis(1000),
+    }
+}
+
+/// Time of the first transition into `to` whose reason names `reason`, after `after_s`.
+fn transition_s(report: &HilReport, to: &str, reason: &str, after_s: f64) -> Option<f64> {
+    report
+        .health_transitions
+        .iter()
+        .find(|t| t.to == to && t.reason.contains(reason) && t.t_s > after_s)
+        .map(|t| t.t_s)
+}
+
+#[test]
+fn hil_smoke_two_scenarios_one_fault_each() {
+    let Some(data) = data_root() else {
+        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+
+    // A person beside a shovel; the lidar dies at 1.5 s for 1 s.
+    let person = scenario("person_near_shovel", &data);
+    let death =
+        run_scenario(&person, &options(&data, out.path(), vec!["death:1.5:1".parse().unwrap()])).unwrap();
+    // The OS-2-128 at 1024x10 sends 1024 / 16 = 64 packets per rotation: 10 rotations lost.
+    assert_eq!(death.fault_counts.dropped, 640);
+    assert_eq!(death.frames_sent, 30);
+    assert_eq!(death.runtime_exit, Some(143), "clean stop on SIGTERM");
+    // The runtime calls the lidar stale after two periods without a rotation (200 ms); the
+    // harness sees it on the next health report (100 ms period) and zenoh.
+    let lost =
+        transition_s(&death, "perception_unavailable", "lidar: stale", 1.0).expect("lidar loss reported");
+    assert!((1.6..2.1).contains(&lost), "lidar loss reported at {lost} s");
+    // Back to nominal once a whole rotation has come again (2.5 s + 0.1 s).
+    let back = death.health_transitions.iter().find(|t| t.to == "nominal" && t.t_s > lost).expect("recovery");
+    assert!((2.5..3.1).contains(&back.t_s), "recovered at {} s", back.t_s);
+    // Every rotation sent came back as objects, the person among them.
+    assert_eq!(death.dropped_frames, 0);
+    assert!(death.latency_ms.p50.is_some_and(|p50| p50 > 0.0 && p50 < 100.0), "{:?}", death.latency_ms);
+    assert!(
+        death.reaction_ms_by_actor.get("walker").copied().flatten().is_some(),
+        "{:?}",
+        death.reaction_ms_by_actor
+    );
+    assert!(death.resources.iter().all(|r| r.rss_mib > 1.0));
+
+    // A rock on the road under 5 % packet loss.
+    let rock = scenario("rock_on_road_80m", &data);
+    let loss = run_scenario(&rock, &options(&data, out.path(), vec!["loss:0.05".parse().unwrap()])).unwrap();
+    // Binomial(40 × 64, 0.05): mean 128, σ ≈ 11; ±5σ.
+    assert!((73..=183).contains(&loss.fault_counts.dropped), "{}", loss.fault_counts.dropped);
+    assert_eq!(loss.runtime_exit, Some(143));
+    // A rotation missing a few packets is still a rotation: every one is published.
+    assert_eq!(loss.frames_sent, 40);
+    assert!(loss.frames_published >= 38, "{} of 40 published", loss.frames_published);
+
+    let outcomes = [HilOutcome::Ran(Box::new(death)), HilOutcome::Ran(Box::new(loss))];
+    let summary = summary_json(&outcomes);
+    for key in ["latency_ms", "reaction_ms", "late_frames", "dropped_frames", "health_transitions"] {
+        assert!(summary.get(key).is_some(), "summary has no `{key}`");
+    }
+    assert!(summary["latency_ms"]["p99"].as_f64().is_some());
+    assert!(summary["scenarios"]["person_near_shovel"]["faults"][0] == "death:1.5:1");
+    let junit = junit_xml(&outcomes);
+    assert!(junit.contains("<testsuite name=\"pitsense-hil\" tests=\"2\""));
+    assert!(junit.contains("name=\"rock_on_road_80m\""));
+    // The runtime's configuration and report are kept per scenario.
+    for file in ["pitsense.toml", "report.json", "runtime.log"] {
+        assert!(out.path().join("person_near_shovel").join(file).is_file(), "{file}");
+    }
+}
