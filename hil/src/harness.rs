@@ -118,6 +118,10 @@ pub struct HilOptions {
     pub frame_budget_ms: u64,
     /// Time given to the runtime after the last datagram before SIGTERM.
     pub drain: Duration,
+    /// Times the scenario is played back to back (≥ 1; a soak). Each loop goes on with the
+    /// frame ids, sensor stamps and GNSS time (the ego jumps back to its start). With more than
+    /// one loop nothing is scored against the ground truth: metrics and gates stay empty.
+    pub loops: u64,
 }
 
 /// Percentiles of a sample, ms (`None` without samples).
@@ -207,6 +211,10 @@ pub struct HilReport {
     pub objects_messages: u64,
     /// End-to-end latency over the published rotations.
     pub latency_ms: LatencyMs,
+    /// Age of each published rotation at reception: the harness's wall clock at reception minus
+    /// the stamp the objects carry (the sensor's time of validity). Unlike `latency_ms` it
+    /// includes what the network did before the runtime (`delay`, `jitter`).
+    pub age_ms: LatencyMs,
     /// Worst reaction time over the actors detected, ms.
     pub reaction_ms: Option<f64>,
     /// Reaction time per actor (first visible rotation sent → first matching track received),
@@ -314,6 +322,9 @@ fn runtime_config(
             t.z
         ));
     }
+    // The simulated sensors are PTP-synchronised: stamps lagging the runtime's clock by more
+    // than 300 ms (a clock jump back) make the lidar `stale`.
+    text.push_str("[run.inputs.lidar.health]\nmax_stamp_lag_ms = 300\n\n");
     text.push_str(&format!(
         "[run.inputs.gnss]\nsource = \"udp:127.0.0.1:{gnss_port}\"\nhealth = {{ nominal_rate_hz = {GNSS_RATE_HZ}.0, \
          stale_after_periods = 4.0 }}\n\n[run.inputs.gnss.ego]\nsite_origin = {{ lat_deg = {}, lon_deg = {}, \
@@ -369,25 +380,30 @@ fn schedule(
             out.push(Datagram { at_ns, channel: Channel::Lidar(index), payload: datagram.payload });
         }
     }
-    let site = SiteFrame::new(SITE_ORIGIN)
-        .map_err(|e| HilError::Simulation { scenario: scenario.name.clone(), reason: e.to_string() })?;
+    let site = site_frame(scenario)?;
     let period_ns = 1_000_000_000 / GNSS_RATE_HZ;
     for k in 0..=duration_ns / period_ns {
         let at_ns = k * period_ns;
-        let t_s = at_ns as f64 * 1e-9;
-        let (pose, _) = scenario.ego_pose(t_s);
-        let position = site.geodetic_from_site(&Point3::from(pose.translation.vector));
-        let (_, _, yaw_rad) = pose.rotation.euler_angles();
-        // ENU yaw (counter-clockwise from east) to true heading (clockwise from north).
-        let heading_deg = 90.0 - yaw_rad.to_degrees();
-        out.push(Datagram {
-            at_ns,
-            channel: Channel::Gnss,
-            payload: gnss_datagram(&position, heading_deg, t_s),
-        });
+        out.push(Datagram { at_ns, channel: Channel::Gnss, payload: gnss_at(scenario, &site, at_ns, at_ns) });
     }
     out.sort_by_key(|d| d.at_ns);
     Ok((out, rotations))
+}
+
+fn site_frame(scenario: &Scenario) -> Result<SiteFrame, HilError> {
+    SiteFrame::new(SITE_ORIGIN)
+        .map_err(|e| HilError::Simulation { scenario: scenario.name.clone(), reason: e.to_string() })
+}
+
+/// The GNSS datagram of the ego's pose at scenario time `at_ns`, its UTC time of day `utc_ns`
+/// after midnight (later than `at_ns` when a scenario is looped).
+fn gnss_at(scenario: &Scenario, site: &SiteFrame, at_ns: u64, utc_ns: u64) -> Vec<u8> {
+    let (pose, _) = scenario.ego_pose(at_ns as f64 * 1e-9);
+    let position = site.geodetic_from_site(&Point3::from(pose.translation.vector));
+    let (_, _, yaw_rad) = pose.rotation.euler_angles();
+    // ENU yaw (counter-clockwise from east) to true heading (clockwise from north).
+    let heading_deg = 90.0 - yaw_rad.to_degrees();
+    gnss_datagram(&position, heading_deg, utc_ns as f64 * 1e-9)
 }
 
 /// The runtime process; killed when dropped.
@@ -519,7 +535,7 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         scenario.lidars.first().map(|l| OusterLayout::new(&l.metadata)).ok_or_else(|| {
             HilError::Simulation { scenario: scenario.name.clone(), reason: "no lidar".into() }
         })?;
-    let (mut plan, fault_counts) = faults::apply(&options.faults, plain, &layout, seed);
+    let (plan, fault_counts) = faults::apply(&options.faults, plain, &layout, seed);
 
     // 3. The runtime.
     let lidar_ports =
@@ -627,12 +643,17 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0));
     // Scenario ns → the wall-clock ns the runtime sees (sim stamps start at STAMP_EPOCH_NS).
     let to_wall = i64::try_from(wall0_ns).unwrap_or(0) - STAMP_EPOCH_NS as i64;
-    for datagram in plan.iter_mut() {
-        if let Channel::Lidar(index) = datagram.channel {
-            let layout = OusterLayout::new(&scenario.lidars[index].metadata);
-            layout.shift_column_stamps(&mut datagram.payload, to_wall);
-        }
-    }
+    let layouts: Vec<OusterLayout> = scenario.lidars.iter().map(|l| OusterLayout::new(&l.metadata)).collect();
+    let site = site_frame(scenario)?;
+    // The rotation (its stamp, scenario ns of the first loop) of each first-lidar datagram.
+    let rotation_of: Vec<Option<u64>> = plan
+        .iter()
+        .map(|d| match d.channel {
+            Channel::Lidar(0) => layout.frame_id(&d.payload).and_then(|id| rotations.get(&id).copied()),
+            _ => None,
+        })
+        .collect();
+    let loop_ns = duration_ns.max(1);
     let start = Instant::now();
     if let Ok(mut cell) = start_cell.lock() {
         *cell = Some(start);
@@ -642,25 +663,36 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         let (pid, stop) = (runtime.child.id(), Arc::clone(&stop_sampler));
         std::thread::spawn(move || sample_resources(pid, start, stop))
     };
-    let mut last_sent_ns: BTreeMap<u16, u64> = BTreeMap::new();
+    // Rotation stamp (scenario ns, loops included) → when its last packet was sent.
+    let mut last_sent_ns: BTreeMap<u64, u64> = BTreeMap::new();
     let mut lidar_datagrams_sent = 0_u64;
-    for datagram in &plan {
-        sleep_until(start, datagram.at_ns);
-        let port = match datagram.channel {
-            Channel::Lidar(index) => lidar_ports[index],
-            Channel::Gnss => gnss_port,
-        };
-        let to = SocketAddr::from(([127, 0, 0, 1], port));
-        socket
-            .send_to(&datagram.payload, to)
-            .map_err(|e| HilError::Transport(format!("UDP to {to}: {e}")))?;
-        if datagram.channel == Channel::Lidar(0) {
-            lidar_datagrams_sent += 1;
-            if let Some(frame_id) = layout.frame_id(&datagram.payload) {
-                last_sent_ns.insert(frame_id, ns_since(start));
+    for pass in 0..options.loops.max(1) {
+        let base_ns = pass * loop_ns;
+        for (datagram, rotation) in plan.iter().zip(&rotation_of) {
+            let (port, payload) = match datagram.channel {
+                Channel::Lidar(index) => {
+                    let mut payload = datagram.payload.clone();
+                    layouts[index].add_to_frame_id(&mut payload, (pass * in_process.frames) as u16);
+                    layouts[index].shift_column_stamps(
+                        &mut payload,
+                        to_wall + i64::try_from(base_ns).unwrap_or(i64::MAX),
+                    );
+                    (lidar_ports[index], payload)
+                }
+                Channel::Gnss if pass == 0 => (gnss_port, datagram.payload.clone()),
+                Channel::Gnss => {
+                    (gnss_port, gnss_at(scenario, &site, datagram.at_ns, base_ns + datagram.at_ns))
+                }
+            };
+            sleep_until(start, base_ns + datagram.at_ns);
+            let to = SocketAddr::from(([127, 0, 0, 1], port));
+            socket.send_to(&payload, to).map_err(|e| HilError::Transport(format!("UDP to {to}: {e}")))?;
+            if matches!(datagram.channel, Channel::Lidar(_)) {
+                lidar_datagrams_sent += 1;
             }
-        } else if matches!(datagram.channel, Channel::Lidar(_)) {
-            lidar_datagrams_sent += 1;
+            if let Some(stamp) = rotation {
+                last_sent_ns.insert(base_ns + stamp, ns_since(start));
+            }
         }
     }
     std::thread::sleep(options.drain);
@@ -678,44 +710,55 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
     // 6. Measure.
     // The runtime's stamps minus this are scenario ns.
     let offset_ns = i64::try_from(wall0_ns).unwrap_or(0);
-    let clock_jumps: Vec<i64> = std::iter::once(0)
-        .chain(options.faults.iter().filter_map(|f| match f {
-            Fault::ClockJump { offset_s, .. } => Some((offset_s * 1e9).round() as i64),
-            _ => None,
-        }))
-        .collect();
-    // Rotation stamp (scenario ns) → its frame id, for the rotations with a packet sent.
-    let stamp_to_frame: BTreeMap<u64, u16> = rotations
+    // The stamp each rotation went out with (scenario ns): its own, plus every clock jump at
+    // or before it in its loop.
+    let jumps: Vec<(u64, i64)> = options
+        .faults
         .iter()
-        .filter(|(id, _)| last_sent_ns.contains_key(id))
-        .map(|(&id, &stamp)| (stamp, id))
+        .filter_map(|f| match f {
+            Fault::ClockJump { at_s, offset_s } => {
+                Some(((at_s * 1e9) as u64, (offset_s * 1e9).round() as i64))
+            }
+            _ => None,
+        })
+        .collect();
+    let as_sent: BTreeMap<i64, u64> = last_sent_ns
+        .keys()
+        .map(|&rotation| {
+            let in_loop = rotation % loop_ns;
+            let jump: i64 = jumps.iter().filter(|(at, _)| *at <= in_loop).map(|(_, offset)| offset).sum();
+            (i64::try_from(rotation).unwrap_or(i64::MAX) + jump, rotation)
+        })
         .collect();
     let mut received_at: BTreeMap<u64, (u64, &TrackedObjectsMessage)> = BTreeMap::new();
+    let mut ages_ms = Vec::new();
     for (at, message) in &received.objects {
-        let scenario_ns = clock_jumps.iter().find_map(|jump| {
-            let stamp = i64::try_from(message.stamp_ns).ok()? - offset_ns - jump;
-            let stamp = u64::try_from(stamp).ok()?;
-            // The rotation's stamp, within 1 ms (rounding of the sim's stamps).
-            stamp_to_frame.range(stamp.saturating_sub(1_000_000)..=stamp + 1_000_000).next().map(|(&s, _)| s)
-        });
-        if let Some(stamp) = scenario_ns {
-            received_at.entry(stamp).or_insert((*at, message));
+        let stamp = i64::try_from(message.stamp_ns).unwrap_or(i64::MAX) - offset_ns;
+        // The rotation's stamp, within 1 ms (rounding of the sim's stamps).
+        if let Some((_, &rotation)) = as_sent.range(stamp - 1_000_000..=stamp + 1_000_000).next()
+            && let std::collections::btree_map::Entry::Vacant(entry) = received_at.entry(rotation)
+        {
+            entry.insert((*at, message));
+            // Age at reception: scenario time is play time, so the reception's offset against
+            // the stamp (both from the play's start).
+            ages_ms.push((i64::try_from(*at).unwrap_or(i64::MAX) - stamp) as f64 * 1e-6);
         }
     }
     let mut latencies = Vec::new();
     for (&stamp, &(at, _)) in &received_at {
-        if let Some(sent) = stamp_to_frame.get(&stamp).and_then(|id| last_sent_ns.get(id)) {
+        if let Some(sent) = last_sent_ns.get(&stamp) {
             latencies.push(FrameLatency {
                 t_s: stamp as f64 * 1e-9,
                 latency_ms: (at as f64 - *sent as f64) * 1e-6,
             });
         }
     }
-    let frames_sent = stamp_to_frame.len() as u64;
+    let frames_sent = last_sent_ns.len() as u64;
     let frames_published = received_at.len() as u64;
     let late_frames =
         latencies.iter().filter(|l| l.latency_ms > options.frame_budget_ms as f64).count() as u64;
     let latency_ms = LatencyMs::of(&latencies.iter().map(|l| l.latency_ms).collect::<Vec<f64>>());
+    let age_ms = LatencyMs::of(&ages_ms);
 
     let mut health_transitions = Vec::new();
     let mut mode: Option<String> = None;
@@ -752,8 +795,8 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
     let mut scorer = Scorer::new(&scenario.actors, scenario.lidar_config.cluster_min_points);
     let mut ids: BTreeMap<[u8; 16], u64> = BTreeMap::new();
     let first_lidar = scenario.lidars.first().map(|l| l.truck_from_lidar).unwrap_or_default();
-    let mut frame_of_truth_stamp = Vec::new();
-    for (&stamp_ns, returns) in &truth {
+    // A soak (several loops) is not scored: the truth is the first loop's only.
+    for (&stamp_ns, returns) in truth.iter().filter(|_| options.loops <= 1) {
         let t_s = stamp_ns.saturating_sub(STAMP_EPOCH_NS) as f64 * 1e-9;
         let scenario_ns = stamp_ns.saturating_sub(STAMP_EPOCH_NS);
         let message = received_at.get(&scenario_ns).map(|(_, m)| *m).or_else(|| {
@@ -779,17 +822,15 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
             [ego.translation.vector.x, ego.translation.vector.y],
             &scenario.terrain,
         );
-        frame_of_truth_stamp.push(scenario_ns);
     }
     let metrics = scorer.finish();
-    let gates = metrics.check(&scenario.gates);
+    let gates = if options.loops <= 1 { metrics.check(&scenario.gates) } else { Vec::new() };
 
     // Reaction: the first visible rotation's last packet sent → its first matching track's
     // message received.
     let sent_of = |t_s: f64| -> Option<u64> {
         let ns = (t_s * 1e9).round() as u64;
-        let (_, id) = stamp_to_frame.range(ns.saturating_sub(1_000_000)..=ns + 1_000_000).next()?;
-        last_sent_ns.get(id).copied()
+        last_sent_ns.range(ns.saturating_sub(1_000_000)..=ns + 1_000_000).next().map(|(_, &sent)| sent)
     };
     let received_of = |t_s: f64| -> Option<u64> {
         let ns = (t_s * 1e9).round() as u64;
@@ -823,6 +864,7 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         runtime_late_frames,
         objects_messages: received.objects.len() as u64,
         latency_ms,
+        age_ms,
         reaction_ms,
         reaction_ms_by_actor,
         health_transitions,

@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 use pitsense_hil::faults::Fault;
 use pitsense_hil::harness::{HilOptions, run_scenario};
 use pitsense_hil::player::OusterLoop;
-use pitsense_hil::report::{HilOutcome, junit_xml, summary_json};
+use pitsense_hil::report::{HilOutcome, junit_xml, rss_growth_percent, summary_json};
 use pitsense_sim::scenario::file::{SHIPPED, ScenarioSource};
 use pitsense_sim::scenario::world::Scenario;
 use pitsense_types::{FrameId, Header, Image};
@@ -76,6 +76,35 @@ enum Command {
         #[arg(long)]
         data_root: Option<PathBuf>,
     },
+    /// Plays one scenario back to back for `--minutes` into one `pitsense run`: RSS growth,
+    /// CPU and late frames over the long run (`DIR/soak.json`). Exit status 1 when RSS grew 5 %
+    /// or more, a frame was late or the runtime did not stop cleanly.
+    Soak {
+        /// Scenario name or file.
+        #[arg(default_value = "haul_road_oncoming_truck")]
+        scenario: String,
+        /// How long to play, minutes.
+        #[arg(long, default_value_t = 30.0)]
+        minutes: f64,
+        /// A fault to inject in every loop (as for `run`).
+        #[arg(long = "fault")]
+        faults: Vec<Fault>,
+        /// Seed of the simulation and the faults (the scenario's when absent).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Folder for the report.
+        #[arg(long, default_value = "out/hil/soak")]
+        report: PathBuf,
+        /// The `pitsense` binary under test (default: beside this one).
+        #[arg(long)]
+        pitsense: Option<PathBuf>,
+        /// Frame budget given to the runtime, ms.
+        #[arg(long, default_value_t = 100)]
+        frame_budget_ms: u64,
+        /// Data root (default: $PITSENSE_DATA, else ../shared/data).
+        #[arg(long)]
+        data_root: Option<PathBuf>,
+    },
     /// Plays an Ouster capture over UDP at its recorded pace, looped into a stream of rotations
     /// (frame ids and column stamps rewritten per pass).
     PlayOuster {
@@ -122,6 +151,12 @@ fn sibling_pitsense() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+fn resolve_data_root(given: Option<PathBuf>) -> PathBuf {
+    given
+        .or_else(|| std::env::var_os("PITSENSE_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/data"))
+}
+
 fn load(name: &str, data_root: &Path) -> anyhow::Result<Scenario> {
     let source = ScenarioSource::resolve(name)?;
     Ok(Scenario::build(&source, data_root)?)
@@ -153,9 +188,7 @@ fn main() -> anyhow::Result<()> {
             frame_budget_ms,
             data_root,
         } => {
-            let data_root = data_root
-                .or_else(|| std::env::var_os("PITSENSE_DATA").map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from("../shared/data"));
+            let data_root = resolve_data_root(data_root);
             let pitsense = match pitsense {
                 Some(path) => path,
                 None => sibling_pitsense()?,
@@ -171,6 +204,7 @@ fn main() -> anyhow::Result<()> {
                 faults,
                 frame_budget_ms,
                 drain: Duration::from_millis(1500),
+                loops: 1,
             };
             let mut outcomes = Vec::new();
             for name in &names {
@@ -212,6 +246,62 @@ fn main() -> anyhow::Result<()> {
             if !passed {
                 println!(
                     "some gates failed, a runtime did not stop cleanly, or a run could not be carried out"
+                );
+                std::process::exit(1);
+            }
+        }
+        Command::Soak { scenario, minutes, faults, seed, report, pitsense, frame_budget_ms, data_root } => {
+            anyhow::ensure!(minutes.is_finite() && minutes > 0.0, "--minutes must be a positive number");
+            let data_root = resolve_data_root(data_root);
+            let scenario = load(&scenario, &data_root)?;
+            let loops = ((minutes * 60.0) / scenario.duration_s.max(0.1)).ceil().max(1.0) as u64;
+            let options = HilOptions {
+                pitsense: match pitsense {
+                    Some(path) => path,
+                    None => sibling_pitsense()?,
+                },
+                data_root,
+                out_dir: report.clone(),
+                seed,
+                max_frames: None,
+                faults,
+                frame_budget_ms,
+                drain: Duration::from_millis(1500),
+                loops,
+            };
+            println!("soak: {} played {loops} times ({minutes} min)", scenario.name);
+            let run = run_scenario(&scenario, &options)?;
+            let growth = rss_growth_percent(&run.resources);
+            let cpu: Vec<f64> = run.resources.iter().map(|r| r.cpu_percent).collect();
+            let cpu_mean = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
+            let rss_max = run.resources.iter().map(|r| r.rss_mib).fold(0.0, f64::max);
+            let summary = serde_json::json!({
+                "scenario": run.scenario, "minutes": minutes, "loops": loops,
+                "frames_sent": run.frames_sent, "dropped_frames": run.dropped_frames,
+                "late_frames": run.late_frames, "latency_ms": run.latency_ms,
+                "rss_growth_percent": growth, "rss_max_mib": rss_max, "cpu_percent_mean": cpu_mean,
+                "health_transitions": run.health_transitions, "runtime_exit": run.runtime_exit,
+                "resources": run.resources,
+            });
+            std::fs::create_dir_all(&report).with_context(|| format!("creating `{}`", report.display()))?;
+            let path = report.join("soak.json");
+            std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")
+                .with_context(|| format!("writing `{}`", path.display()))?;
+            println!(
+                "frames sent {}, dropped {}, late {}; latency p50/p99/max {}/{}/{} ms; RSS max {rss_max:.1} MiB, \
+                 growth {} %; CPU {cpu_mean:.1} % of a core; runtime exit {:?}",
+                run.frames_sent,
+                run.dropped_frames,
+                run.late_frames,
+                ms(run.latency_ms.p50),
+                ms(run.latency_ms.p99),
+                ms(run.latency_ms.max),
+                ms(growth),
+                run.runtime_exit,
+            );
+            if growth.is_none_or(|g| g >= 5.0) || run.late_frames > 0 || run.runtime_exit != Some(143) {
+                println!(
+                    "soak failed: RSS grew 5 % or more (or too short to tell), a frame was late, or an unclean stop"
                 );
                 std::process::exit(1);
             }

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::harness::{HilReport, LatencyMs};
+use crate::harness::{HilReport, LatencyMs, ResourceSample};
 
 /// The outcome of one scenario for the reports.
 #[derive(Clone, Debug)]
@@ -35,6 +35,28 @@ pub enum HilOutcome {
         /// The error.
         message: String,
     },
+}
+
+/// RSS growth over a run, %: the median RSS of the last tenth of the run's time against the
+/// median of its second tenth (the first tenth is start-up: allocators and caches warming).
+/// `None` with fewer than 20 samples.
+pub fn rss_growth_percent(resources: &[ResourceSample]) -> Option<f64> {
+    if resources.len() < 20 {
+        return None;
+    }
+    let (first, last) = (resources.first()?.t_s, resources.last()?.t_s);
+    let span = (last - first).max(f64::EPSILON);
+    let median_between = |from: f64, to: f64| -> Option<f64> {
+        let mut values: Vec<f64> = resources
+            .iter()
+            .filter(|r| (from..=to).contains(&((r.t_s - first) / span)))
+            .map(|r| r.rss_mib)
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied()
+    };
+    let (baseline, end) = (median_between(0.1, 0.2)?, median_between(0.9, 1.0)?);
+    Some((end - baseline) / baseline * 100.0)
 }
 
 fn rss(report: &HilReport) -> Value {
@@ -51,6 +73,7 @@ fn scenario_summary(report: &HilReport) -> Value {
     json!({
         "faults": report.faults,
         "latency_ms": report.latency_ms,
+        "age_ms": report.age_ms,
         "reaction_ms": report.reaction_ms,
         "reaction_ms_by_actor": report.reaction_ms_by_actor,
         "late_frames": report.late_frames,
@@ -179,4 +202,30 @@ pub fn junit_xml(outcomes: &[HilOutcome]) -> String {
     }
     xml.push_str("</testsuite>\n");
     xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rss_growth_compares_the_last_tenth_with_the_second() {
+        // 100 samples over 99 s: 100 MiB until 50 s, then 104 MiB; start-up at 300 MiB.
+        let samples: Vec<ResourceSample> = (0..100)
+            .map(|i| ResourceSample {
+                t_s: f64::from(i),
+                rss_mib: if i < 5 {
+                    300.0
+                } else if i < 50 {
+                    100.0
+                } else {
+                    104.0
+                },
+                cpu_percent: 10.0,
+            })
+            .collect();
+        let growth = rss_growth_percent(&samples).unwrap();
+        assert!((growth - 4.0).abs() < 1e-9, "{growth}");
+        assert_eq!(rss_growth_percent(&samples[..10]), None);
+    }
 }

@@ -79,6 +79,7 @@ fn options(data: &std::path::Path, out: &std::path::Path, faults: Vec<Fault>) ->
         faults,
         frame_budget_ms: 100,
         drain: Duration::from_millis(1000),
+        loops: 1,
     }
 }
 
