@@ -12,10 +12,12 @@
 //! - [`harness`]: one scenario played into `pitsense run` as a child process, measured from its
 //!   zenoh outputs (`pitsense-hil run`).
 //! - [`objects`]: the `TrackedObjects` CDR decoder the harness reads the runtime's output with.
-//! - [`report`]: the JUnit XML and `summary.json` over several runs.
+//! - [`report`]: the JUnit XML and `summary.json` over several runs; [`plots`]: PNG plots of
+//!   latency and the runtime's RSS and CPU.
 
 pub mod faults;
 pub mod harness;
 pub mod objects;
 pub mod player;
+pub mod plots;
 pub mod report;

@@ -214,6 +214,9 @@ fn main() -> anyhow::Result<()> {
                         |error| HilOutcome::Crashed { scenario: name.clone(), message: format!("{error:#}") },
                         |report| HilOutcome::Ran(Box::new(report)),
                     );
+                if let HilOutcome::Ran(r) = &outcome {
+                    plot(r, &report.join(&r.scenario));
+                }
                 match &outcome {
                     HilOutcome::Ran(r) => println!(
                         "{}: {} — latency p50/p99/max {}/{}/{} ms, reaction {} ms, frames sent {}, dropped {}, \
@@ -271,6 +274,7 @@ fn main() -> anyhow::Result<()> {
             };
             println!("soak: {} played {loops} times ({minutes} min)", scenario.name);
             let run = run_scenario(&scenario, &options)?;
+            plot(&run, &report);
             let growth = rss_growth_percent(&run.resources);
             let cpu: Vec<f64> = run.resources.iter().map(|r| r.cpu_percent).collect();
             let cpu_mean = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
@@ -334,6 +338,18 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes the run's PNG plots into `dir`; a missing font only warns (the reports stand alone).
+fn plot(report: &pitsense_hil::harness::HilReport, dir: &Path) {
+    match pitsense_hil::plots::write_plots(report, dir) {
+        Ok(files) => {
+            for file in files {
+                println!("wrote {}", file.display());
+            }
+        }
+        Err(error) => eprintln!("pitsense-hil: no plots: {error}"),
+    }
 }
 
 fn ms(value: Option<f64>) -> String {

@@ -136,6 +136,19 @@ fn hil_smoke_two_scenarios_one_fault_each() {
     assert_eq!(loss.frames_sent, 40);
     assert!(loss.frames_published >= 38, "{} of 40 published", loss.frames_published);
 
+    // The plots, where the font is installed (`./x` installs fonts-dejavu-core).
+    if std::path::Path::new(pitsense_hil::plots::DEFAULT_FONT).is_file() {
+        let files = pitsense_hil::plots::write_plots(&death, out.path()).unwrap();
+        for file in files {
+            let png = std::fs::read(&file).unwrap();
+            // PNG signature, then the IHDR chunk: width 1000, height 420, big-endian (RFC 2083).
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+            assert_eq!(&png[12..24], b"IHDR\x00\x00\x03\xe8\x00\x00\x01\xa4");
+        }
+    } else {
+        eprintln!("plots skipped: {} not installed", pitsense_hil::plots::DEFAULT_FONT);
+    }
+
     let outcomes = [HilOutcome::Ran(Box::new(death)), HilOutcome::Ran(Box::new(loss))];
     let summary = summary_json(&outcomes);
     for key in ["latency_ms", "reaction_ms", "late_frames", "dropped_frames", "health_transitions"] {
