@@ -18,6 +18,7 @@
 //! | `clock_jump` | at s, offset s | from `at` on, the sensor's column stamps jump by the offset (±) |
 //! | `malformed` | probability | a datagram truncated to half its length |
 //! | `cpu_hog` | processes | busy-looping processes compete for the CPU during the run |
+//! | `zenoh_cut` | at s, for s | the zenoh link between the runtime and its subscriber is cut in `[at, at + for)` ([`crate::proxy`]) |
 
 use std::fmt;
 
@@ -95,6 +96,13 @@ pub enum Fault {
         /// Number of busy processes (1–64).
         processes: u32,
     },
+    /// The zenoh link to the runtime is cut in `[at_s, at_s + for_s)` of scenario time.
+    ZenohCut {
+        /// Start, s of scenario time.
+        at_s: f64,
+        /// Duration, s.
+        for_s: f64,
+    },
 }
 
 impl fmt::Display for Fault {
@@ -110,6 +118,7 @@ impl fmt::Display for Fault {
             Self::ClockJump { at_s, offset_s } => write!(f, "clock_jump:{at_s}:{offset_s}"),
             Self::Malformed { probability } => write!(f, "malformed:{probability}"),
             Self::CpuHog { processes } => write!(f, "cpu_hog:{processes}"),
+            Self::ZenohCut { at_s, for_s } => write!(f, "zenoh_cut:{at_s}:{for_s}"),
         }
     }
 }
@@ -191,10 +200,14 @@ impl std::str::FromStr for Fault {
                 }
                 Self::CpuHog { processes: processes as u32 }
             }
+            "zenoh_cut" => {
+                arity(2)?;
+                Self::ZenohCut { at_s: non_negative(0, "start")?, for_s: non_negative(1, "duration")? }
+            }
             _ => {
                 return Err(refuse(
                     "unknown fault (loss, burst, delay, jitter, reorder, duplicate, death, clock_jump, \
-                     malformed, cpu_hog)",
+                     malformed, cpu_hog, zenoh_cut)",
                 ));
             }
         };
@@ -240,7 +253,7 @@ pub struct FaultCounts {
 /// Applies `faults`, in order, to the lidar datagrams of `schedule` (sorted by `at_ns`; scenario
 /// time `t` is `at_ns / 1e9`), drawing from a generator seeded with `seed`. The result is sorted
 /// by send time (stable: equal times keep their order). `layout` locates the column stamps for
-/// `clock_jump`. `cpu_hog` does not touch the schedule.
+/// `clock_jump`. `cpu_hog` and `zenoh_cut` do not touch the schedule.
 pub fn apply(
     faults: &[Fault],
     schedule: Vec<Datagram>,
@@ -343,7 +356,7 @@ pub fn apply(
                     }
                 }
             }
-            Fault::CpuHog { .. } => {}
+            Fault::CpuHog { .. } | Fault::ZenohCut { .. } => {}
         }
     }
     schedule.sort_by_key(|d| d.at_ns);
@@ -388,6 +401,7 @@ mod tests {
             Fault::ClockJump { at_s: 3.0, offset_s: -1.0 }
         );
         assert_eq!("cpu_hog:2".parse::<Fault>().unwrap(), Fault::CpuHog { processes: 2 });
+        assert_eq!("zenoh_cut:2:0.5".parse::<Fault>().unwrap(), Fault::ZenohCut { at_s: 2.0, for_s: 0.5 });
         for fault in ["loss:0.05", "burst:0.01:20", "delay:5", "jitter:3", "reorder:0.1", "duplicate:0.2"] {
             assert_eq!(fault.parse::<Fault>().unwrap().to_string(), fault);
         }

@@ -49,6 +49,7 @@ use serde::Serialize;
 use crate::faults::{self, Channel, Datagram, Fault, FaultCounts};
 use crate::objects::{TrackedObjectsMessage, decode_tracked_objects};
 use crate::player::{OusterLayout, sleep_until};
+use crate::proxy::CutProxy;
 
 /// The geodetic origin of the simulated site frame (the GNSS sentences and the runtime's
 /// `site_origin` share it): a point in the Pilbara, Western Australia, 500 m above the
@@ -220,6 +221,9 @@ pub struct HilReport {
     /// Reaction time per actor (first visible rotation sent → first matching track received),
     /// ms; `None` when never detected.
     pub reaction_ms_by_actor: BTreeMap<String, Option<f64>>,
+    /// Per `zenoh_cut`, the time from the link's return to the next objects received, ms
+    /// (`None`: nothing came after it).
+    pub link_recovery_ms: Vec<Option<f64>>,
     /// Health mode changes.
     pub health_transitions: Vec<HealthTransition>,
     /// Health reports received.
@@ -569,12 +573,30 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         .spawn()
         .map_err(|e| runtime_error(format!("cannot start: {e}")))?;
     let mut runtime = RuntimeProcess { child };
+    // With a `zenoh_cut` fault the harness's session goes through a proxy that can cut it.
+    let cut_windows_ns: Vec<(u64, u64)> = options
+        .faults
+        .iter()
+        .filter_map(|f| match f {
+            Fault::ZenohCut { at_s, for_s } => Some(((at_s * 1e9) as u64, ((at_s + for_s) * 1e9) as u64)),
+            _ => None,
+        })
+        .collect();
+    let proxy = if cut_windows_ns.is_empty() {
+        None
+    } else {
+        Some(
+            CutProxy::start(SocketAddr::from(([127, 0, 0, 1], zenoh_port)))
+                .map_err(|e| HilError::Transport(format!("starting the link-cut proxy: {e}")))?,
+        )
+    };
+    let subscriber_port = proxy.as_ref().map_or(zenoh_port, CutProxy::port);
 
     // Join its zenoh session.
     let start_cell: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     let received = Arc::new(Mutex::new(Received::default()));
     let session =
-        LinkConfig { connect: vec![format!("tcp/127.0.0.1:{zenoh_port}")], ..LinkConfig::default() }
+        LinkConfig { connect: vec![format!("tcp/127.0.0.1:{subscriber_port}")], ..LinkConfig::default() }
             .open()
             .map_err(|e| HilError::Transport(e.to_string()))?;
     let since_start = {
@@ -666,6 +688,9 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
     // Rotation stamp (scenario ns, loops included) → when its last packet was sent.
     let mut last_sent_ns: BTreeMap<u64, u64> = BTreeMap::new();
     let mut lidar_datagrams_sent = 0_u64;
+    let mut link_cut = false;
+    // When the link came back (play ns), for the recovery time.
+    let mut link_restored_ns: Vec<u64> = Vec::new();
     for pass in 0..options.loops.max(1) {
         let base_ns = pass * loop_ns;
         for (datagram, rotation) in plan.iter().zip(&rotation_of) {
@@ -685,6 +710,16 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
                 }
             };
             sleep_until(start, base_ns + datagram.at_ns);
+            if let Some(proxy) = &proxy {
+                let in_cut = cut_windows_ns.iter().any(|&(from, to)| (from..to).contains(&datagram.at_ns));
+                if in_cut != link_cut {
+                    proxy.set_cut(in_cut);
+                    link_cut = in_cut;
+                    if !in_cut {
+                        link_restored_ns.push(ns_since(start));
+                    }
+                }
+            }
             let to = SocketAddr::from(([127, 0, 0, 1], port));
             socket.send_to(&payload, to).map_err(|e| HilError::Transport(format!("UDP to {to}: {e}")))?;
             if matches!(datagram.channel, Channel::Lidar(_)) {
@@ -699,6 +734,9 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
     drop(hogs);
 
     // 5. Stop.
+    if let Some(proxy) = &proxy {
+        proxy.set_cut(false);
+    }
     let runtime_exit = runtime.terminate();
     stop_sampler.store(true, Ordering::SeqCst);
     let resources = sampler.join().unwrap_or_default();
@@ -850,6 +888,18 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         reaction_ms_by_actor.insert(actor.clone(), reaction);
     }
     let reaction_ms = reaction_ms_by_actor.values().flatten().copied().reduce(f64::max);
+    // After each cut: the link restored → the next objects received.
+    let link_recovery_ms: Vec<Option<f64>> = link_restored_ns
+        .iter()
+        .map(|&restored| {
+            received
+                .objects
+                .iter()
+                .map(|(at, _)| *at)
+                .find(|&at| at >= restored)
+                .map(|at| (at - restored) as f64 * 1e-6)
+        })
+        .collect();
     let passed = gates.iter().all(|g| g.passed) && runtime_exit == Some(143);
     let report = HilReport {
         scenario: scenario.name.clone(),
@@ -866,6 +916,7 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         latency_ms,
         age_ms,
         reaction_ms,
+        link_recovery_ms,
         reaction_ms_by_actor,
         health_transitions,
         health_reports: received.health.len() as u64,

@@ -8,9 +8,10 @@
 //! - [`player`]: plays recorded lidar traffic over UDP at its recorded pace (the onboard
 //!   runtime's live tests and latency bench use it).
 //! - [`faults`]: packet loss, bursts, delay, jitter, reordering, duplication, sensor death, clock
-//!   jumps, malformed packets and CPU starvation, applied to a play schedule.
+//!   jumps, malformed packets, CPU starvation and a cut zenoh link, applied to a play schedule.
 //! - [`harness`]: one scenario played into `pitsense run` as a child process, measured from its
 //!   zenoh outputs (`pitsense-hil run`).
+//! - [`proxy`]: the TCP proxy that cuts the zenoh link (`zenoh_cut`).
 //! - [`objects`]: the `TrackedObjects` CDR decoder the harness reads the runtime's output with.
 //! - [`report`]: the JUnit XML and `summary.json` over several runs; [`plots`]: PNG plots of
 //!   latency and the runtime's RSS and CPU.
@@ -20,4 +21,5 @@ pub mod harness;
 pub mod objects;
 pub mod player;
 pub mod plots;
+pub mod proxy;
 pub mod report;

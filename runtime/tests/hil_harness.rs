@@ -136,6 +136,17 @@ fn hil_smoke_two_scenarios_one_fault_each() {
     assert_eq!(loss.frames_sent, 40);
     assert!(loss.frames_published >= 38, "{} of 40 published", loss.frames_published);
 
+    // The zenoh link to the subscriber cut for 1 s: what was published meanwhile is gone (the
+    // runtime's publishers drop under congestion, nothing is queued): at least the 10 rotations
+    // of the cut; the subscriber's session reconnects (retry period 100 ms doubling to 1 s) and
+    // objects come again.
+    let cut =
+        run_scenario(&rock, &options(&data, out.path(), vec!["zenoh_cut:1.5:1".parse().unwrap()])).unwrap();
+    assert_eq!(cut.runtime_exit, Some(143));
+    assert!((10..=30).contains(&cut.dropped_frames), "{} dropped", cut.dropped_frames);
+    let recovery = cut.link_recovery_ms[0].expect("objects after the cut");
+    assert!(recovery < 2500.0, "{recovery} ms");
+
     // The plots, where the font is installed (`./x` installs fonts-dejavu-core).
     if std::path::Path::new(pitsense_hil::plots::DEFAULT_FONT).is_file() {
         let files = pitsense_hil::plots::write_plots(&death, out.path()).unwrap();
