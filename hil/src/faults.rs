@@ -19,6 +19,7 @@
 //! | `malformed` | probability | a datagram truncated to half its length |
 //! | `cpu_hog` | processes | busy-looping processes compete for the CPU during the run |
 //! | `zenoh_cut` | at s, for s | the zenoh link between the runtime and its subscriber is cut in `[at, at + for)` ([`crate::proxy`]) |
+//! | `rsu_spoof` | objects | an RSU sends SDSMs at 10 Hz with the actors near it and that many objects no RSU could report: half 2 km away (beyond its range), half beside it at 120 m/s ([`crate::rsu`]) |
 
 use std::fmt;
 
@@ -96,6 +97,11 @@ pub enum Fault {
         /// Number of busy processes (1–64).
         processes: u32,
     },
+    /// An RSU reports the actors near it and `objects` spoofed objects in every SDSM.
+    RsuSpoof {
+        /// Spoofed objects per message (1–64).
+        objects: u32,
+    },
     /// The zenoh link to the runtime is cut in `[at_s, at_s + for_s)` of scenario time.
     ZenohCut {
         /// Start, s of scenario time.
@@ -119,6 +125,7 @@ impl fmt::Display for Fault {
             Self::Malformed { probability } => write!(f, "malformed:{probability}"),
             Self::CpuHog { processes } => write!(f, "cpu_hog:{processes}"),
             Self::ZenohCut { at_s, for_s } => write!(f, "zenoh_cut:{at_s}:{for_s}"),
+            Self::RsuSpoof { objects } => write!(f, "rsu_spoof:{objects}"),
         }
     }
 }
@@ -200,6 +207,14 @@ impl std::str::FromStr for Fault {
                 }
                 Self::CpuHog { processes: processes as u32 }
             }
+            "rsu_spoof" => {
+                arity(1)?;
+                let objects = number(0, "objects")?;
+                if !(1.0..=64.0).contains(&objects) || objects.fract() != 0.0 {
+                    return Err(refuse("objects must be a whole number, 1 to 64"));
+                }
+                Self::RsuSpoof { objects: objects as u32 }
+            }
             "zenoh_cut" => {
                 arity(2)?;
                 Self::ZenohCut { at_s: non_negative(0, "start")?, for_s: non_negative(1, "duration")? }
@@ -207,7 +222,7 @@ impl std::str::FromStr for Fault {
             _ => {
                 return Err(refuse(
                     "unknown fault (loss, burst, delay, jitter, reorder, duplicate, death, clock_jump, \
-                     malformed, cpu_hog, zenoh_cut)",
+                     malformed, cpu_hog, zenoh_cut, rsu_spoof)",
                 ));
             }
         };
@@ -222,6 +237,8 @@ pub enum Channel {
     Lidar(usize),
     /// The GNSS receiver's NMEA sentences.
     Gnss,
+    /// The RSU's V2X messages (built when sent: they carry the wall-clock time).
+    V2x,
 }
 
 /// One datagram of a play schedule.
@@ -253,7 +270,7 @@ pub struct FaultCounts {
 /// Applies `faults`, in order, to the lidar datagrams of `schedule` (sorted by `at_ns`; scenario
 /// time `t` is `at_ns / 1e9`), drawing from a generator seeded with `seed`. The result is sorted
 /// by send time (stable: equal times keep their order). `layout` locates the column stamps for
-/// `clock_jump`. `cpu_hog` and `zenoh_cut` do not touch the schedule.
+/// `clock_jump`. `cpu_hog`, `zenoh_cut` and `rsu_spoof` do not touch the schedule.
 pub fn apply(
     faults: &[Fault],
     schedule: Vec<Datagram>,
@@ -356,7 +373,7 @@ pub fn apply(
                     }
                 }
             }
-            Fault::CpuHog { .. } | Fault::ZenohCut { .. } => {}
+            Fault::CpuHog { .. } | Fault::ZenohCut { .. } | Fault::RsuSpoof { .. } => {}
         }
     }
     schedule.sort_by_key(|d| d.at_ns);
@@ -402,6 +419,7 @@ mod tests {
         );
         assert_eq!("cpu_hog:2".parse::<Fault>().unwrap(), Fault::CpuHog { processes: 2 });
         assert_eq!("zenoh_cut:2:0.5".parse::<Fault>().unwrap(), Fault::ZenohCut { at_s: 2.0, for_s: 0.5 });
+        assert_eq!("rsu_spoof:4".parse::<Fault>().unwrap(), Fault::RsuSpoof { objects: 4 });
         for fault in ["loss:0.05", "burst:0.01:20", "delay:5", "jitter:3", "reorder:0.1", "duplicate:0.2"] {
             assert_eq!(fault.parse::<Fault>().unwrap().to_string(), fault);
         }

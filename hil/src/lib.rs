@@ -12,6 +12,7 @@
 //! - [`harness`]: one scenario played into `pitsense run` as a child process, measured from its
 //!   zenoh outputs (`pitsense-hil run`).
 //! - [`proxy`]: the TCP proxy that cuts the zenoh link (`zenoh_cut`).
+//! - [`rsu`]: SAE J3224 SDSMs of the actors, and spoofed ones (`rsu_spoof`).
 //! - [`objects`]: the `TrackedObjects` CDR decoder the harness reads the runtime's output with.
 //! - [`report`]: the JUnit XML and `summary.json` over several runs; [`plots`]: PNG plots of
 //!   latency and the runtime's RSS and CPU.
@@ -23,3 +24,4 @@ pub mod player;
 pub mod plots;
 pub mod proxy;
 pub mod report;
+pub mod rsu;

@@ -51,7 +51,7 @@ enum Command {
         all: bool,
         /// A fault to inject (repeat the flag): loss:P, burst:P:LEN, delay:MS, jitter:MS,
         /// reorder:P, duplicate:P, death:AT_S:FOR_S, clock_jump:AT_S:OFFSET_S, malformed:P,
-        /// cpu_hog:N, zenoh_cut:AT_S:FOR_S.
+        /// cpu_hog:N, zenoh_cut:AT_S:FOR_S, rsu_spoof:N.
         #[arg(long = "fault")]
         faults: Vec<Fault>,
         /// Seed of the simulation and the faults (the scenario's when absent).

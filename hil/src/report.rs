@@ -77,6 +77,7 @@ fn scenario_summary(report: &HilReport) -> Value {
         "reaction_ms": report.reaction_ms,
         "reaction_ms_by_actor": report.reaction_ms_by_actor,
         "link_recovery_ms": report.link_recovery_ms,
+        "rsu": report.rsu,
         "late_frames": report.late_frames,
         "runtime_late_frames": report.runtime_late_frames,
         "dropped_frames": report.dropped_frames,

@@ -147,6 +147,20 @@ fn hil_smoke_two_scenarios_one_fault_each() {
     let recovery = cut.link_recovery_ms[0].expect("objects after the cut");
     assert!(recovery < 2500.0, "{recovery} ms");
 
+    // An RSU reporting the rock and 4 spoofed objects per SDSM (2 at 2 km, beyond the 300 m
+    // default SDSM range; 2 beside it at 120 m/s, over the 40 m/s limit): every spoofed object is
+    // rejected and counted, none is published.
+    let mut spoof_options = options(&data, out.path(), vec!["rsu_spoof:4".parse().unwrap()]);
+    spoof_options.max_frames = Some(20);
+    let spoof = run_scenario(&rock, &spoof_options).unwrap();
+    let rsu = spoof.rsu.expect("RSU report");
+    // 2 s at 10 Hz, both ends included.
+    assert_eq!(rsu.messages_sent, 21);
+    assert_eq!(rsu.spoofed_objects_sent, 84);
+    assert_eq!(rsu.runtime_received, Some(21), "every SDSM decoded by the runtime");
+    assert!(rsu.runtime_implausible.is_some_and(|n| n >= 84), "{rsu:?}");
+    assert_eq!(rsu.spoofed_published, 0);
+
     // The plots, where the font is installed (`./x` installs fonts-dejavu-core).
     if std::path::Path::new(pitsense_hil::plots::DEFAULT_FONT).is_file() {
         let files = pitsense_hil::plots::write_plots(&death, out.path()).unwrap();
