@@ -239,6 +239,8 @@ pub enum Channel {
     Gnss,
     /// The RSU's V2X messages (built when sent: they carry the wall-clock time).
     V2x,
+    /// Vehicle CAN frames as cannelloni over UDP.
+    Can,
 }
 
 /// One datagram of a play schedule.

@@ -75,6 +75,12 @@ enum Command {
         /// Data root (default: $PITSENSE_DATA, else ../shared/data).
         #[arg(long)]
         data_root: Option<PathBuf>,
+        /// The vehicle CAN database; the ego's speed and yaw rate go over CAN-over-UDP.
+        #[arg(long, default_value = "config/truck.dbc")]
+        dbc: PathBuf,
+        /// Send no CAN.
+        #[arg(long)]
+        no_can: bool,
     },
     /// Plays one scenario back to back for `--minutes` into one `pitsense run`: RSS growth,
     /// CPU and late frames over the long run (`DIR/soak.json`). Exit status 1 when RSS grew 5 %
@@ -104,6 +110,12 @@ enum Command {
         /// Data root (default: $PITSENSE_DATA, else ../shared/data).
         #[arg(long)]
         data_root: Option<PathBuf>,
+        /// The vehicle CAN database; the ego's speed and yaw rate go over CAN-over-UDP.
+        #[arg(long, default_value = "config/truck.dbc")]
+        dbc: PathBuf,
+        /// Send no CAN.
+        #[arg(long)]
+        no_can: bool,
     },
     /// Plays an Ouster capture over UDP at its recorded pace, looped into a stream of rotations
     /// (frame ids and column stamps rewritten per pass).
@@ -151,6 +163,19 @@ fn sibling_pitsense() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The CAN database to send with, unless `--no-can`; a missing file is an error naming it.
+fn can_database(dbc: PathBuf, no_can: bool) -> anyhow::Result<Option<PathBuf>> {
+    if no_can {
+        return Ok(None);
+    }
+    anyhow::ensure!(
+        dbc.is_file(),
+        "no CAN database at `{}` (run from the repository, give --dbc, or --no-can)",
+        dbc.display()
+    );
+    Ok(Some(dbc))
+}
+
 fn resolve_data_root(given: Option<PathBuf>) -> PathBuf {
     given
         .or_else(|| std::env::var_os("PITSENSE_DATA").map(PathBuf::from))
@@ -187,6 +212,8 @@ fn main() -> anyhow::Result<()> {
             pitsense,
             frame_budget_ms,
             data_root,
+            dbc,
+            no_can,
         } => {
             let data_root = resolve_data_root(data_root);
             let pitsense = match pitsense {
@@ -202,6 +229,7 @@ fn main() -> anyhow::Result<()> {
                 seed,
                 max_frames,
                 faults,
+                dbc: can_database(dbc, no_can)?,
                 frame_budget_ms,
                 drain: Duration::from_millis(1500),
                 loops: 1,
@@ -253,7 +281,18 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         }
-        Command::Soak { scenario, minutes, faults, seed, report, pitsense, frame_budget_ms, data_root } => {
+        Command::Soak {
+            scenario,
+            minutes,
+            faults,
+            seed,
+            report,
+            pitsense,
+            frame_budget_ms,
+            data_root,
+            dbc,
+            no_can,
+        } => {
             anyhow::ensure!(minutes.is_finite() && minutes > 0.0, "--minutes must be a positive number");
             let data_root = resolve_data_root(data_root);
             let scenario = load(&scenario, &data_root)?;
@@ -268,6 +307,7 @@ fn main() -> anyhow::Result<()> {
                 seed,
                 max_frames: None,
                 faults,
+                dbc: can_database(dbc, no_can)?,
                 frame_budget_ms,
                 drain: Duration::from_millis(1500),
                 loops,

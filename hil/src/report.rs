@@ -83,6 +83,7 @@ fn scenario_summary(report: &HilReport) -> Value {
         "dropped_frames": report.dropped_frames,
         "frames_sent": report.frames_sent,
         "health_transitions": report.health_transitions,
+        "input_rate_hz": report.input_rate_hz,
         "rss_mib": rss(report),
         "cpu_percent_mean": if cpu.is_empty() { None } else { Some(cpu.iter().sum::<f64>() / cpu.len() as f64) },
         "runtime_exit": report.runtime_exit,

@@ -77,6 +77,7 @@ fn options(data: &std::path::Path, out: &std::path::Path, faults: Vec<Fault>) ->
         seed: None,
         max_frames: Some(40),
         faults,
+        dbc: Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/truck.dbc"))),
         frame_budget_ms: 100,
         drain: Duration::from_millis(1000),
         loops: 1,
@@ -125,6 +126,13 @@ fn hil_smoke_two_scenarios_one_fault_each() {
         death.reaction_ms_by_actor
     );
     assert!(death.resources.iter().all(|r| r.rss_mib > 1.0));
+    // Every input the harness feeds arrives at its rate: lidar 10 rotations/s, GNSS 40
+    // sentences/s (GGA and HDT in each datagram, 20 Hz), CAN 100 frames/s (two per datagram,
+    // 50 Hz).
+    for (input, rate_hz) in [("lidar", 10.0), ("gnss", 40.0), ("can", 100.0)] {
+        let measured = death.input_rate_hz.get(input).copied().unwrap_or(0.0);
+        assert!((measured - rate_hz).abs() <= 0.15 * rate_hz, "{input}: {measured} Hz");
+    }
 
     // A rock on the road under 5 % packet loss.
     let rock = scenario("rock_on_road_80m", &data);
