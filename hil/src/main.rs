@@ -21,10 +21,68 @@ use clap::{Parser, Subcommand};
 use pitsense_hil::faults::Fault;
 use pitsense_hil::harness::{HilOptions, run_scenario};
 use pitsense_hil::player::OusterLoop;
-use pitsense_hil::report::{HilOutcome, junit_xml, rss_growth_percent, summary_json};
+use pitsense_hil::report::{HilOutcome, junit_xml, ms, rss_growth_percent, summary_json};
 use pitsense_sim::scenario::file::{SHIPPED, ScenarioSource};
-use pitsense_sim::scenario::world::Scenario;
 use pitsense_types::{FrameId, Header, Image};
+
+/// What `run` and `soak` share: the runtime under test, its inputs and the faults.
+#[derive(Debug, clap::Args)]
+struct RuntimeArgs {
+    /// A fault to inject (repeat the flag): loss:P, burst:P:LEN, delay:MS, jitter:MS,
+    /// reorder:P, duplicate:P, death:AT_S:FOR_S, clock_jump:AT_S:OFFSET_S, malformed:P,
+    /// cpu_hog:N, zenoh_cut:AT_S:FOR_S, rsu_spoof:N (in every loop of a soak).
+    #[arg(long = "fault")]
+    faults: Vec<Fault>,
+    /// Seed of the simulation and the faults (the scenario's when absent).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The `pitsense` binary under test (default: beside this one).
+    #[arg(long)]
+    pitsense: Option<PathBuf>,
+    /// Frame budget given to the runtime, ms (a frame received later is late).
+    #[arg(long, default_value_t = 100)]
+    frame_budget_ms: u64,
+    /// Data root (default: $PITSENSE_DATA, else ../shared/data).
+    #[arg(long)]
+    data_root: Option<PathBuf>,
+    /// The vehicle CAN database; the ego's speed and yaw rate go over CAN-over-UDP.
+    #[arg(long, default_value = "config/truck.dbc")]
+    dbc: PathBuf,
+    /// Send no CAN.
+    #[arg(long)]
+    no_can: bool,
+}
+
+impl RuntimeArgs {
+    /// The harness options for reports in `out_dir`, `max_frames` rotations and `loops` loops.
+    fn options(self, out_dir: PathBuf, max_frames: Option<u64>, loops: u64) -> anyhow::Result<HilOptions> {
+        let dbc = if self.no_can {
+            None
+        } else {
+            anyhow::ensure!(
+                self.dbc.is_file(),
+                "no CAN database at `{}` (run from the repository, give --dbc, or --no-can)",
+                self.dbc.display()
+            );
+            Some(self.dbc)
+        };
+        Ok(HilOptions {
+            pitsense: match self.pitsense {
+                Some(path) => path,
+                None => sibling_pitsense()?,
+            },
+            data_root: pitsense_sim::scenario::data_root(self.data_root),
+            out_dir,
+            seed: self.seed,
+            max_frames,
+            faults: self.faults,
+            dbc,
+            frame_budget_ms: self.frame_budget_ms,
+            drain: Duration::from_millis(1500),
+            loops,
+        })
+    }
+}
 
 /// Simulated hardware-in-the-loop tools.
 #[derive(Debug, Parser)]
@@ -49,14 +107,6 @@ enum Command {
         /// Every shipped scenario.
         #[arg(long, conflicts_with = "scenarios")]
         all: bool,
-        /// A fault to inject (repeat the flag): loss:P, burst:P:LEN, delay:MS, jitter:MS,
-        /// reorder:P, duplicate:P, death:AT_S:FOR_S, clock_jump:AT_S:OFFSET_S, malformed:P,
-        /// cpu_hog:N, zenoh_cut:AT_S:FOR_S, rsu_spoof:N.
-        #[arg(long = "fault")]
-        faults: Vec<Fault>,
-        /// Seed of the simulation and the faults (the scenario's when absent).
-        #[arg(long)]
-        seed: Option<u64>,
         /// Stop each scenario after this many lidar rotations.
         #[arg(long)]
         max_frames: Option<u64>,
@@ -66,21 +116,8 @@ enum Command {
         /// JUnit XML to write.
         #[arg(long)]
         junit: Option<PathBuf>,
-        /// The `pitsense` binary under test (default: beside this one).
-        #[arg(long)]
-        pitsense: Option<PathBuf>,
-        /// Frame budget given to the runtime, ms (a frame received later is late).
-        #[arg(long, default_value_t = 100)]
-        frame_budget_ms: u64,
-        /// Data root (default: $PITSENSE_DATA, else ../shared/data).
-        #[arg(long)]
-        data_root: Option<PathBuf>,
-        /// The vehicle CAN database; the ego's speed and yaw rate go over CAN-over-UDP.
-        #[arg(long, default_value = "config/truck.dbc")]
-        dbc: PathBuf,
-        /// Send no CAN.
-        #[arg(long)]
-        no_can: bool,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
     },
     /// Plays one scenario back to back for `--minutes` into one `pitsense run`: RSS growth,
     /// CPU and late frames over the long run (`DIR/soak.json`). Exit status 1 when RSS grew 5 %
@@ -92,30 +129,11 @@ enum Command {
         /// How long to play, minutes.
         #[arg(long, default_value_t = 30.0)]
         minutes: f64,
-        /// A fault to inject in every loop (as for `run`).
-        #[arg(long = "fault")]
-        faults: Vec<Fault>,
-        /// Seed of the simulation and the faults (the scenario's when absent).
-        #[arg(long)]
-        seed: Option<u64>,
         /// Folder for the report.
         #[arg(long, default_value = "out/hil/soak")]
         report: PathBuf,
-        /// The `pitsense` binary under test (default: beside this one).
-        #[arg(long)]
-        pitsense: Option<PathBuf>,
-        /// Frame budget given to the runtime, ms.
-        #[arg(long, default_value_t = 100)]
-        frame_budget_ms: u64,
-        /// Data root (default: $PITSENSE_DATA, else ../shared/data).
-        #[arg(long)]
-        data_root: Option<PathBuf>,
-        /// The vehicle CAN database; the ego's speed and yaw rate go over CAN-over-UDP.
-        #[arg(long, default_value = "config/truck.dbc")]
-        dbc: PathBuf,
-        /// Send no CAN.
-        #[arg(long)]
-        no_can: bool,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
     },
     /// Plays an Ouster capture over UDP at its recorded pace, looped into a stream of rotations
     /// (frame ids and column stamps rewritten per pass).
@@ -163,30 +181,6 @@ fn sibling_pitsense() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// The CAN database to send with, unless `--no-can`; a missing file is an error naming it.
-fn can_database(dbc: PathBuf, no_can: bool) -> anyhow::Result<Option<PathBuf>> {
-    if no_can {
-        return Ok(None);
-    }
-    anyhow::ensure!(
-        dbc.is_file(),
-        "no CAN database at `{}` (run from the repository, give --dbc, or --no-can)",
-        dbc.display()
-    );
-    Ok(Some(dbc))
-}
-
-fn resolve_data_root(given: Option<PathBuf>) -> PathBuf {
-    given
-        .or_else(|| std::env::var_os("PITSENSE_DATA").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("../shared/data"))
-}
-
-fn load(name: &str, data_root: &Path) -> anyhow::Result<Scenario> {
-    let source = ScenarioSource::resolve(name)?;
-    Ok(Scenario::build(&source, data_root)?)
-}
-
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::List => {
@@ -201,42 +195,14 @@ fn main() -> anyhow::Result<()> {
                 println!("{name}\n    {description}");
             }
         }
-        Command::Run {
-            scenarios,
-            all,
-            faults,
-            seed,
-            max_frames,
-            report,
-            junit,
-            pitsense,
-            frame_budget_ms,
-            data_root,
-            dbc,
-            no_can,
-        } => {
-            let data_root = resolve_data_root(data_root);
-            let pitsense = match pitsense {
-                Some(path) => path,
-                None => sibling_pitsense()?,
-            };
+        Command::Run { scenarios, all, max_frames, report, junit, runtime } => {
             let names: Vec<String> =
                 if all { SHIPPED.iter().map(|(name, _)| (*name).to_owned()).collect() } else { scenarios };
-            let options = HilOptions {
-                pitsense,
-                data_root: data_root.clone(),
-                out_dir: report.clone(),
-                seed,
-                max_frames,
-                faults,
-                dbc: can_database(dbc, no_can)?,
-                frame_budget_ms,
-                drain: Duration::from_millis(1500),
-                loops: 1,
-            };
+            let options = runtime.options(report.clone(), max_frames, 1)?;
             let mut outcomes = Vec::new();
             for name in &names {
-                let outcome = load(name, &data_root)
+                let outcome = pitsense_sim::scenario::load(name, &options.data_root)
+                    .map_err(anyhow::Error::from)
                     .and_then(|scenario| Ok(run_scenario(&scenario, &options)?))
                     .map_or_else(
                         |error| HilOutcome::Crashed { scenario: name.clone(), message: format!("{error:#}") },
@@ -281,37 +247,14 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         }
-        Command::Soak {
-            scenario,
-            minutes,
-            faults,
-            seed,
-            report,
-            pitsense,
-            frame_budget_ms,
-            data_root,
-            dbc,
-            no_can,
-        } => {
+        Command::Soak { scenario, minutes, report, runtime } => {
             anyhow::ensure!(minutes.is_finite() && minutes > 0.0, "--minutes must be a positive number");
-            let data_root = resolve_data_root(data_root);
-            let scenario = load(&scenario, &data_root)?;
+            let scenario = pitsense_sim::scenario::load(
+                &scenario,
+                &pitsense_sim::scenario::data_root(runtime.data_root.clone()),
+            )?;
             let loops = ((minutes * 60.0) / scenario.duration_s.max(0.1)).ceil().max(1.0) as u64;
-            let options = HilOptions {
-                pitsense: match pitsense {
-                    Some(path) => path,
-                    None => sibling_pitsense()?,
-                },
-                data_root,
-                out_dir: report.clone(),
-                seed,
-                max_frames: None,
-                faults,
-                dbc: can_database(dbc, no_can)?,
-                frame_budget_ms,
-                drain: Duration::from_millis(1500),
-                loops,
-            };
+            let options = runtime.options(report.clone(), None, loops)?;
             println!("soak: {} played {loops} times ({minutes} min)", scenario.name);
             let run = run_scenario(&scenario, &options)?;
             plot(&run, &report);
@@ -390,8 +333,4 @@ fn plot(report: &pitsense_hil::harness::HilReport, dir: &Path) {
         }
         Err(error) => eprintln!("pitsense-hil: no plots: {error}"),
     }
-}
-
-fn ms(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
 }

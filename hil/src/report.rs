@@ -21,6 +21,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use pitsense_sim::scenario::junit::escape;
+
 use crate::harness::{HilReport, LatencyMs, ResourceSample};
 
 /// The outcome of one scenario for the reports.
@@ -133,24 +135,9 @@ pub fn summary_json(outcomes: &[HilOutcome]) -> Value {
     })
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn ms(value: Option<f64>) -> String {
-    value.map_or_else(|| "none".to_owned(), |v| format!("{v:.1}"))
+/// A duration in ms with one decimal, `-` for none.
+pub fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
 }
 
 /// The JUnit XML document of `outcomes`.

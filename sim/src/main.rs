@@ -152,17 +152,12 @@ fn tracker_config(path: Option<&Path>) -> anyhow::Result<TrackerConfig> {
     Ok(config)
 }
 
-/// `--data-root`, else `PITSENSE_DATA`, else `../shared/data`.
 fn data_root(given: Option<PathBuf>) -> PathBuf {
-    given
-        .or_else(|| std::env::var_os("PITSENSE_DATA").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("../shared/data"))
+    pitsense_sim::scenario::data_root(given)
 }
 
-/// Loads and validates a scenario by name or path.
 fn load_scenario(name: &str, data_root: &Path) -> anyhow::Result<Scenario> {
-    let source = ScenarioSource::resolve(name)?;
-    Ok(Scenario::build(&source, data_root)?)
+    Ok(pitsense_sim::scenario::load(name, data_root)?)
 }
 
 fn describe(scenario: &Scenario) -> String {

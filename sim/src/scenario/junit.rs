@@ -21,8 +21,9 @@ pub enum ScenarioOutcome {
     },
 }
 
-/// Escapes text for XML attribute values and content.
-fn escape(text: &str) -> String {
+/// Escapes text for XML attribute values and content (the five predefined entities; control
+/// characters other than tab, CR and LF, which XML 1.0 forbids, become spaces).
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

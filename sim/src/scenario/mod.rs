@@ -31,7 +31,7 @@ pub mod run;
 pub mod score;
 pub mod world;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why a scenario could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
@@ -91,4 +91,22 @@ pub enum ScenarioError {
         /// The stage's error.
         reason: String,
     },
+}
+
+/// The data root: `given` (a `--data-root` flag), else `$PITSENSE_DATA`, else
+/// `../shared/data`.
+pub fn data_root(given: Option<PathBuf>) -> PathBuf {
+    given
+        .or_else(|| std::env::var_os("PITSENSE_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/data"))
+}
+
+/// Loads and validates a scenario by shipped name or file path
+/// ([`file::ScenarioSource::resolve`], [`world::Scenario::build`]); lidar metadata paths are
+/// resolved against `data_root`.
+///
+/// # Errors
+/// As [`file::ScenarioSource::resolve`] and [`world::Scenario::build`].
+pub fn load(name_or_path: &str, data_root: &Path) -> Result<world::Scenario, ScenarioError> {
+    world::Scenario::build(&file::ScenarioSource::resolve(name_or_path)?, data_root)
 }
