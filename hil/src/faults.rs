@@ -150,9 +150,24 @@ impl std::str::FromStr for Fault {
             let p = number(index, "probability")?;
             if (0.0..=1.0).contains(&p) { Ok(p) } else { Err(refuse("probability must be in [0, 1]")) }
         };
+        // Times and durations: 0 to a day (a longer one only overflows the schedule).
         let non_negative = |index: usize, what: &str| -> Result<f64, FaultParseError> {
             let v = number(index, what)?;
-            if v >= 0.0 { Ok(v) } else { Err(refuse(&format!("{what} must be ≥ 0"))) }
+            if v < 0.0 {
+                return Err(refuse(&format!("{what} must be ≥ 0")));
+            }
+            if v > 86_400.0 {
+                return Err(refuse(&format!("{what} must be at most 86400 s (a day)")));
+            }
+            Ok(v)
+        };
+        let milliseconds = |index: usize, what: &str| -> Result<f64, FaultParseError> {
+            let v = number(index, what)?;
+            if (0.0..=60_000.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(refuse(&format!("{what} must be 0 to 60000 ms")))
+            }
         };
         let fault = match name {
             "loss" => {
@@ -169,11 +184,11 @@ impl std::str::FromStr for Fault {
             }
             "delay" => {
                 arity(1)?;
-                Self::Delay { ms: non_negative(0, "delay")? }
+                Self::Delay { ms: milliseconds(0, "delay")? }
             }
             "jitter" => {
                 arity(1)?;
-                Self::Jitter { ms: non_negative(0, "jitter")? }
+                Self::Jitter { ms: milliseconds(0, "jitter")? }
             }
             "reorder" => {
                 arity(1)?;
@@ -430,7 +445,10 @@ mod tests {
             ("loss", "takes 1 argument"),
             ("loss:0.1:2", "takes 1 argument"),
             ("burst:0.1:0", "length must be"),
-            ("delay:-3", "must be ≥ 0"),
+            ("delay:-3", "0 to 60000 ms"),
+            ("delay:1e308", "0 to 60000 ms"),
+            ("death:1e308:1", "at most 86400 s"),
+            ("death:1:-1", "must be ≥ 0"),
             ("jitter:NaN", "must be finite"),
             ("flood:1", "unknown fault"),
             ("clock_jump:1:5000", "±1000 s"),

@@ -220,11 +220,14 @@ pub struct HilReport {
     pub fault_counts: FaultCounts,
     /// Lidar datagrams sent.
     pub lidar_datagrams_sent: u64,
-    /// Rotations of the first lidar with at least one packet sent.
+    /// Rotations of the first lidar with at least one packet sent (rotations a fault removed
+    /// whole, such as `death`, are not counted).
     pub frames_sent: u64,
     /// Of those, rotations whose objects were received.
     pub frames_published: u64,
-    /// Rotations sent whose objects never came (dropped by the runtime, or lost to a fault).
+    /// Rotations sent for which no objects carrying the rotation's stamp came back: the runtime
+    /// dropped them, a fault lost them (a cut link), or the runtime published them under another
+    /// stamp (after a clock jump back it refuses stamps that do not increase).
     pub dropped_frames: u64,
     /// Rotations received later than the frame budget after their last packet.
     pub late_frames: u64,
@@ -248,7 +251,7 @@ pub struct HilReport {
     pub link_recovery_ms: Vec<Option<f64>>,
     /// With `rsu_spoof`: what the RSU sent and what came of it.
     pub rsu: Option<RsuReport>,
-    /// Health mode changes.
+    /// Health mode changes while the inputs played (not those from the harness stopping them).
     pub health_transitions: Vec<HealthTransition>,
     /// Per input (the health reports' names: `lidar`, `gnss`, `can`, `v2x`), the median rate
     /// the runtime measured while the input was `ok`, Hz.
@@ -536,22 +539,68 @@ struct RuntimeProcess {
 
 impl Drop for RuntimeProcess {
     fn drop(&mut self) {
+        let family = descendants(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        signal(&family, "-KILL");
     }
 }
 
+/// Every process below `pid` (children, theirs, …), from the `PPid` of each `/proc/<n>/status`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+        let parent =
+            status.lines().find_map(|l| l.strip_prefix("PPid:")).and_then(|v| v.trim().parse::<u32>().ok());
+        if let Some(parent) = parent {
+            parents.push((child, parent));
+        }
+    }
+    let mut found = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(next) = frontier.pop() {
+        for &(child, parent) in &parents {
+            if parent == next && !found.contains(&child) {
+                found.push(child);
+                frontier.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// Sends `signal` (`-TERM`, `-KILL`) to `pids` with procps' `kill` (the crate forbids unsafe
+/// code, so no direct kill(2)).
+fn signal(pids: &[u32], signal: &str) {
+    if pids.is_empty() {
+        return;
+    }
+    let _ =
+        Command::new("kill").arg(signal).args(pids.iter().map(u32::to_string)).stderr(Stdio::null()).status();
+}
+
 impl RuntimeProcess {
-    /// SIGTERM, then up to 15 s for the exit (SIGKILL after). The exit code (128 + signal
-    /// for a signal death) or `None` when it had to be killed.
+    /// SIGTERM to the child and every process below it (a wrapper script's runtime included),
+    /// then up to 15 s for the child's exit; what is left below it is killed. The child's exit
+    /// code (128 + signal for a signal death), or `None` when it had to be killed.
     fn terminate(mut self) -> Option<i32> {
-        let pid = self.child.id() as i32;
-        // procps' `kill` (the crate forbids unsafe code, so no direct kill(2)).
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let mut family = descendants(self.child.id());
+        family.push(self.child.id());
+        signal(&family, "-TERM");
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 use std::os::unix::process::ExitStatusExt;
+                // Give the rest of the family the same deadline, then make sure.
+                while Instant::now() < deadline
+                    && family.iter().any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                family.pop();
+                signal(&family, "-KILL");
                 return status.code().or_else(|| status.signal().map(|s| 128 + s));
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -629,7 +678,10 @@ fn ns_since(start: Instant) -> u64 {
 /// # Errors
 /// [`HilError`] when the simulation, the runtime's start, a transport or an output file fails.
 pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilReport, HilError> {
-    let dir = options.out_dir.join(&scenario.name);
+    // Absolute: the runtime resolves relative paths in its configuration against the data root.
+    let out_dir =
+        std::path::absolute(&options.out_dir).map_err(|e| file_error(&options.out_dir)(e.to_string()))?;
+    let dir = out_dir.join(&scenario.name);
     std::fs::create_dir_all(&dir).map_err(|e| file_error(&dir)(e.to_string()))?;
     let seed = options.seed.unwrap_or(scenario.seed);
 
@@ -730,6 +782,7 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         .arg(&config_path)
         .arg("--data-root")
         .arg(&options.data_root)
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(log_file)
         .stderr(log_err)
@@ -810,7 +863,17 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
             break;
         }
         if let Ok(Some(status)) = runtime.child.try_wait() {
-            return Err(runtime_error(format!("exited at start with {status}")));
+            // Its own words: the log's last line that says what went wrong.
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let said = text
+                .lines()
+                .rev()
+                .find(|l| l.contains("rror") || l.contains("invalid"))
+                .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()))
+                .unwrap_or("(nothing)")
+                .trim()
+                .to_owned();
+            return Err(runtime_error(format!("exited at start with {status}: {said}")));
         }
         if waiting.elapsed() > START_TIMEOUT {
             return Err(runtime_error(format!("no health report on zenoh within {START_TIMEOUT:?}")));
@@ -909,6 +972,8 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
             }
         }
     }
+    // Health after this is the harness having stopped its inputs, not a fault.
+    let play_end_ns = ns_since(start);
     std::thread::sleep(options.drain);
     drop(hogs);
 
@@ -979,7 +1044,8 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
 
     // Per input, the median of the rates the health reports gave while it was `ok`.
     let mut rates: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (_, report) in &received.health {
+    let during_play = || received.health.iter().filter(|(at, _)| *at <= play_end_ns);
+    for (_, report) in during_play() {
         if let Some(inputs) = report.get("inputs").and_then(serde_json::Value::as_object) {
             for (name, input) in inputs {
                 let ok = input.get("status").and_then(serde_json::Value::as_str) == Some("ok");
@@ -999,7 +1065,7 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
     let mut health_transitions = Vec::new();
     let mut mode: Option<String> = None;
     let mut runtime_late_frames = None;
-    for (at, report) in &received.health {
+    for (at, report) in during_play() {
         let now = report.get("mode").and_then(|m| m.as_str()).unwrap_or("unknown").to_owned();
         runtime_late_frames =
             report.get("late_frames").and_then(serde_json::Value::as_u64).or(runtime_late_frames);

@@ -107,8 +107,9 @@ enum Command {
         /// Every shipped scenario.
         #[arg(long, conflicts_with = "scenarios")]
         all: bool,
-        /// Stop each scenario after this many lidar rotations.
-        #[arg(long)]
+        /// Stop each scenario after this many lidar rotations (≥ 1; gates are then scored on
+        /// the shortened run).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         max_frames: Option<u64>,
         /// Folder for the reports.
         #[arg(long, default_value = "out/hil")]
@@ -196,6 +197,14 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::Run { scenarios, all, max_frames, report, junit, runtime } => {
+            // Fail now, not after the runs, when the JUnit file cannot be written.
+            if let Some(path) = &junit {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("creating `{}`", parent.display()))?;
+                }
+                std::fs::write(path, "").with_context(|| format!("writing `{}`", path.display()))?;
+            }
             let names: Vec<String> =
                 if all { SHIPPED.iter().map(|(name, _)| (*name).to_owned()).collect() } else { scenarios };
             let options = runtime.options(report.clone(), max_frames, 1)?;
@@ -214,7 +223,7 @@ fn main() -> anyhow::Result<()> {
                 match &outcome {
                     HilOutcome::Ran(r) => println!(
                         "{}: {} — latency p50/p99/max {}/{}/{} ms, reaction {} ms, frames sent {}, dropped {}, \
-                         late {}, health {}, runtime exit {:?}",
+                         late {}, health {}, runtime exit {}",
                         r.scenario,
                         if r.passed { "passed" } else { "FAILED" },
                         ms(r.latency_ms.p50),
@@ -225,7 +234,7 @@ fn main() -> anyhow::Result<()> {
                         r.dropped_frames,
                         r.late_frames,
                         r.health_transitions.iter().map(|t| t.to.as_str()).collect::<Vec<_>>().join(" → "),
-                        r.runtime_exit,
+                        exit_text(r.runtime_exit),
                     ),
                     HilOutcome::Crashed { scenario, message } => println!("{scenario}: ERROR {message}"),
                 }
@@ -239,10 +248,13 @@ fn main() -> anyhow::Result<()> {
                 std::fs::write(&path, junit_xml(&outcomes))
                     .with_context(|| format!("writing `{}`", path.display()))?;
             }
-            let passed = outcomes.iter().all(|o| matches!(o, HilOutcome::Ran(r) if r.passed));
-            if !passed {
+            let failed = outcomes.iter().filter(|o| matches!(o, HilOutcome::Ran(r) if !r.passed)).count();
+            let errors = outcomes.iter().filter(|o| matches!(o, HilOutcome::Crashed { .. })).count();
+            if failed + errors > 0 {
                 println!(
-                    "some gates failed, a runtime did not stop cleanly, or a run could not be carried out"
+                    "{failed} run(s) missed a gate or did not stop cleanly, {errors} could not be carried out \
+                     (reports in `{}`)",
+                    report.display()
                 );
                 std::process::exit(1);
             }
@@ -253,9 +265,14 @@ fn main() -> anyhow::Result<()> {
                 &scenario,
                 &pitsense_sim::scenario::data_root(runtime.data_root.clone()),
             )?;
+            // Whole loops: at least one, so a short soak plays longer than asked.
             let loops = ((minutes * 60.0) / scenario.duration_s.max(0.1)).ceil().max(1.0) as u64;
+            let played_min = loops as f64 * scenario.duration_s / 60.0;
             let options = runtime.options(report.clone(), None, loops)?;
-            println!("soak: {} played {loops} times ({minutes} min)", scenario.name);
+            println!(
+                "soak: {} ({:.1} s) played {loops} time(s) back to back: {played_min:.2} min",
+                scenario.name, scenario.duration_s
+            );
             let run = run_scenario(&scenario, &options)?;
             plot(&run, &report);
             let growth = rss_growth_percent(&run.resources);
@@ -263,7 +280,7 @@ fn main() -> anyhow::Result<()> {
             let cpu_mean = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
             let rss_max = run.resources.iter().map(|r| r.rss_mib).fold(0.0, f64::max);
             let summary = serde_json::json!({
-                "scenario": run.scenario, "minutes": minutes, "loops": loops,
+                "scenario": run.scenario, "minutes_asked": minutes, "minutes_played": played_min, "loops": loops,
                 "frames_sent": run.frames_sent, "dropped_frames": run.dropped_frames,
                 "late_frames": run.late_frames, "latency_ms": run.latency_ms,
                 "rss_growth_percent": growth, "rss_max_mib": rss_max, "cpu_percent_mean": cpu_mean,
@@ -276,7 +293,7 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("writing `{}`", path.display()))?;
             println!(
                 "frames sent {}, dropped {}, late {}; latency p50/p99/max {}/{}/{} ms; RSS max {rss_max:.1} MiB, \
-                 growth {} %; CPU {cpu_mean:.1} % of a core; runtime exit {:?}",
+                 growth {} %; CPU {cpu_mean:.1} % of a core; runtime exit {}",
                 run.frames_sent,
                 run.dropped_frames,
                 run.late_frames,
@@ -284,7 +301,7 @@ fn main() -> anyhow::Result<()> {
                 ms(run.latency_ms.p99),
                 ms(run.latency_ms.max),
                 ms(growth),
-                run.runtime_exit,
+                exit_text(run.runtime_exit),
             );
             if growth.is_none_or(|g| g >= 5.0) || run.late_frames > 0 || run.runtime_exit != Some(143) {
                 println!(
@@ -321,6 +338,11 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An exit status for people: the code, or `killed` when the harness had to kill it.
+fn exit_text(code: Option<i32>) -> String {
+    code.map_or_else(|| "killed (no exit within 15 s of SIGTERM)".to_owned(), |c| c.to_string())
 }
 
 /// Writes the run's PNG plots into `dir`; a missing font only warns (the reports stand alone).

@@ -154,11 +154,11 @@ pub fn junit_xml(outcomes: &[HilOutcome]) -> String {
             HilOutcome::Ran(report) => {
                 let time_s = report.in_process.simulated_s;
                 xml.push_str(&format!(
-                    "  <testcase classname=\"hil\" name=\"{}\" time=\"{time_s:.3}\">\n    <system-out>faults {}; \
+                    "  <testcase classname=\"hil\" name=\"{}\" time=\"{time_s:.3}\">\n    <system-out>faults: {}; \
                      latency p50 {} ms, p99 {} ms, max {} ms; reaction {} ms; frames sent {}, dropped {}, late {}; \
                      runtime exit {}</system-out>\n",
                     escape(&report.scenario),
-                    escape(&report.faults.join(" ")),
+                    escape(&if report.faults.is_empty() { "none".to_owned() } else { report.faults.join(" ") }),
                     ms(report.latency_ms.p50),
                     ms(report.latency_ms.p99),
                     ms(report.latency_ms.max),
@@ -168,18 +168,23 @@ pub fn junit_xml(outcomes: &[HilOutcome]) -> String {
                     report.late_frames,
                     report.runtime_exit.map_or_else(|| "killed".to_owned(), |c| c.to_string()),
                 ));
+                // One <failure> per test case (several are not read by every JUnit reader).
+                let mut failures = Vec::new();
                 if report.runtime_exit != Some(143) {
-                    xml.push_str(&format!(
-                        "    <failure message=\"the runtime did not stop cleanly on SIGTERM (exit {:?})\"/>\n",
-                        report.runtime_exit
+                    failures.push(format!(
+                        "the runtime did not stop cleanly on SIGTERM (exit {})",
+                        report.runtime_exit.map_or_else(|| "none: killed".to_owned(), |c| c.to_string())
                     ));
                 }
                 for gate in report.gates.iter().filter(|g| !g.passed) {
-                    xml.push_str(&format!(
-                        "    <failure message=\"gate {} missed: measured {}\"/>\n",
-                        escape(&gate.gate),
+                    failures.push(format!(
+                        "gate {} missed: measured {}",
+                        gate.gate,
                         gate.value.map_or_else(|| "nothing".to_owned(), |v| format!("{v:.4}"))
                     ));
+                }
+                if !failures.is_empty() {
+                    xml.push_str(&format!("    <failure message=\"{}\"/>\n", escape(&failures.join("; "))));
                 }
                 xml.push_str("  </testcase>\n");
             }
