@@ -206,8 +206,12 @@ impl<R: Read + Seek> EpisodeReader<R> {
         // the file from them without the summary).
         // Chunks whose time ranges overlap are held at once, each at its declared size: bound
         // the declared total by what the file could hold (found by fuzzing: 4 kB of damaged
-        // indexes made the reader allocate 4 GB).
-        let declared_total: u64 = summary.chunk_indexes.iter().map(|chunk| chunk.uncompressed_size).sum();
+        // indexes made the reader allocate 4 GB). The sum saturates: declared sizes near 2^64
+        // overflowed it (found by fuzzing again), which would have let them through.
+        let declared_total: u64 = summary
+            .chunk_indexes
+            .iter()
+            .fold(0_u64, |total, chunk| total.saturating_add(chunk.uncompressed_size));
         let budget = MIN_DECLARED_BUDGET_BYTES.max(size_bytes.saturating_mul(MAX_DECLARED_RATIO));
         if declared_total > budget {
             return Err(file_error(format!(

@@ -266,3 +266,18 @@ fn chunk_indexes_declaring_far_more_than_the_file_holds_are_refused_in_bounded_m
     let peak = peak_resident_bytes();
     assert!(peak < 1 << 30, "peak resident memory {peak} bytes");
 }
+
+/// Found by `episode_reader` when the fixed target was fuzzed again (22,000 runs): chunk indexes
+/// whose declared sizes add up past 2^64. The sum of the declared sizes overflowed (a panic in a
+/// build with overflow checks; a wrapped, small total — and the 4 GB allocation — without).
+/// Now the sum saturates and the episode is refused at open.
+#[test]
+fn chunk_indexes_declaring_sizes_that_overflow_their_sum_are_refused() {
+    let bytes = fuzz_found("reader_declared_sizes_overflow.mcap");
+    fuzz_episode_reader(&bytes);
+    let Err(error) = EpisodeReader::from_reader(std::io::Cursor::new(&bytes), Path::new("overflow.mcap"))
+    else {
+        panic!("opened: the damaged summary was not refused");
+    };
+    assert!(error.to_string().contains("the chunk indexes declare 18446744073709551615 bytes"), "{error}");
+}
