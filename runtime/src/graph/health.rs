@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `failed` | the source reported a fatal error (cannot open, socket closed) |
 //! | `not_received` | nothing since start-up |
-//! | `stale` | nothing arrived for more than `stale_after_periods` nominal periods (2 by default: a lost lidar at 10 Hz is detected within 200 ms), or the newest sensor stamp lags the clock by more than `max_stamp_lag_ms` |
+//! | `stale` | nothing arrived for more than `stale_after_periods` nominal periods (2 by default: a lost lidar at 10 Hz is detected within 200 ms), or the newest sensor stamp lags the clock, or leads it, by more than `max_stamp_lag_ms` (a sensor clock that jumped) |
 //! | `rate_low` | arrivals over the last `rate_window_ms` below `rate_low_fraction` of the nominal rate |
 //! | `ok` | otherwise |
 //!
@@ -35,8 +35,10 @@ pub struct MonitorConfig {
     pub rate_low_fraction: f64,
     /// Window of the rate estimate, ms.
     pub rate_window_ms: u64,
-    /// Largest tolerated lag of the newest sensor stamp behind the clock, ms; 0 disables the
-    /// check (sensors whose clocks are not synchronised to the truck's).
+    /// Largest tolerated lag of the newest sensor stamp behind the clock, ms, and lead ahead of
+    /// it (a sensor clock that jumped forward: stamps from the future would be fused with an
+    /// ego pose that does not exist yet); 0 disables the check (sensors whose clocks are not
+    /// synchronised to the truck's).
     pub max_stamp_lag_ms: u64,
 }
 
@@ -162,9 +164,10 @@ impl InputMonitor {
             InputStatus::Failed
         } else if let Some(last_arrival_ns) = last_arrival_ns {
             let stamp_lag_ns = self.last_stamp_ns.map_or(0, |stamp| now_ns.saturating_sub(stamp));
+            let stamp_lead_ns = self.last_stamp_ns.map_or(0, |stamp| stamp.saturating_sub(now_ns));
             let lag_limit_ns = self.config.max_stamp_lag_ms * 1_000_000;
             if now_ns.saturating_sub(last_arrival_ns) > self.config.stale_after_ns()
-                || (lag_limit_ns > 0 && stamp_lag_ns > lag_limit_ns)
+                || (lag_limit_ns > 0 && stamp_lag_ns.max(stamp_lead_ns) > lag_limit_ns)
             {
                 InputStatus::Stale
             } else if now_ns.saturating_sub(self.started_ns) >= window_ns
@@ -304,6 +307,24 @@ mod tests {
         let mut monitor = InputMonitor::new(config, 0);
         monitor.on_message(1_000 * MS, 600 * MS);
         assert_eq!(monitor.health(1_000 * MS).status, InputStatus::Stale);
+    }
+
+    #[test]
+    fn stamps_from_the_future_make_an_input_stale() {
+        // One message a second: no rate check here.
+        let config =
+            MonitorConfig { max_stamp_lag_ms: 300, rate_low_fraction: 0.0, ..MonitorConfig::default() };
+        let mut monitor = InputMonitor::new(config.clone(), 0);
+        // 200 ms ahead: within the limit.
+        monitor.on_message(1_000 * MS, 1_200 * MS);
+        assert_eq!(monitor.health(1_000 * MS).status, InputStatus::Ok);
+        // A sensor clock that jumped 1 s forward.
+        monitor.on_message(1_100 * MS, 2_100 * MS);
+        assert_eq!(monitor.health(1_100 * MS).status, InputStatus::Stale);
+        // Unchecked when the limit is 0 (unsynchronised sensor clocks).
+        let mut unchecked = InputMonitor::new(MonitorConfig { max_stamp_lag_ms: 0, ..config }, 0);
+        unchecked.on_message(1_000 * MS, 9_000 * MS);
+        assert_eq!(unchecked.health(1_000 * MS).status, InputStatus::Ok);
     }
 
     #[test]
