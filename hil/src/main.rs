@@ -214,7 +214,7 @@ fn main() -> anyhow::Result<()> {
                     .map_err(anyhow::Error::from)
                     .and_then(|scenario| Ok(run_scenario(&scenario, &options)?))
                     .map_or_else(
-                        |error| HilOutcome::Crashed { scenario: name.clone(), message: format!("{error:#}") },
+                        |error| HilOutcome::Crashed { scenario: name.clone(), message: error.to_string() },
                         |report| HilOutcome::Ran(Box::new(report)),
                     );
                 if let HilOutcome::Ran(r) = &outcome {
