@@ -58,8 +58,15 @@ fn register_font() -> Result<(), PlotError> {
 /// One line of a plot: its name, colour and points.
 type Line<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
-/// Draws `lines` on one chart (x: scenario time, s) and writes the PNG.
-fn line_chart(path: &Path, caption: &str, y_desc: &str, lines: &[Line<'_>]) -> Result<(), PlotError> {
+/// Draws `lines` on one chart (x: scenario time, s) and writes the PNG; a line is broken where
+/// consecutive points are more than `max_gap_s` apart (no straight line across an outage).
+fn line_chart(
+    path: &Path,
+    caption: &str,
+    y_desc: &str,
+    lines: &[Line<'_>],
+    max_gap_s: f64,
+) -> Result<(), PlotError> {
     let fail = |reason: String| PlotError::Draw { file: path.to_path_buf(), reason };
     let points = lines.iter().flat_map(|(_, _, p)| p.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
     let (mut x_max, mut y_min, mut y_max) = (1.0_f64, 0.0_f64, 1.0_f64);
@@ -88,11 +95,25 @@ fn line_chart(path: &Path, caption: &str, y_desc: &str, lines: &[Line<'_>]) -> R
             .map_err(|e| fail(e.to_string()))?;
         for (name, colour, points) in lines {
             let colour = *colour;
-            chart
-                .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
-                .map_err(|e| fail(e.to_string()))?
-                .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+            let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+            for &point in points {
+                match runs.last_mut() {
+                    Some(run) if run.last().is_some_and(|last| point.0 - last.0 <= max_gap_s) => {
+                        run.push(point)
+                    }
+                    _ => runs.push(vec![point]),
+                }
+            }
+            for (index, run) in runs.into_iter().enumerate() {
+                let series = chart
+                    .draw_series(LineSeries::new(run, colour.stroke_width(2)))
+                    .map_err(|e| fail(e.to_string()))?;
+                if index == 0 {
+                    series.label(*name).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                    });
+                }
+            }
         }
         chart
             .configure_series_labels()
@@ -120,6 +141,8 @@ pub fn write_plots(report: &HilReport, dir: &Path) -> Result<Vec<PathBuf>, PlotE
         &format!("{}: end-to-end latency (last packet sent → objects received)", report.scenario),
         "ms",
         &[("latency", RGBColor(31, 119, 180), latencies)],
+        // 2.5 rotations of a 10 Hz lidar.
+        0.25,
     )?;
     let resources = dir.join("resources.png");
     let rss: Vec<(f64, f64)> = report.resources.iter().map(|r| (r.t_s, r.rss_mib)).collect();
@@ -129,6 +152,8 @@ pub fn write_plots(report: &HilReport, dir: &Path) -> Result<Vec<PathBuf>, PlotE
         &format!("{}: pitsense run, RSS and CPU", report.scenario),
         "RSS, MiB / CPU, % of one core",
         &[("RSS, MiB", RGBColor(44, 160, 44), rss), ("CPU, %", RGBColor(214, 39, 40), cpu)],
+        // Four resource samples.
+        1.0,
     )?;
     Ok(vec![latency, resources])
 }
