@@ -156,6 +156,18 @@ impl<R: Read + Seek> EpisodeReader<R> {
                 "no summary or footer ({e}: a torn episode): rebuild it with `pitsense episode recover` first"
             ))
         };
+        // The `mcap` crate's summary reader decompresses a chunk it meets in the summary section,
+        // and spins for ever on one whose compressed bytes end before its declared contents
+        // (found by fuzzing: a 4 kB file whose footer points the summary at the data section).
+        // The summary section holds no data records (MCAP specification, "Summary Section").
+        if let Some((offset, opcode)) =
+            data_record_in_summary(&mut file, size_bytes).map_err(io("cannot read"))?
+        {
+            return Err(file_error(format!(
+                "the summary section holds a data record (opcode {opcode:#04x} at byte {offset}): a damaged \
+                 footer or summary; rebuild it with `pitsense episode recover`"
+            )));
+        }
         file.seek(SeekFrom::Start(0)).map_err(io("cannot seek"))?;
         let options = SummaryReaderOptions::default()
             .with_file_size(size_bytes)
@@ -302,6 +314,47 @@ impl<R: Read + Seek> EpisodeReader<R> {
 
 /// Reads `length` bytes at `offset` (the record, opcode and length prefix included) and returns
 /// the record's body.
+/// Opcodes of the records that belong to the data section only (MCAP specification, "Records"):
+/// header, footer, message, chunk, message index, attachment, metadata, data end.
+const DATA_SECTION_OPCODES: [u8; 8] = [0x01, 0x02, 0x05, 0x06, 0x07, 0x09, 0x0C, 0x0F];
+
+/// The first data-section record (its offset and opcode) in the summary section that the footer
+/// of a `size_bytes` file points to; `None` when there is none, when the file has no summary, or
+/// when the footer or a record length is itself damaged (the summary reader reports those).
+/// The footer is the 29-byte record before the closing magic: opcode 0x02, length 20, then
+/// `summary_start` (u64 LE), `summary_offset_start` (u64) and a CRC (u32).
+fn data_record_in_summary(
+    file: &mut (impl Read + Seek),
+    size_bytes: u64,
+) -> std::io::Result<Option<(u64, u8)>> {
+    const FOOTER_BYTES: u64 = 1 + 8 + 20;
+    let Some(footer_start) = size_bytes.checked_sub(FOOTER_BYTES + MCAP_MAGIC.len() as u64) else {
+        return Ok(None);
+    };
+    let mut footer = [0_u8; FOOTER_BYTES as usize];
+    file.seek(SeekFrom::Start(footer_start))?;
+    file.read_exact(&mut footer)?;
+    let le_u64 = |bytes: &[u8]| bytes.try_into().map_or(0, u64::from_le_bytes);
+    if footer[0] != 0x02 || le_u64(&footer[1..9]) != 20 {
+        return Ok(None);
+    }
+    let summary_start = le_u64(&footer[9..17]);
+    if summary_start == 0 || summary_start >= footer_start {
+        return Ok(None);
+    }
+    let mut position = summary_start;
+    let mut record_header = [0_u8; 9];
+    while position.saturating_add(9) <= footer_start {
+        file.seek(SeekFrom::Start(position))?;
+        file.read_exact(&mut record_header)?;
+        if DATA_SECTION_OPCODES.contains(&record_header[0]) {
+            return Ok(Some((position, record_header[0])));
+        }
+        position = position.saturating_add(9).saturating_add(le_u64(&record_header[1..9]));
+    }
+    Ok(None)
+}
+
 fn read_record(file: &mut (impl Read + Seek), offset: u64, length: u64) -> std::io::Result<Vec<u8>> {
     let length = usize::try_from(length)
         .ok()

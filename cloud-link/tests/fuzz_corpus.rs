@@ -281,3 +281,28 @@ fn chunk_indexes_declaring_sizes_that_overflow_their_sum_are_refused() {
     };
     assert!(error.to_string().contains("the chunk indexes declare 18446744073709551615 bytes"), "{error}");
 }
+
+/// Found by `episode_reader` fuzzed a third time (7,500 runs, a libFuzzer timeout): a footer
+/// whose `summary_start` points into the data section. The `mcap` crate's summary reader then
+/// decompresses the chunks it meets there and spins for ever on one whose compressed bytes end
+/// before its declared contents. Now a summary section holding a data record is refused at
+/// open, naming the record. Read on a thread so that a regression fails instead of hanging.
+#[test]
+fn a_summary_section_pointing_at_the_data_section_is_refused_not_a_hang() {
+    let bytes = fuzz_found("reader_summary_points_at_a_chunk.mcap");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let reading = bytes.clone();
+    std::thread::spawn(move || {
+        let outcome = EpisodeReader::from_reader(std::io::Cursor::new(&reading), Path::new("hang.mcap"))
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let _ = sender.send(outcome);
+    });
+    let outcome = receiver.recv_timeout(std::time::Duration::from_secs(120)).expect("the reader hung");
+    let error = outcome.expect_err("opened: the damaged summary was not refused");
+    // The footer's summary_start is byte 2260; the first data record after it is the message
+    // index (opcode 0x07) at 2269 (the record at 2260 has opcode 0, length 0).
+    assert!(error.contains("opcode 0x07 at byte 2269"), "{error}");
+    // The fuzz target's entry point returns on it too.
+    fuzz_episode_reader(&bytes);
+}
