@@ -268,22 +268,27 @@ pub struct HilReport {
     pub metrics: RunMetrics,
     /// The scenario's gates on those metrics.
     pub gates: Vec<GateResult>,
-    /// The simulator's in-process run of the same scenario and seed (no transports, no faults).
-    pub in_process: ScenarioReport,
+    /// The simulator's in-process run of the same scenario and seed (no transports, no faults);
+    /// `None` for a recording.
+    pub in_process: Option<ScenarioReport>,
+    /// For a recording: its live output against `pitsense run --replay` of what was sent.
+    pub live_vs_replay: Option<crate::recording::LiveVsReplay>,
+    /// How long the inputs played, s.
+    pub played_s: f64,
     /// Whether every gate held and the runtime stopped cleanly.
     pub passed: bool,
 }
 
 /// What the zenoh subscribers saw, each with its reception time since the play's start.
 #[derive(Debug, Default)]
-struct Received {
-    objects: Vec<(u64, TrackedObjectsMessage)>,
-    undecodable_objects: u64,
-    health: Vec<(u64, serde_json::Value)>,
+pub(crate) struct Received {
+    pub(crate) objects: Vec<(u64, TrackedObjectsMessage)>,
+    pub(crate) undecodable_objects: u64,
+    pub(crate) health: Vec<(u64, serde_json::Value)>,
 }
 
 /// A free loopback port (UDP or TCP).
-fn free_port(udp: bool) -> Result<u16, HilError> {
+pub(crate) fn free_port(udp: bool) -> Result<u16, HilError> {
     let port = if udp {
         UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr())
     } else {
@@ -292,7 +297,7 @@ fn free_port(udp: bool) -> Result<u16, HilError> {
     port.map(|a| a.port()).map_err(|e| HilError::Transport(format!("no free port: {e}")))
 }
 
-fn file_error(file: &Path) -> impl Fn(String) -> HilError + '_ {
+pub(crate) fn file_error(file: &Path) -> impl Fn(String) -> HilError + '_ {
     move |reason| HilError::File { file: file.to_path_buf(), reason }
 }
 
@@ -640,7 +645,7 @@ fn sample_resources(pid: u32, start: Instant, stop: Arc<AtomicBool>) -> Vec<Reso
 }
 
 /// Busy processes competing for the CPU (the `cpu_hog` fault); killed when dropped.
-struct CpuHogs(Vec<Child>);
+pub(crate) struct CpuHogs(Vec<Child>);
 
 impl Drop for CpuHogs {
     fn drop(&mut self) {
@@ -651,7 +656,7 @@ impl Drop for CpuHogs {
     }
 }
 
-fn start_hogs(faults: &[Fault]) -> Result<CpuHogs, HilError> {
+pub(crate) fn start_hogs(faults: &[Fault]) -> Result<CpuHogs, HilError> {
     let mut hogs = CpuHogs(Vec::new());
     for fault in faults {
         if let Fault::CpuHog { processes } = fault {
@@ -669,7 +674,7 @@ fn start_hogs(faults: &[Fault]) -> Result<CpuHogs, HilError> {
     Ok(hogs)
 }
 
-fn ns_since(start: Instant) -> u64 {
+pub(crate) fn ns_since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -769,120 +774,7 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         can: can_port.clone(),
     };
     let config = runtime_config(scenario, &metadata, &ports, &dir, options.frame_budget_ms)?;
-    let config_path = dir.join("pitsense.toml");
-    std::fs::write(&config_path, &config).map_err(|e| file_error(&config_path)(e.to_string()))?;
-    let log = dir.join("runtime.log");
-    let runtime_error =
-        |reason: String| HilError::Runtime { binary: options.pitsense.clone(), reason, log: log.clone() };
-    let log_file = std::fs::File::create(&log).map_err(|e| file_error(&log)(e.to_string()))?;
-    let log_err = log_file.try_clone().map_err(|e| file_error(&log)(e.to_string()))?;
-    let child = Command::new(&options.pitsense)
-        .arg("run")
-        .arg("--config")
-        .arg(&config_path)
-        .arg("--data-root")
-        .arg(&options.data_root)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(log_file)
-        .stderr(log_err)
-        .spawn()
-        .map_err(|e| runtime_error(format!("cannot start: {e}")))?;
-    let mut runtime = RuntimeProcess { child };
-    // With a `zenoh_cut` fault the harness's session goes through a proxy that can cut it.
-    let cut_windows_ns: Vec<(u64, u64)> = options
-        .faults
-        .iter()
-        .filter_map(|f| match f {
-            Fault::ZenohCut { at_s, for_s } => Some(((at_s * 1e9) as u64, ((at_s + for_s) * 1e9) as u64)),
-            _ => None,
-        })
-        .collect();
-    let proxy = if cut_windows_ns.is_empty() {
-        None
-    } else {
-        Some(
-            CutProxy::start(SocketAddr::from(([127, 0, 0, 1], zenoh_port)))
-                .map_err(|e| HilError::Transport(format!("starting the link-cut proxy: {e}")))?,
-        )
-    };
-    let subscriber_port = proxy.as_ref().map_or(zenoh_port, CutProxy::port);
-
-    // Join its zenoh session.
-    let start_cell: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
-    let received = Arc::new(Mutex::new(Received::default()));
-    let session =
-        LinkConfig { connect: vec![format!("tcp/127.0.0.1:{subscriber_port}")], ..LinkConfig::default() }
-            .open()
-            .map_err(|e| HilError::Transport(e.to_string()))?;
-    let since_start = {
-        let start_cell = Arc::clone(&start_cell);
-        move || -> u64 {
-            let start = start_cell.lock().map(|s| *s).unwrap_or(None);
-            start.map_or(0, ns_since)
-        }
-    };
-    let objects_subscriber = {
-        let (received, since_start) = (Arc::clone(&received), since_start.clone());
-        use zenoh::Wait;
-        session
-            .declare_subscriber("pitsense/truck/hil/objects")
-            .callback(move |sample| {
-                let at = since_start();
-                let bytes = sample.payload().to_bytes();
-                if let Ok(mut received) = received.lock() {
-                    match decode_tracked_objects(&bytes) {
-                        Ok(message) => received.objects.push((at, message)),
-                        Err(_) => received.undecodable_objects += 1,
-                    }
-                }
-            })
-            .wait()
-            .map_err(|e| HilError::Transport(format!("subscribing to objects: {e}")))?
-    };
-    let health_subscriber = {
-        let (received, since_start) = (Arc::clone(&received), since_start.clone());
-        use zenoh::Wait;
-        session
-            .declare_subscriber("pitsense/truck/hil/health")
-            .callback(move |sample| {
-                let at = since_start();
-                let bytes = sample.payload().to_bytes();
-                if let (Ok(value), Ok(mut received)) =
-                    (serde_json::from_slice::<serde_json::Value>(&bytes), received.lock())
-                {
-                    received.health.push((at, value));
-                }
-            })
-            .wait()
-            .map_err(|e| HilError::Transport(format!("subscribing to health: {e}")))?
-    };
-    let waiting = Instant::now();
-    loop {
-        if received.lock().map(|r| !r.health.is_empty()).unwrap_or(false) {
-            break;
-        }
-        if let Ok(Some(status)) = runtime.child.try_wait() {
-            // Its own words: the log's last line that says what went wrong.
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let said = text
-                .lines()
-                .rev()
-                .find(|l| l.contains("rror") || l.contains("invalid"))
-                .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()))
-                .unwrap_or("(nothing)")
-                .trim()
-                .to_owned();
-            return Err(runtime_error(format!("exited at start with {status}: {said}")));
-        }
-        if waiting.elapsed() > START_TIMEOUT {
-            return Err(runtime_error(format!("no health report on zenoh within {START_TIMEOUT:?}")));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if let Ok(mut received) = received.lock() {
-        received.health.clear();
-    }
+    let mut live = LiveRun::launch(options, &dir, &config, zenoh_port)?;
 
     // 4. Play.
     let hogs = start_hogs(&options.faults)?;
@@ -902,22 +794,10 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         })
         .collect();
     let loop_ns = duration_ns.max(1);
-    let start = Instant::now();
-    if let Ok(mut cell) = start_cell.lock() {
-        *cell = Some(start);
-    }
-    let stop_sampler = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (pid, stop) = (runtime.child.id(), Arc::clone(&stop_sampler));
-        std::thread::spawn(move || sample_resources(pid, start, stop))
-    };
-    // Rotation stamp (scenario ns, loops included) → when its last packet was sent.
+    let (start, sampler) = live.begin();
     let mut last_sent_ns: BTreeMap<u64, u64> = BTreeMap::new();
     let mut lidar_datagrams_sent = 0_u64;
-    let mut link_cut = false;
     let mut v2x_messages = 0_u64;
-    // When the link came back (play ns), for the recovery time.
-    let mut link_restored_ns: Vec<u64> = Vec::new();
     for pass in 0..options.loops.max(1) {
         let base_ns = pass * loop_ns;
         for (datagram, rotation) in plan.iter().zip(&rotation_of) {
@@ -952,16 +832,7 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
                 }
             };
             sleep_until(start, base_ns + datagram.at_ns);
-            if let Some(proxy) = &proxy {
-                let in_cut = cut_windows_ns.iter().any(|&(from, to)| (from..to).contains(&datagram.at_ns));
-                if in_cut != link_cut {
-                    proxy.set_cut(in_cut);
-                    link_cut = in_cut;
-                    if !in_cut {
-                        link_restored_ns.push(ns_since(start));
-                    }
-                }
-            }
+            live.follow_cuts(datagram.at_ns, start);
             let to = SocketAddr::from(([127, 0, 0, 1], port));
             socket.send_to(&payload, to).map_err(|e| HilError::Transport(format!("UDP to {to}: {e}")))?;
             if matches!(datagram.channel, Channel::Lidar(_)) {
@@ -978,107 +849,17 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
     drop(hogs);
 
     // 5. Stop.
-    if let Some(proxy) = &proxy {
-        proxy.set_cut(false);
-    }
-    let runtime_exit = runtime.terminate();
-    stop_sampler.store(true, Ordering::SeqCst);
-    let resources = sampler.join().unwrap_or_default();
-    drop(objects_subscriber);
-    drop(health_subscriber);
-    drop(session);
-    let received = std::mem::take(&mut *received.lock().map_err(|_| HilError::Transport("poisoned".into()))?);
+    let log = live.log.clone();
+    let Finished { runtime_exit, resources, received, link_restored_ns } = live.finish(sampler)?;
 
     // 6. Measure.
     // The runtime's stamps minus this are scenario ns.
     let offset_ns = i64::try_from(wall0_ns).unwrap_or(0);
-    // The stamp each rotation went out with (scenario ns): its own, plus every clock jump at
-    // or before it in its loop.
-    let jumps: Vec<(u64, i64)> = options
-        .faults
-        .iter()
-        .filter_map(|f| match f {
-            Fault::ClockJump { at_s, offset_s } => {
-                Some(((at_s * 1e9) as u64, (offset_s * 1e9).round() as i64))
-            }
-            _ => None,
-        })
-        .collect();
-    let as_sent: BTreeMap<i64, u64> = last_sent_ns
-        .keys()
-        .map(|&rotation| {
-            let in_loop = rotation % loop_ns;
-            let jump: i64 = jumps.iter().filter(|(at, _)| *at <= in_loop).map(|(_, offset)| offset).sum();
-            (i64::try_from(rotation).unwrap_or(i64::MAX) + jump, rotation)
-        })
-        .collect();
-    let mut received_at: BTreeMap<u64, (u64, &TrackedObjectsMessage)> = BTreeMap::new();
-    let mut ages_ms = Vec::new();
-    for (at, message) in &received.objects {
-        let stamp = i64::try_from(message.stamp_ns).unwrap_or(i64::MAX) - offset_ns;
-        // The rotation's stamp, within 1 ms (rounding of the sim's stamps).
-        if let Some((_, &rotation)) = as_sent.range(stamp - 1_000_000..=stamp + 1_000_000).next()
-            && let std::collections::btree_map::Entry::Vacant(entry) = received_at.entry(rotation)
-        {
-            entry.insert((*at, message));
-            // Age at reception: scenario time is play time, so the reception's offset against
-            // the stamp (both from the play's start).
-            ages_ms.push((i64::try_from(*at).unwrap_or(i64::MAX) - stamp) as f64 * 1e-6);
-        }
-    }
-    let mut latencies = Vec::new();
-    for (&stamp, &(at, _)) in &received_at {
-        if let Some(sent) = last_sent_ns.get(&stamp) {
-            latencies.push(FrameLatency {
-                t_s: stamp as f64 * 1e-9,
-                latency_ms: (at as f64 - *sent as f64) * 1e-6,
-            });
-        }
-    }
+    let FrameFigures { received_at, latencies, late_frames, latency_ms, age_ms } =
+        frame_figures(&options.faults, &last_sent_ns, loop_ns, offset_ns, &received, options.frame_budget_ms);
+    let (input_rate_hz, health_transitions, runtime_late_frames) = health_figures(&received, play_end_ns);
     let frames_sent = last_sent_ns.len() as u64;
     let frames_published = received_at.len() as u64;
-    let late_frames =
-        latencies.iter().filter(|l| l.latency_ms > options.frame_budget_ms as f64).count() as u64;
-    let latency_ms = LatencyMs::of(&latencies.iter().map(|l| l.latency_ms).collect::<Vec<f64>>());
-    let age_ms = LatencyMs::of(&ages_ms);
-
-    // Per input, the median of the rates the health reports gave while it was `ok`.
-    let mut rates: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let during_play = || received.health.iter().filter(|(at, _)| *at <= play_end_ns);
-    for (_, report) in during_play() {
-        if let Some(inputs) = report.get("inputs").and_then(serde_json::Value::as_object) {
-            for (name, input) in inputs {
-                let ok = input.get("status").and_then(serde_json::Value::as_str) == Some("ok");
-                if let (true, Some(rate)) = (ok, input.get("rate_hz").and_then(serde_json::Value::as_f64)) {
-                    rates.entry(name.clone()).or_default().push(rate);
-                }
-            }
-        }
-    }
-    let input_rate_hz: BTreeMap<String, f64> = rates
-        .into_iter()
-        .filter_map(|(name, mut values)| {
-            values.sort_by(f64::total_cmp);
-            values.get(values.len() / 2).map(|&median| (name, median))
-        })
-        .collect();
-    let mut health_transitions = Vec::new();
-    let mut mode: Option<String> = None;
-    let mut runtime_late_frames = None;
-    for (at, report) in during_play() {
-        let now = report.get("mode").and_then(|m| m.as_str()).unwrap_or("unknown").to_owned();
-        runtime_late_frames =
-            report.get("late_frames").and_then(serde_json::Value::as_u64).or(runtime_late_frames);
-        if mode.as_deref() != Some(now.as_str()) {
-            health_transitions.push(HealthTransition {
-                t_s: *at as f64 * 1e-9,
-                from: mode.clone(),
-                to: now.clone(),
-                reason: report.get("reason").and_then(|r| r.as_str()).unwrap_or_default().to_owned(),
-            });
-            mode = Some(now);
-        }
-    }
 
     // Score the received tracks on the simulator's truth, frame by frame. Objects published
     // for a frame's stamp count; a degraded message (stamped by the runtime's clock) counts for
@@ -1089,10 +870,7 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
             by_stamp.entry(stamp).or_insert(message);
         }
     }
-    // `lidar_mode` is `<columns>x<rotation rate in Hz>` (`1024x10`).
-    let rate_hz = scenario.lidars.first().map_or(10, |l| {
-        l.metadata.lidar_mode.split_once('x').and_then(|(_, r)| r.parse::<u64>().ok()).unwrap_or(10).max(1)
-    });
+    let rate_hz = scenario.lidars.first().and_then(|l| l.metadata.rotation_rate_hz()).map_or(10, u64::from);
     let half_period_ns = 500_000_000 / rate_hz;
     let mut scorer = Scorer::new(&scenario.actors, scenario.lidar_config.cluster_min_points);
     let mut ids: BTreeMap<[u8; 16], u64> = BTreeMap::new();
@@ -1179,17 +957,7 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         }
     });
     // After each cut: the link restored → the next objects received.
-    let link_recovery_ms: Vec<Option<f64>> = link_restored_ns
-        .iter()
-        .map(|&restored| {
-            received
-                .objects
-                .iter()
-                .map(|(at, _)| *at)
-                .find(|&at| at >= restored)
-                .map(|at| (at - restored) as f64 * 1e-6)
-        })
-        .collect();
+    let link_recovery_ms = link_recovery_ms(&received, &link_restored_ns);
     let passed = gates.iter().all(|g| g.passed) && runtime_exit == Some(143);
     let report = HilReport {
         scenario: scenario.name.clone(),
@@ -1217,15 +985,370 @@ pub fn run_scenario(scenario: &Scenario, options: &HilOptions) -> Result<HilRepo
         runtime_exit,
         metrics,
         gates,
-        in_process,
+        in_process: Some(in_process),
+        live_vs_replay: None,
+        played_s: play_end_ns as f64 * 1e-9,
         passed,
     };
+    write_report(&dir, &report)?;
+    Ok(report)
+}
+
+/// Writes `dir/report.json`.
+pub(crate) fn write_report(dir: &Path, report: &HilReport) -> Result<(), HilError> {
     let report_path = dir.join("report.json");
-    let text = serde_json::to_string_pretty(&report).map_err(|e| file_error(&report_path)(e.to_string()))?;
+    let text = serde_json::to_string_pretty(report).map_err(|e| file_error(&report_path)(e.to_string()))?;
     let mut file =
         std::fs::File::create(&report_path).map_err(|e| file_error(&report_path)(e.to_string()))?;
-    file.write_all(text.as_bytes()).map_err(|e| file_error(&report_path)(e.to_string()))?;
-    Ok(report)
+    file.write_all(text.as_bytes()).map_err(|e| file_error(&report_path)(e.to_string()))
+}
+
+/// Per `zenoh_cut`, the time from the link's return (play ns in `restored_ns`) to the next
+/// objects received, ms (`None`: nothing came after it).
+pub(crate) fn link_recovery_ms(received: &Received, restored_ns: &[u64]) -> Vec<Option<f64>> {
+    restored_ns
+        .iter()
+        .map(|&restored| {
+            received
+                .objects
+                .iter()
+                .map(|(at, _)| *at)
+                .find(|&at| at >= restored)
+                .map(|at| (at - restored) as f64 * 1e-6)
+        })
+        .collect()
+}
+
+/// A `pitsense run` child process joined over zenoh (through the link-cut proxy when a
+/// `zenoh_cut` fault asks for one) that has sent its first health report.
+pub(crate) struct LiveRun {
+    runtime: RuntimeProcess,
+    /// The runtime's stdout and stderr.
+    log: PathBuf,
+    proxy: Option<CutProxy>,
+    /// The `zenoh_cut` faults' spans, play ns.
+    cut_windows_ns: Vec<(u64, u64)>,
+    received: Arc<Mutex<Received>>,
+    /// When the play started (the subscribers' time origin).
+    start_cell: Arc<Mutex<Option<Instant>>>,
+    subscribers: Vec<zenoh::pubsub::Subscriber<()>>,
+    session: zenoh::Session,
+    /// Whether the proxy cuts the link now.
+    link_cut: bool,
+    /// When the link came back after each cut, play ns.
+    link_restored_ns: Vec<u64>,
+}
+
+/// What a [`LiveRun`] left once stopped.
+pub(crate) struct Finished {
+    pub(crate) runtime_exit: Option<i32>,
+    pub(crate) resources: Vec<ResourceSample>,
+    pub(crate) received: Received,
+    /// When the link came back after each cut, play ns.
+    pub(crate) link_restored_ns: Vec<u64>,
+}
+
+/// The resource sampler of a play: its thread and its stop flag.
+pub(crate) type Sampler = (std::thread::JoinHandle<Vec<ResourceSample>>, Arc<AtomicBool>);
+
+impl LiveRun {
+    /// Writes `config` to `dir/pitsense.toml`, starts the runtime on it (its output in
+    /// `dir/runtime.log`), joins its zenoh session on `zenoh_port` and waits for its first
+    /// health report.
+    pub(crate) fn launch(
+        options: &HilOptions,
+        dir: &Path,
+        config: &str,
+        zenoh_port: u16,
+    ) -> Result<Self, HilError> {
+        let config_path = dir.join("pitsense.toml");
+        std::fs::write(&config_path, config).map_err(|e| file_error(&config_path)(e.to_string()))?;
+        let log = dir.join("runtime.log");
+        let runtime_error =
+            |reason: String| HilError::Runtime { binary: options.pitsense.clone(), reason, log: log.clone() };
+        let log_file = std::fs::File::create(&log).map_err(|e| file_error(&log)(e.to_string()))?;
+        let log_err = log_file.try_clone().map_err(|e| file_error(&log)(e.to_string()))?;
+        let child = Command::new(&options.pitsense)
+            .arg("run")
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--data-root")
+            .arg(&options.data_root)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(log_err)
+            .spawn()
+            .map_err(|e| runtime_error(format!("cannot start: {e}")))?;
+        let mut runtime = RuntimeProcess { child };
+        // With a `zenoh_cut` fault the harness's session goes through a proxy that can cut it.
+        let cut_windows_ns: Vec<(u64, u64)> = options
+            .faults
+            .iter()
+            .filter_map(|f| match f {
+                Fault::ZenohCut { at_s, for_s } => Some(((at_s * 1e9) as u64, ((at_s + for_s) * 1e9) as u64)),
+                _ => None,
+            })
+            .collect();
+        let proxy = if cut_windows_ns.is_empty() {
+            None
+        } else {
+            Some(
+                CutProxy::start(SocketAddr::from(([127, 0, 0, 1], zenoh_port)))
+                    .map_err(|e| HilError::Transport(format!("starting the link-cut proxy: {e}")))?,
+            )
+        };
+        let subscriber_port = proxy.as_ref().map_or(zenoh_port, CutProxy::port);
+
+        // Join its zenoh session.
+        let start_cell: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+        let received = Arc::new(Mutex::new(Received::default()));
+        let session =
+            LinkConfig { connect: vec![format!("tcp/127.0.0.1:{subscriber_port}")], ..LinkConfig::default() }
+                .open()
+                .map_err(|e| HilError::Transport(e.to_string()))?;
+        let since_start = {
+            let start_cell = Arc::clone(&start_cell);
+            move || -> u64 {
+                let start = start_cell.lock().map(|s| *s).unwrap_or(None);
+                start.map_or(0, ns_since)
+            }
+        };
+        let objects_subscriber = {
+            let (received, since_start) = (Arc::clone(&received), since_start.clone());
+            use zenoh::Wait;
+            session
+                .declare_subscriber("pitsense/truck/hil/objects")
+                .callback(move |sample| {
+                    let at = since_start();
+                    let bytes = sample.payload().to_bytes();
+                    if let Ok(mut received) = received.lock() {
+                        match decode_tracked_objects(&bytes) {
+                            Ok(message) => received.objects.push((at, message)),
+                            Err(_) => received.undecodable_objects += 1,
+                        }
+                    }
+                })
+                .wait()
+                .map_err(|e| HilError::Transport(format!("subscribing to objects: {e}")))?
+        };
+        let health_subscriber = {
+            let (received, since_start) = (Arc::clone(&received), since_start.clone());
+            use zenoh::Wait;
+            session
+                .declare_subscriber("pitsense/truck/hil/health")
+                .callback(move |sample| {
+                    let at = since_start();
+                    let bytes = sample.payload().to_bytes();
+                    if let (Ok(value), Ok(mut received)) =
+                        (serde_json::from_slice::<serde_json::Value>(&bytes), received.lock())
+                    {
+                        received.health.push((at, value));
+                    }
+                })
+                .wait()
+                .map_err(|e| HilError::Transport(format!("subscribing to health: {e}")))?
+        };
+        let waiting = Instant::now();
+        loop {
+            if received.lock().map(|r| !r.health.is_empty()).unwrap_or(false) {
+                break;
+            }
+            if let Ok(Some(status)) = runtime.child.try_wait() {
+                // Its own words: the log's last line that says what went wrong.
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let said = text
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains("rror") || l.contains("invalid"))
+                    .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()))
+                    .unwrap_or("(nothing)")
+                    .trim()
+                    .to_owned();
+                return Err(runtime_error(format!("exited at start with {status}: {said}")));
+            }
+            if waiting.elapsed() > START_TIMEOUT {
+                return Err(runtime_error(format!("no health report on zenoh within {START_TIMEOUT:?}")));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Ok(mut received) = received.lock() {
+            received.health.clear();
+        }
+        let subscribers = vec![objects_subscriber, health_subscriber];
+        Ok(Self {
+            runtime,
+            log,
+            proxy,
+            cut_windows_ns,
+            received,
+            start_cell,
+            subscribers,
+            session,
+            link_cut: false,
+            link_restored_ns: Vec::new(),
+        })
+    }
+
+    /// Starts the play's clock (the subscribers' time origin) and the resource sampler.
+    pub(crate) fn begin(&self) -> (Instant, Sampler) {
+        let start = Instant::now();
+        if let Ok(mut cell) = self.start_cell.lock() {
+            *cell = Some(start);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (pid, stop) = (self.runtime.child.id(), Arc::clone(&stop));
+            std::thread::spawn(move || sample_resources(pid, start, stop))
+        };
+        (start, (sampler, stop))
+    }
+
+    /// Cuts or restores the zenoh link for a datagram sent at `at_ns` (play ns) by the
+    /// `zenoh_cut` faults' spans, noting when it comes back.
+    pub(crate) fn follow_cuts(&mut self, at_ns: u64, start: Instant) {
+        if let Some(proxy) = &self.proxy {
+            let in_cut = self.cut_windows_ns.iter().any(|&(from, to)| (from..to).contains(&at_ns));
+            if in_cut != self.link_cut {
+                proxy.set_cut(in_cut);
+                self.link_cut = in_cut;
+                if !in_cut {
+                    self.link_restored_ns.push(ns_since(start));
+                }
+            }
+        }
+    }
+
+    /// Restores a cut link, stops the runtime ([`RuntimeProcess::terminate`]) and the sampler,
+    /// leaves the zenoh session.
+    pub(crate) fn finish(self, (sampler, stop): Sampler) -> Result<Finished, HilError> {
+        if let Some(proxy) = &self.proxy {
+            proxy.set_cut(false);
+        }
+        let runtime_exit = self.runtime.terminate();
+        stop.store(true, Ordering::SeqCst);
+        let resources = sampler.join().unwrap_or_default();
+        drop(self.subscribers);
+        drop(self.session);
+        let received =
+            std::mem::take(&mut *self.received.lock().map_err(|_| HilError::Transport("poisoned".into()))?);
+        Ok(Finished { runtime_exit, resources, received, link_restored_ns: self.link_restored_ns })
+    }
+}
+
+/// What came back for the rotations sent: per rotation stamp (play ns), when its objects were
+/// received and the message; the latencies, late frames and ages.
+pub(crate) struct FrameFigures<'a> {
+    pub(crate) received_at: BTreeMap<u64, (u64, &'a TrackedObjectsMessage)>,
+    pub(crate) latencies: Vec<FrameLatency>,
+    pub(crate) late_frames: u64,
+    pub(crate) latency_ms: LatencyMs,
+    pub(crate) age_ms: LatencyMs,
+}
+
+/// Matches the objects received to the rotations sent. `last_sent_ns`: per rotation stamp (play
+/// ns, loops of `loop_ns` included), when its last packet was sent; the runtime's stamps minus
+/// `offset_ns` are play ns; clock jumps among `faults` moved the stamps sent.
+pub(crate) fn frame_figures<'a>(
+    faults: &[Fault],
+    last_sent_ns: &BTreeMap<u64, u64>,
+    loop_ns: u64,
+    offset_ns: i64,
+    received: &'a Received,
+    frame_budget_ms: u64,
+) -> FrameFigures<'a> {
+    // The stamp each rotation went out with (scenario ns): its own, plus every clock jump at
+    // or before it in its loop.
+    let jumps: Vec<(u64, i64)> = faults
+        .iter()
+        .filter_map(|f| match f {
+            Fault::ClockJump { at_s, offset_s } => {
+                Some(((at_s * 1e9) as u64, (offset_s * 1e9).round() as i64))
+            }
+            _ => None,
+        })
+        .collect();
+    let as_sent: BTreeMap<i64, u64> = last_sent_ns
+        .keys()
+        .map(|&rotation| {
+            let in_loop = rotation % loop_ns;
+            let jump: i64 = jumps.iter().filter(|(at, _)| *at <= in_loop).map(|(_, offset)| offset).sum();
+            (i64::try_from(rotation).unwrap_or(i64::MAX) + jump, rotation)
+        })
+        .collect();
+    let mut received_at: BTreeMap<u64, (u64, &TrackedObjectsMessage)> = BTreeMap::new();
+    let mut ages_ms = Vec::new();
+    for (at, message) in &received.objects {
+        let stamp = i64::try_from(message.stamp_ns).unwrap_or(i64::MAX) - offset_ns;
+        // The rotation's stamp, within 1 ms (rounding of the sim's stamps).
+        if let Some((_, &rotation)) = as_sent.range(stamp - 1_000_000..=stamp + 1_000_000).next()
+            && let std::collections::btree_map::Entry::Vacant(entry) = received_at.entry(rotation)
+        {
+            entry.insert((*at, message));
+            // Age at reception: scenario time is play time, so the reception's offset against
+            // the stamp (both from the play's start).
+            ages_ms.push((i64::try_from(*at).unwrap_or(i64::MAX) - stamp) as f64 * 1e-6);
+        }
+    }
+    let mut latencies = Vec::new();
+    for (&stamp, &(at, _)) in &received_at {
+        if let Some(sent) = last_sent_ns.get(&stamp) {
+            latencies.push(FrameLatency {
+                t_s: stamp as f64 * 1e-9,
+                latency_ms: (at as f64 - *sent as f64) * 1e-6,
+            });
+        }
+    }
+    let late_frames = latencies.iter().filter(|l| l.latency_ms > frame_budget_ms as f64).count() as u64;
+    let latency_ms = LatencyMs::of(&latencies.iter().map(|l| l.latency_ms).collect::<Vec<f64>>());
+    let age_ms = LatencyMs::of(&ages_ms);
+
+    FrameFigures { received_at, latencies, late_frames, latency_ms, age_ms }
+}
+
+/// What the health reports received while the inputs played (up to `play_end_ns`) say: per
+/// input the median rate while `ok`, the mode changes, and the runtime's last late-frame count.
+pub(crate) fn health_figures(
+    received: &Received,
+    play_end_ns: u64,
+) -> (BTreeMap<String, f64>, Vec<HealthTransition>, Option<u64>) {
+    let mut rates: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let during_play = || received.health.iter().filter(|(at, _)| *at <= play_end_ns);
+    for (_, report) in during_play() {
+        if let Some(inputs) = report.get("inputs").and_then(serde_json::Value::as_object) {
+            for (name, input) in inputs {
+                let ok = input.get("status").and_then(serde_json::Value::as_str) == Some("ok");
+                if let (true, Some(rate)) = (ok, input.get("rate_hz").and_then(serde_json::Value::as_f64)) {
+                    rates.entry(name.clone()).or_default().push(rate);
+                }
+            }
+        }
+    }
+    let input_rate_hz: BTreeMap<String, f64> = rates
+        .into_iter()
+        .filter_map(|(name, mut values)| {
+            values.sort_by(f64::total_cmp);
+            values.get(values.len() / 2).map(|&median| (name, median))
+        })
+        .collect();
+    let mut health_transitions = Vec::new();
+    let mut mode: Option<String> = None;
+    let mut runtime_late_frames = None;
+    for (at, report) in during_play() {
+        let now = report.get("mode").and_then(|m| m.as_str()).unwrap_or("unknown").to_owned();
+        runtime_late_frames =
+            report.get("late_frames").and_then(serde_json::Value::as_u64).or(runtime_late_frames);
+        if mode.as_deref() != Some(now.as_str()) {
+            health_transitions.push(HealthTransition {
+                t_s: *at as f64 * 1e-9,
+                from: mode.clone(),
+                to: now.clone(),
+                reason: report.get("reason").and_then(|r| r.as_str()).unwrap_or_default().to_owned(),
+            });
+            mode = Some(now);
+        }
+    }
+    (input_rate_hz, health_transitions, runtime_late_frames)
 }
 
 /// The published objects as tracks in the message's frame (ids assigned per UUID in order of

@@ -11,6 +11,8 @@
 //!   jumps, malformed packets, CPU starvation and a cut zenoh link, applied to a play schedule.
 //! - [`harness`]: one scenario played into `pitsense run` as a child process, measured from its
 //!   zenoh outputs (`pitsense-hil run`).
+//! - [`recording`]: a recorded lidar capture played into `pitsense run` the same way, its
+//!   output compared byte for byte with `pitsense run --replay` of what was sent.
 //! - [`proxy`]: the TCP proxy that cuts the zenoh link (`zenoh_cut`).
 //! - [`rsu`]: SAE J3224 SDSMs of the actors, and spoofed ones (`rsu_spoof`).
 //! - [`objects`]: the `TrackedObjects` CDR decoder the harness reads the runtime's output with.
@@ -23,5 +25,6 @@ pub mod objects;
 pub mod player;
 pub mod plots;
 pub mod proxy;
+pub mod recording;
 pub mod report;
 pub mod rsu;

@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand};
 use pitsense_hil::faults::Fault;
 use pitsense_hil::harness::{HilOptions, run_scenario};
 use pitsense_hil::player::OusterLoop;
+use pitsense_hil::recording::{Recording, run_recording};
 use pitsense_hil::report::{HilOutcome, junit_xml, ms, rss_growth_percent, summary_json};
 use pitsense_sim::scenario::file::{SHIPPED, ScenarioSource};
 use pitsense_types::{FrameId, Header, Image};
@@ -101,9 +102,17 @@ enum Command {
     /// XML. Exit status 1 when a gate fails, the runtime does not stop cleanly or a run cannot be
     /// carried out.
     Run {
-        /// Scenario names (`pitsense-hil list`) or scenario files.
+        /// Scenario names (`pitsense-hil list`), scenario files, or recordings: Ouster captures
+        /// (`.pcap`), played with their metadata and compared with `pitsense run --replay` of
+        /// what was sent.
         #[arg(required_unless_present = "all")]
         scenarios: Vec<String>,
+        /// A recording's sensor metadata (default: the `.json` beside the `.pcap`).
+        #[arg(long)]
+        metadata: Option<PathBuf>,
+        /// Passes over a recording (a one-rotation capture makes this many rotations).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        passes: u64,
         /// Every shipped scenario.
         #[arg(long, conflicts_with = "scenarios")]
         all: bool,
@@ -170,6 +179,12 @@ enum Command {
     },
 }
 
+/// Whether a `run` argument names a recording (a capture file) rather than a scenario.
+fn is_recording(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".pcap") || lower.ends_with(".pcapng")
+}
+
 /// The `pitsense` binary beside this executable.
 fn sibling_pitsense() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating pitsense-hil")?;
@@ -196,7 +211,7 @@ fn main() -> anyhow::Result<()> {
                 println!("{name}\n    {description}");
             }
         }
-        Command::Run { scenarios, all, max_frames, report, junit, runtime } => {
+        Command::Run { scenarios, all, metadata, passes, max_frames, report, junit, runtime } => {
             // Fail now, not after the runs, when the JUnit file cannot be written.
             if let Some(path) = &junit {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -210,13 +225,19 @@ fn main() -> anyhow::Result<()> {
             let options = runtime.options(report.clone(), max_frames, 1)?;
             let mut outcomes = Vec::new();
             for name in &names {
-                let outcome = pitsense_sim::scenario::load(name, &options.data_root)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|scenario| Ok(run_scenario(&scenario, &options)?))
-                    .map_or_else(
-                        |error| HilOutcome::Crashed { scenario: name.clone(), message: error.to_string() },
-                        |report| HilOutcome::Ran(Box::new(report)),
-                    );
+                let run = if is_recording(name) {
+                    Recording::new(Path::new(name), metadata.as_deref(), passes)
+                        .and_then(|recording| run_recording(&recording, &options))
+                        .map_err(anyhow::Error::from)
+                } else {
+                    pitsense_sim::scenario::load(name, &options.data_root)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|scenario| Ok(run_scenario(&scenario, &options)?))
+                };
+                let outcome = run.map_or_else(
+                    |error| HilOutcome::Crashed { scenario: name.clone(), message: error.to_string() },
+                    |report| HilOutcome::Ran(Box::new(report)),
+                );
                 if let HilOutcome::Ran(r) = &outcome {
                     plot(r, &report.join(&r.scenario));
                 }
@@ -237,6 +258,15 @@ fn main() -> anyhow::Result<()> {
                         exit_text(r.runtime_exit),
                     ),
                     HilOutcome::Crashed { scenario, message } => println!("{scenario}: ERROR {message}"),
+                }
+                if let HilOutcome::Ran(r) = &outcome
+                    && let Some(comparison) = &r.live_vs_replay
+                {
+                    println!(
+                        "    live against replay: {}{}",
+                        if comparison.equal { "equal, " } else { "DIFFERENT, " },
+                        comparison.describe()
+                    );
                 }
                 outcomes.push(outcome);
             }

@@ -142,19 +142,23 @@ impl OusterLoop {
         if packets.is_empty() {
             return Err(capture_error("no lidar packet of the metadata's size".into()));
         }
-        // `lidar_mode` is `<columns>x<rotation rate in Hz>` (`1024x10`).
-        let rate_hz = metadata
-            .lidar_mode
-            .split_once('x')
-            .and_then(|(_, rate)| rate.parse::<u64>().ok())
-            .filter(|rate| *rate > 0)
-            .unwrap_or(10);
+        let rate_hz = u64::from(metadata.rotation_rate_hz().unwrap_or(10));
         Ok(Self { packets, layout: OusterLayout::new(&metadata), frame_period_ns: 1_000_000_000 / rate_hz })
     }
 
     /// Lidar packets in the capture.
     pub fn packets(&self) -> usize {
         self.packets.len()
+    }
+
+    /// Where the capture's packets keep their frame id and column stamps.
+    pub fn layout(&self) -> OusterLayout {
+        self.layout
+    }
+
+    /// The rotation period (one pass), ns.
+    pub fn frame_period_ns(&self) -> u64 {
+        self.frame_period_ns
     }
 
     /// The packets of pass `pass` (frame ids + pass, column timestamps + pass × period), with

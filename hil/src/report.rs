@@ -152,7 +152,7 @@ pub fn junit_xml(outcomes: &[HilOutcome]) -> String {
     for outcome in outcomes {
         match outcome {
             HilOutcome::Ran(report) => {
-                let time_s = report.in_process.simulated_s;
+                let time_s = report.played_s;
                 xml.push_str(&format!(
                     "  <testcase classname=\"hil\" name=\"{}\" time=\"{time_s:.3}\">\n    <system-out>faults: {}; \
                      latency p50 {} ms, p99 {} ms, max {} ms; reaction {} ms; frames sent {}, dropped {}, late {}; \
@@ -182,6 +182,9 @@ pub fn junit_xml(outcomes: &[HilOutcome]) -> String {
                         gate.gate,
                         gate.value.map_or_else(|| "nothing".to_owned(), |v| format!("{v:.4}"))
                     ));
+                }
+                if let Some(comparison) = report.live_vs_replay.as_ref().filter(|c| !c.equal) {
+                    failures.push(format!("live output differs from replay: {}", comparison.describe()));
                 }
                 if !failures.is_empty() {
                     xml.push_str(&format!("    <failure message=\"{}\"/>\n", escape(&failures.join("; "))));

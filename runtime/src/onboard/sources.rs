@@ -33,6 +33,9 @@ const MAX_UDP_PAYLOAD: usize = 65_507;
 /// How long a socket read waits before the thread looks at its stop flag and watermark.
 const SOCKET_POLL: Duration = Duration::from_millis(2);
 
+/// A lidar's rotation period when its configuration states none (10 Hz, 600 rpm), ns.
+const DEFAULT_ROTATION_PERIOD_NS: u64 = 100_000_000;
+
 /// Receive buffer asked for on a lidar socket, bytes: 16 MiB, about ten rotations of an
 /// OS-2-128 (64 packets of 24,832 bytes), so that a busy CPU delays packets instead of losing
 /// them. The kernel grants at most `net.core.rmem_max` (raise it on the truck:
@@ -227,6 +230,8 @@ pub enum LidarDecoder {
         batcher: Box<OusterScanBatcher>,
         /// Range-to-XYZ table (sensor frame).
         lut: Box<XyzLut>,
+        /// One rotation, ns (the metadata's lidar mode; 100 ms when it states no rate).
+        rotation_period_ns: u64,
     },
     /// Velodyne: rotations cut at an azimuth.
     Velodyne(Box<VelodyneRotationAssembler>),
@@ -266,6 +271,9 @@ impl LidarDecoder {
             return Ok(Self::Ouster {
                 batcher: Box::new(OusterScanBatcher::new(&metadata)),
                 lut: Box::new(XyzLut::new(&metadata)),
+                rotation_period_ns: metadata
+                    .rotation_rate_hz()
+                    .map_or(DEFAULT_ROTATION_PERIOD_NS, |rate_hz| 1_000_000_000 / u64::from(rate_hz)),
             });
         };
         let decoder = VelodyneDecoder::new(VelodyneDecoderConfig::new(model))?;
@@ -274,7 +282,7 @@ impl LidarDecoder {
 
     fn push(&mut self, payload: &[u8], sensor: u16, out: &mut Vec<DecodedScan>) -> Result<(), String> {
         match self {
-            Self::Ouster { batcher, lut } => {
+            Self::Ouster { batcher, lut, .. } => {
                 let mut scans = Vec::new();
                 let result = batcher.push_packet(payload, &mut scans).map_err(|e| e.to_string());
                 for scan in scans {
@@ -299,7 +307,7 @@ impl LidarDecoder {
 
     fn flush(&mut self, sensor: u16, out: &mut Vec<DecodedScan>) {
         match self {
-            Self::Ouster { batcher, lut } => {
+            Self::Ouster { batcher, lut, .. } => {
                 let mut scans = Vec::new();
                 batcher.flush(&mut scans);
                 for scan in scans {
@@ -316,6 +324,18 @@ impl LidarDecoder {
                     out.push(DecodedScan { cloud: rotation.point_cloud(header), sensor_stamp_ns: 0 });
                 }
             }
+        }
+    }
+
+    /// How long a lidar may fall silent before the frame it was sending is emitted as it
+    /// stands: one rotation, ns (Ouster: from the metadata's lidar mode; Velodyne: 100 ms, its
+    /// 600 rpm default). Packets of one rotation come every 1–2 ms; a rotation without any is a
+    /// sensor that stopped or lost its frame's tail, and waiting for the next frame's first
+    /// packet would hold the frame for ever when none comes.
+    pub fn partial_frame_timeout_ns(&self) -> u64 {
+        match self {
+            Self::Ouster { rotation_period_ns, .. } => *rotation_period_ns,
+            Self::Velodyne(_) => DEFAULT_ROTATION_PERIOD_NS,
         }
     }
 
@@ -401,16 +421,40 @@ impl LidarSource {
         *self.counters.lock().unwrap_or_else(PoisonError::into_inner) = self.decoder.counters();
     }
 
+    /// Emits the frame in progress as it stands (its lidar fell silent for
+    /// [`LidarDecoder::partial_frame_timeout_ns`]), as received at `at_ns`.
+    fn emit_partial(&mut self, sensor: u16, at_ns: u64, seq: &mut u64) {
+        let mut scans = Vec::new();
+        self.decoder.flush(sensor, &mut scans);
+        if !scans.is_empty() {
+            debug!(
+                "lidar {}: silent for a rotation; the frame in progress goes out as it stands",
+                self.sensor_index
+            );
+        }
+        self.emit(scans, at_ns, seq);
+    }
+
     fn run_udp(&mut self, addr: &str, context: &SourceContext) -> anyhow::Result<()> {
         let socket = bind_lidar_socket(addr)?;
         socket.set_read_timeout(Some(SOCKET_POLL)).context("cannot set the socket timeout")?;
         let mut buffer = vec![0_u8; MAX_UDP_PAYLOAD + 1];
         let mut seq = 0;
         let sensor = u16::try_from(self.sensor_index).unwrap_or(u16::MAX);
+        let timeout_ns = self.decoder.partial_frame_timeout_ns();
+        // The clock at the last packet while a frame may be in progress.
+        let mut last_packet_ns: Option<u64> = None;
         while !context.stop.load(Ordering::SeqCst) {
+            if let Some(last) = last_packet_ns
+                && context.clock.now_ns().saturating_sub(last) >= timeout_ns
+            {
+                self.emit_partial(sensor, last.saturating_add(timeout_ns), &mut seq);
+                last_packet_ns = None;
+            }
             match socket.recv_from(&mut buffer) {
                 Ok((length, from)) => {
                     let arrival_ns = context.clock.now_ns();
+                    last_packet_ns = Some(arrival_ns);
                     let mut scans = Vec::new();
                     if let Err(reason) =
                         self.decoder.push(buffer.get(..length).unwrap_or_default(), sensor, &mut scans)
@@ -443,8 +487,18 @@ impl LidarSource {
         let mut seq = 0;
         let sensor = u16::try_from(self.sensor_index).unwrap_or(u16::MAX);
         let mut last_ns = 0;
+        let timeout_ns = self.decoder.partial_frame_timeout_ns();
         while !context.stop.load(Ordering::SeqCst) {
             let Some(datagram) = reader.next_datagram()? else { break };
+            // A silence of a rotation in the recording: the frame in progress goes out as it
+            // stands, when it did live.
+            if last_ns > 0 && datagram.capture_time_ns.saturating_sub(last_ns) >= timeout_ns {
+                let at_ns = last_ns.saturating_add(timeout_ns);
+                if let Some(clock) = &context.replay_clock {
+                    clock.set_ns(at_ns);
+                }
+                self.emit_partial(sensor, at_ns, &mut seq);
+            }
             last_ns = datagram.capture_time_ns;
             if let Some(clock) = &context.replay_clock {
                 clock.set_ns(datagram.capture_time_ns);
