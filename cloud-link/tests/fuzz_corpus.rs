@@ -306,3 +306,20 @@ fn a_summary_section_pointing_at_the_data_section_is_refused_not_a_hang() {
     // The fuzz target's entry point returns on it too.
     fuzz_episode_reader(&bytes);
 }
+
+/// Found by `episode_reader` fuzzed after that fix (827,000 runs): the footer's record length
+/// damaged (16,318,227 instead of 20) while its `summary_start` still points at an uncompressed
+/// chunk. The first check trusted only a well-formed footer; the `mcap` crate does not, and
+/// underflowed a counter reading the chunk (a panic with overflow checks). The check now reads
+/// `summary_start` as the crate does.
+#[test]
+fn a_damaged_footer_pointing_at_a_chunk_is_refused_not_a_panic() {
+    let bytes = fuzz_found("reader_damaged_footer_points_at_a_chunk.mcap");
+    fuzz_episode_reader(&bytes);
+    let Err(error) = EpisodeReader::from_reader(std::io::Cursor::new(&bytes), Path::new("footer.mcap"))
+    else {
+        panic!("opened: the damaged summary was not refused");
+    };
+    // summary_start is byte 2260, where a chunk (opcode 0x06) starts.
+    assert!(error.to_string().contains("opcode 0x06 at byte 2260"), "{error}");
+}
