@@ -13,12 +13,15 @@
 //!   zenoh outputs (`pitsense-hil run`).
 //! - [`recording`]: a recorded lidar capture played into `pitsense run` the same way, its
 //!   output compared byte for byte with `pitsense run --replay` of what was sent.
+//! - [`can_out`]: the runtime's CAN output frames (health, nearest objects) decoded as the
+//!   truck's ECU receives them over CAN-over-UDP.
 //! - [`proxy`]: the TCP proxy that cuts the zenoh link (`zenoh_cut`).
 //! - [`rsu`]: SAE J3224 SDSMs of the actors, and spoofed ones (`rsu_spoof`).
 //! - [`objects`]: the `TrackedObjects` CDR decoder the harness reads the runtime's output with.
 //! - [`report`]: the JUnit XML and `summary.json` over several runs; [`plots`]: PNG plots of
 //!   latency and the runtime's RSS and CPU.
 
+pub mod can_out;
 pub mod faults;
 pub mod harness;
 pub mod objects;

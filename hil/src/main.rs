@@ -260,6 +260,20 @@ fn main() -> anyhow::Result<()> {
                     HilOutcome::Crashed { scenario, message } => println!("{scenario}: ERROR {message}"),
                 }
                 if let HilOutcome::Ran(r) = &outcome
+                    && let Some(can) = &r.can_output
+                {
+                    println!(
+                        "    CAN out: {} health frames (period p50 {} ms, max {} ms), {} alive-counter gaps, {} \
+                         object frames, modes {}",
+                        can.health_frames,
+                        ms(can.health_period_ms.p50),
+                        ms(can.health_period_ms.max),
+                        can.alive_counter_gaps,
+                        can.object_frames,
+                        can.mode_changes.iter().map(|c| c.to.as_str()).collect::<Vec<_>>().join(" → "),
+                    );
+                }
+                if let HilOutcome::Ran(r) = &outcome
                     && let Some(comparison) = &r.live_vs_replay
                 {
                     println!(

@@ -315,6 +315,7 @@ pub fn run_recording(recording: &Recording, options: &HilOptions) -> Result<HilR
         reaction_ms_by_actor: BTreeMap::new(),
         link_recovery_ms: link_recovery_ms(&received, &link_restored_ns),
         rsu: None,
+        can_output: None,
         health_transitions,
         input_rate_hz,
         health_reports: received.health.len() as u64,

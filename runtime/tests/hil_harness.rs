@@ -136,6 +136,26 @@ fn hil_smoke_two_scenarios_one_fault_each() {
         let measured = death.input_rate_hz.get(input).copied().unwrap_or(0.0);
         assert!((measured - rate_hz).abs() <= 0.15 * rate_hz, "{input}: {measured} Hz");
     }
+    // The truck's ECU on CAN (PITSENSE_HEALTH every 100 ms, decoded by the harness from the
+    // DBC by hand): one health frame per period over the play, none missed, and the same mode
+    // changes as on zenoh, each within two periods of zenoh's (each side reports every 100 ms).
+    let can = death.can_output.as_ref().expect("CAN outputs received");
+    let expected_frames = (death.played_s / 0.1).floor() as u64;
+    assert!(
+        can.health_frames.abs_diff(expected_frames) <= 2,
+        "{} health frames in {} s",
+        can.health_frames,
+        death.played_s
+    );
+    assert_eq!((can.alive_counter_gaps, can.undecodable), (0, 0), "{can:?}");
+    let zenoh_modes: Vec<&str> = death.health_transitions.iter().map(|t| t.to.as_str()).collect();
+    let can_modes: Vec<&str> = can.mode_changes.iter().map(|c| c.to.as_str()).collect();
+    assert_eq!(can_modes, zenoh_modes);
+    for (on_can, on_zenoh) in can.mode_changes.iter().zip(&death.health_transitions) {
+        assert!((on_can.t_s - on_zenoh.t_s).abs() <= 0.2, "{on_can:?} against {on_zenoh:?}");
+    }
+    // The walker is a tracked object: the nearest objects go out, at most the 4 asked for.
+    assert!(can.object_frames > 0 && (1..=4).contains(&can.max_object_count), "{can:?}");
 
     // A rock on the road under 5 % packet loss.
     let rock = scenario("rock_on_road_80m", &data);

@@ -71,6 +71,20 @@ impl DegradedMode {
         }
     }
 
+    /// The mode of a CAN code ([`DegradedMode::code`]); `None` for a code no mode has.
+    pub fn from_code(code: u8) -> Option<Self> {
+        [
+            Self::Nominal,
+            Self::LidarLost,
+            Self::CameraLost,
+            Self::V2xLost,
+            Self::EgoPoseLost,
+            Self::PerceptionUnavailable,
+        ]
+        .into_iter()
+        .find(|mode| mode.code() == code)
+    }
+
     /// Numeric code used on CAN (0 nominal … 5 perception unavailable).
     pub fn code(self) -> u8 {
         match self {
@@ -110,4 +124,18 @@ pub struct HealthReport {
     pub late_frames: u64,
     /// Messages dropped by each bounded edge's drop policy, since start-up, by edge name.
     pub dropped: BTreeMap<String, u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DegradedMode;
+
+    #[test]
+    fn can_codes_round_trip_and_unknown_codes_are_none() {
+        for code in 0..=5 {
+            assert_eq!(DegradedMode::from_code(code).map(DegradedMode::code), Some(code));
+        }
+        assert_eq!(DegradedMode::from_code(5), Some(DegradedMode::PerceptionUnavailable));
+        assert_eq!(DegradedMode::from_code(6), None);
+    }
 }
