@@ -100,6 +100,9 @@ pub enum HilError {
     /// zenoh or a socket failed.
     #[error("transport: {0}")]
     Transport(String),
+    /// A recording could not be read (the text names the file and the reason).
+    #[error("{0}")]
+    Recording(String),
 }
 
 /// How to run.

@@ -211,7 +211,11 @@ fn main() -> anyhow::Result<()> {
                 println!("{name}\n    {description}");
             }
         }
-        Command::Run { scenarios, all, metadata, passes, max_frames, report, junit, runtime } => {
+        Command::Run { scenarios, all, metadata, passes, max_frames, report, junit, mut runtime } => {
+            // A recording is played lidar only: no CAN database is needed for one.
+            if !all && scenarios.iter().all(|name| is_recording(name)) {
+                runtime.no_can = true;
+            }
             // Fail now, not after the runs, when the JUnit file cannot be written.
             if let Some(path) = &junit {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -223,7 +223,7 @@ pub fn run_recording(recording: &Recording, options: &HilOptions) -> Result<HilR
     std::fs::create_dir_all(dir.join("replay")).map_err(|e| file_error(&dir)(e.to_string()))?;
     let seed = options.seed.unwrap_or(0);
     let capture = OusterLoop::open(&recording.pcap, &recording.metadata)
-        .map_err(|e| file_error(&recording.pcap)(e.to_string()))?;
+        .map_err(|e| HilError::Recording(e.to_string()))?;
     let layout = capture.layout();
     let (plain, rotations, first_stamp_ns) = schedule(&capture, recording.passes);
     let (plan, fault_counts) = faults::apply(&options.faults, plain, &layout, seed);
