@@ -1086,25 +1086,10 @@ impl LiveRun {
         config: &str,
         zenoh_port: u16,
     ) -> Result<Self, HilError> {
-        let config_path = dir.join("pitsense.toml");
-        std::fs::write(&config_path, config).map_err(|e| file_error(&config_path)(e.to_string()))?;
         let log = dir.join("runtime.log");
         let runtime_error =
             |reason: String| HilError::Runtime { binary: options.pitsense.clone(), reason, log: log.clone() };
-        let log_file = std::fs::File::create(&log).map_err(|e| file_error(&log)(e.to_string()))?;
-        let log_err = log_file.try_clone().map_err(|e| file_error(&log)(e.to_string()))?;
-        let child = Command::new(&options.pitsense)
-            .arg("run")
-            .arg("--config")
-            .arg(&config_path)
-            .arg("--data-root")
-            .arg(&options.data_root)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| runtime_error(format!("cannot start: {e}")))?;
+        let child = spawn_pitsense(options, &[], &dir.join("pitsense.toml"), config, &log)?;
         let mut runtime = RuntimeProcess { child };
         // With a `zenoh_cut` fault the harness's session goes through a proxy that can cut it.
         let cut_windows_ns: Vec<(u64, u64)> = options
@@ -1259,6 +1244,41 @@ impl LiveRun {
             std::mem::take(&mut *self.received.lock().map_err(|_| HilError::Transport("poisoned".into()))?);
         Ok(Finished { runtime_exit, resources, received, link_restored_ns: self.link_restored_ns })
     }
+}
+
+/// Writes `config` to `config_path` and starts `pitsense run [extra_args] --config CONFIG
+/// --data-root DATA`, its stdout and stderr in `log`.
+///
+/// # Errors
+/// [`HilError::File`] when a file cannot be written; [`HilError::Runtime`] when the binary
+/// cannot start.
+pub(crate) fn spawn_pitsense(
+    options: &HilOptions,
+    extra_args: &[&str],
+    config_path: &Path,
+    config: &str,
+    log: &Path,
+) -> Result<Child, HilError> {
+    std::fs::write(config_path, config).map_err(|e| file_error(config_path)(e.to_string()))?;
+    let log_file = std::fs::File::create(log).map_err(|e| file_error(log)(e.to_string()))?;
+    let log_err = log_file.try_clone().map_err(|e| file_error(log)(e.to_string()))?;
+    Command::new(&options.pitsense)
+        .arg("run")
+        .args(extra_args)
+        .arg("--config")
+        .arg(config_path)
+        .arg("--data-root")
+        .arg(&options.data_root)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| HilError::Runtime {
+            binary: options.pitsense.clone(),
+            reason: format!("cannot start: {e}"),
+            log: log.to_path_buf(),
+        })
 }
 
 /// What came back for the rotations sent: per rotation stamp (play ns), when its objects were

@@ -16,7 +16,6 @@
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pitsense_perception::drivers::pcap::PcapUdpWriter;
@@ -25,7 +24,7 @@ use serde::Serialize;
 use crate::faults::{self, Channel, Datagram, Fault};
 use crate::harness::{
     Finished, FrameFigures, HilError, HilOptions, HilReport, LiveRun, file_error, frame_figures, free_port,
-    health_figures, link_recovery_ms, ns_since, start_hogs, write_report,
+    health_figures, link_recovery_ms, ns_since, spawn_pitsense, start_hogs, write_report,
 };
 use crate::player::{OusterLoop, sleep_until};
 
@@ -337,26 +336,8 @@ pub fn run_recording(recording: &Recording, options: &HilOptions) -> Result<HilR
 /// `dir/replay.log`) to its end; its exit status (`None` when it had to be killed after
 /// [`REPLAY_TIMEOUT`]).
 fn replay(options: &HilOptions, dir: &Path, config: &str) -> Result<Option<i32>, HilError> {
-    let config_path = dir.join("replay.toml");
-    std::fs::write(&config_path, config).map_err(|e| file_error(&config_path)(e.to_string()))?;
-    let log = dir.join("replay.log");
-    let log_file = std::fs::File::create(&log).map_err(|e| file_error(&log)(e.to_string()))?;
-    let log_err = log_file.try_clone().map_err(|e| file_error(&log)(e.to_string()))?;
-    let mut child = Command::new(&options.pitsense)
-        .args(["run", "--replay", "--config"])
-        .arg(&config_path)
-        .arg("--data-root")
-        .arg(&options.data_root)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(log_file)
-        .stderr(log_err)
-        .spawn()
-        .map_err(|e| HilError::Runtime {
-            binary: options.pitsense.clone(),
-            reason: format!("cannot start the replay: {e}"),
-            log: log.clone(),
-        })?;
+    let mut child =
+        spawn_pitsense(options, &["--replay"], &dir.join("replay.toml"), config, &dir.join("replay.log"))?;
     let deadline = Instant::now() + REPLAY_TIMEOUT;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
