@@ -350,7 +350,7 @@ fn vehicle_signals_come_from_the_mapped_dbc_signals() {
 }
 
 fn health(mode: DegradedMode, late_frames: u64) -> HealthReport {
-    let input = |status| InputHealth { status, rate_hz: 10.0, age_ms: Some(5.0) };
+    let input = |status| InputHealth { status, rate_hz: 10.0, age_ms: Some(5.0), stamp_offset_ms: None };
     HealthReport {
         stamp_ns: 0,
         mode,

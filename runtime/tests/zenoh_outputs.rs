@@ -84,8 +84,24 @@ fn health() -> HealthReport {
         mode: DegradedMode::CameraLost,
         reason: "camera: failed (video file missing)".into(),
         inputs: BTreeMap::from([
-            ("camera".to_owned(), InputHealth { status: InputStatus::Failed, rate_hz: 0.0, age_ms: None }),
-            ("lidar".to_owned(), InputHealth { status: InputStatus::Ok, rate_hz: 10.0, age_ms: Some(12.5) }),
+            (
+                "camera".to_owned(),
+                InputHealth {
+                    status: InputStatus::Failed,
+                    rate_hz: 0.0,
+                    age_ms: None,
+                    stamp_offset_ms: None,
+                },
+            ),
+            (
+                "lidar".to_owned(),
+                InputHealth {
+                    status: InputStatus::Ok,
+                    rate_hz: 10.0,
+                    age_ms: Some(12.5),
+                    stamp_offset_ms: None,
+                },
+            ),
         ]),
         late_frames: 4,
         dropped: BTreeMap::from([("lidar_to_perception".to_owned(), 2), ("v2x_to_tracker".to_owned(), 0)]),

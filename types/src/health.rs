@@ -107,6 +107,13 @@ pub struct InputHealth {
     pub rate_hz: f64,
     /// Time since the newest message arrived, ms (`None` when nothing was received).
     pub age_ms: Option<f64>,
+    /// The newest sensor stamp minus the clock, ms, where the input's stamps are checked
+    /// against the clock (`max_stamp_lag_ms` set): negative when the stamps lag it (normal up
+    /// to a frame period plus transport), positive when they lead it (a sensor clock ahead of
+    /// the truck's). `None` (absent in JSON) when unchecked or nothing was received. Tells a
+    /// sensor clock that jumped from an input that went silent: both are `stale`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp_offset_ms: Option<f64>,
 }
 
 /// The health message the runtime publishes at ≥ 10 Hz.

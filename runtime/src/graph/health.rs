@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `failed` | the source reported a fatal error (cannot open, socket closed) |
 //! | `not_received` | nothing since start-up |
-//! | `stale` | nothing arrived for more than `stale_after_periods` nominal periods (2 by default: a lost lidar at 10 Hz is detected within 200 ms), or the newest sensor stamp lags the clock, or leads it, by more than `max_stamp_lag_ms` (a sensor clock that jumped) |
+//! | `stale` | nothing arrived for more than `stale_after_periods` nominal periods (2 by default: a lost lidar at 10 Hz is detected within 200 ms), or the newest sensor stamp lags the clock, or leads it, by more than `max_stamp_lag_ms` (a sensor clock that jumped; the health then gives the offset, `stamp_offset_ms`, and the reason says "sensor stamps N ms behind/ahead of the clock") |
 //! | `rate_low` | arrivals over the last `rate_window_ms` below `rate_low_fraction` of the nominal rate |
 //! | `ok` | otherwise |
 //!
@@ -180,7 +180,12 @@ impl InputMonitor {
         } else {
             InputStatus::NotReceived
         };
-        InputHealth { status, rate_hz, age_ms }
+        let stamp_offset_ms = (self.config.max_stamp_lag_ms > 0)
+            .then_some(self.last_stamp_ns)
+            .flatten()
+            .filter(|_| last_arrival_ns.is_some())
+            .map(|stamp| (stamp as f64 - now_ns as f64) * 1e-6);
+        InputHealth { status, rate_hz, age_ms, stamp_offset_ms }
     }
 }
 
@@ -225,9 +230,17 @@ pub fn degraded_mode(inputs: &BTreeMap<String, (InputRole, InputHealth)>) -> (De
     let reason = inputs
         .iter()
         .filter(|(_, (_, health))| health.status != InputStatus::Ok)
-        .map(|(name, (_, health))| match health.age_ms {
-            Some(age_ms) => format!("{name}: {} (last message {age_ms:.0} ms ago)", health.status.as_str()),
-            None => format!("{name}: {}", health.status.as_str()),
+        .map(|(name, (_, health))| {
+            let status = health.status.as_str();
+            let offset = match health.stamp_offset_ms {
+                Some(ms) if ms < 0.0 => format!("; sensor stamps {:.0} ms behind the clock", -ms),
+                Some(ms) => format!("; sensor stamps {ms:.0} ms ahead of the clock"),
+                None => String::new(),
+            };
+            match health.age_ms {
+                Some(age_ms) => format!("{name}: {status} (last message {age_ms:.0} ms ago{offset})"),
+                None => format!("{name}: {status}"),
+            }
         })
         .collect::<Vec<_>>()
         .join("; ");
@@ -306,7 +319,19 @@ mod tests {
         let config = MonitorConfig { max_stamp_lag_ms: 300, ..MonitorConfig::default() };
         let mut monitor = InputMonitor::new(config, 0);
         monitor.on_message(1_000 * MS, 600 * MS);
-        assert_eq!(monitor.health(1_000 * MS).status, InputStatus::Stale);
+        let health = monitor.health(1_000 * MS);
+        assert_eq!(health.status, InputStatus::Stale);
+        // The offset says it is the stamps: 400 ms behind, the message itself just arrived.
+        assert_eq!((health.age_ms, health.stamp_offset_ms), (Some(0.0), Some(-400.0)));
+        let inputs = BTreeMap::from([("lidar".to_owned(), (InputRole::Lidar, health))]);
+        assert_eq!(
+            degraded_mode(&inputs).1,
+            "lidar: stale (last message 0 ms ago; sensor stamps 400 ms behind the clock)"
+        );
+        // Unchecked stamps give no offset.
+        let mut unchecked = InputMonitor::new(MonitorConfig::default(), 0);
+        unchecked.on_message(1_000 * MS, 600 * MS);
+        assert_eq!(unchecked.health(1_000 * MS).stamp_offset_ms, None);
     }
 
     #[test]
@@ -320,7 +345,13 @@ mod tests {
         assert_eq!(monitor.health(1_000 * MS).status, InputStatus::Ok);
         // A sensor clock that jumped 1 s forward.
         monitor.on_message(1_100 * MS, 2_100 * MS);
-        assert_eq!(monitor.health(1_100 * MS).status, InputStatus::Stale);
+        let health = monitor.health(1_100 * MS);
+        assert_eq!((health.status, health.stamp_offset_ms), (InputStatus::Stale, Some(1_000.0)));
+        let inputs = BTreeMap::from([("lidar".to_owned(), (InputRole::Lidar, health))]);
+        assert_eq!(
+            degraded_mode(&inputs).1,
+            "lidar: stale (last message 0 ms ago; sensor stamps 1000 ms ahead of the clock)"
+        );
         // Unchecked when the limit is 0 (unsynchronised sensor clocks).
         let mut unchecked = InputMonitor::new(MonitorConfig { max_stamp_lag_ms: 0, ..config }, 0);
         unchecked.on_message(1_000 * MS, 9_000 * MS);
@@ -329,8 +360,14 @@ mod tests {
 
     #[test]
     fn modes_by_precedence() {
-        let ok = InputHealth { status: InputStatus::Ok, rate_hz: 10.0, age_ms: Some(1.0) };
-        let stale = InputHealth { status: InputStatus::Stale, rate_hz: 0.0, age_ms: Some(300.0) };
+        let ok =
+            InputHealth { status: InputStatus::Ok, rate_hz: 10.0, age_ms: Some(1.0), stamp_offset_ms: None };
+        let stale = InputHealth {
+            status: InputStatus::Stale,
+            rate_hz: 0.0,
+            age_ms: Some(300.0),
+            stamp_offset_ms: None,
+        };
         let mut inputs = BTreeMap::from([
             ("lidar".to_owned(), (InputRole::Lidar, ok.clone())),
             ("camera".to_owned(), (InputRole::Camera, ok.clone())),
