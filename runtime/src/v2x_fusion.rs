@@ -9,10 +9,12 @@
 //! acceleration, stale, duplicate, jump), and handed to the tracker as
 //! [`ObjectMeasurement`]s ([`pitsense_fusion::tracker::Tracker::update_with_ego_and_v2x`]).
 //!
-//! Drop policy: when the inbox is full, the oldest message is dropped and counted
-//! ([`V2xFusionStats::dropped_inbox_full`]); newer messages are worth more to fusion.
-
-use std::collections::VecDeque;
+//! The inbox is an edge of the project's one channel type ([`crate::graph::channel`], named
+//! [`V2X_INBOX_EDGE`]) used within the fusion task: messages wait there until a frame's stamp
+//! passes their receive time, the first one received after the frame held aside. Drop policy:
+//! when the inbox is full, the oldest queued message is dropped and counted
+//! ([`V2xFusionStats::dropped_inbox_full`], and under the edge's name in the health message);
+//! newer messages are worth more to fusion.
 
 use pitsense_types::nalgebra::Point3;
 use pitsense_types::{ConfigError, EgoState, ObjectClass, ObjectMeasurement};
@@ -23,6 +25,11 @@ use pitsense_v2x::geodesy::SiteFrame;
 use pitsense_v2x::measurement::{MeasurementBuilder, MeasurementContext, V2xMeasurement};
 use pitsense_v2x::plausibility::PlausibilityGate;
 use serde::Serialize;
+
+use crate::graph::channel::{DropPolicy, EdgeProbe, EdgeReceiver, EdgeSender, edge};
+
+/// The inbox edge's name in the health message's `dropped` counters.
+pub const V2X_INBOX_EDGE: &str = "v2x->inbox";
 
 /// One-sigma heading error given to V2X objects that carry a heading, radians (J2735 and
 /// J3224 heading confidences are not carried into measurements yet: 0.2 rad ≈ 11°).
@@ -55,19 +62,26 @@ pub struct V2xFusion {
     measurement_config: pitsense_v2x::measurement::MeasurementConfig,
     builder: MeasurementBuilder,
     gate: PlausibilityGate,
-    inbox: VecDeque<(u64, Vec<u8>)>,
-    inbox_capacity: usize,
+    /// Received inputs (receive stamp on the truck clock, ns; bytes), oldest first.
+    inbox: EdgeSender<(u64, Vec<u8>)>,
+    inbox_rx: EdgeReceiver<(u64, Vec<u8>)>,
+    inbox_probe: EdgeProbe,
+    /// The first input received after the last fusion time, taken from the inbox.
+    held: Option<(u64, Vec<u8>)>,
     stats: V2xFusionStats,
 }
 
 impl V2xFusion {
     /// Builds the decoder, measurement builder and gates of the `[v2x]` configuration; the
-    /// inbox holds `receiver.queue_capacity` messages.
+    /// inbox holds `receiver.queue_capacity` messages (and one more held aside, see the module
+    /// docs).
     ///
     /// # Errors
     /// The first invalid key of the configuration.
     pub fn new(config: &V2xConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let (inbox, inbox_rx, inbox_probe) =
+            edge(V2X_INBOX_EDGE, config.receiver.queue_capacity, DropPolicy::DropOldest);
         Ok(Self {
             decoder: Decoder::new(config.decode)?,
             format: config.format,
@@ -77,8 +91,10 @@ impl V2xFusion {
                 SiteFrame::new(config.site_origin)?,
             )?,
             gate: PlausibilityGate::new(config.plausibility.clone())?,
-            inbox: VecDeque::with_capacity(config.receiver.queue_capacity),
-            inbox_capacity: config.receiver.queue_capacity.max(1),
+            inbox,
+            inbox_rx,
+            inbox_probe,
+            held: None,
             stats: V2xFusionStats::default(),
         })
     }
@@ -87,21 +103,22 @@ impl V2xFusion {
     /// truck clock, nanoseconds. Never blocks; a full inbox drops its oldest message.
     pub fn push(&mut self, receive_stamp_ns: u64, bytes: Vec<u8>) {
         self.stats.received += 1;
-        if self.inbox.len() >= self.inbox_capacity {
-            self.inbox.pop_front();
-            self.stats.dropped_inbox_full += 1;
-        }
-        self.inbox.push_back((receive_stamp_ns, bytes));
+        self.inbox.send((receive_stamp_ns, bytes));
     }
 
     /// Messages waiting in the inbox.
     pub fn queued(&self) -> usize {
-        self.inbox.len()
+        self.inbox_probe.stats().queued + usize::from(self.held.is_some())
     }
 
     /// The counters so far.
-    pub fn stats(&self) -> &V2xFusionStats {
-        &self.stats
+    pub fn stats(&self) -> V2xFusionStats {
+        V2xFusionStats { dropped_inbox_full: self.inbox_probe.stats().dropped, ..self.stats }
+    }
+
+    /// A handle on the inbox edge's counters, for the health message.
+    pub fn inbox_probe(&self) -> EdgeProbe {
+        self.inbox_probe.clone()
     }
 
     /// The plausibility gate's counters (accepted, rejected by reason).
@@ -115,10 +132,12 @@ impl V2xFusion {
     pub fn objects_at(&mut self, fusion_stamp_ns: u64, ego: &EgoState) -> Vec<ObjectMeasurement> {
         let truck_in_site = Point3::from(ego.site_from_truck.translation.vector);
         let mut objects = Vec::new();
-        while self.inbox.front().is_some_and(|(stamp, _)| *stamp <= fusion_stamp_ns) {
-            let Some((receive_stamp_ns, bytes)) = self.inbox.pop_front() else {
+        while let Some((receive_stamp_ns, bytes)) = self.held.take().or_else(|| self.inbox_rx.try_recv()) {
+            if receive_stamp_ns > fusion_stamp_ns {
+                // Received after this frame: it waits for the next one.
+                self.held = Some((receive_stamp_ns, bytes));
                 break;
-            };
+            }
             let Ok(report) = self.decoder.decode_any(&bytes, &self.format) else {
                 self.stats.undecodable += 1;
                 continue;

@@ -85,7 +85,7 @@ fn an_rsu_reported_person_comes_out_as_a_v2x_object() {
         last_tracks = tracks;
     }
     assert_eq!(
-        *v2x.stats(),
+        v2x.stats(),
         pitsense_runtime::v2x_fusion::V2xFusionStats { received: 5, fused_objects: 5, ..Default::default() }
     );
     assert_eq!(last_tracks.len(), 2, "{last_line}");
@@ -124,7 +124,7 @@ fn bad_stale_and_overflowing_inputs_are_counted_and_the_rest_fused() {
     let objects = v2x.objects_at(t0, &ego(t0));
     assert_eq!(objects.len(), 1);
     assert_eq!(v2x.queued(), 1);
-    let stats = *v2x.stats();
+    let stats = v2x.stats();
     assert_eq!((stats.received, stats.undecodable, stats.fused_objects), (5, 1, 1), "{stats:?}");
     // The later message is still decoded at the next fusion time.
     let later = v2x.objects_at(t0 + FRAME_NS, &ego(t0 + FRAME_NS));

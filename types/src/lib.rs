@@ -13,6 +13,7 @@
 
 mod calibration;
 mod can;
+pub mod channel;
 pub mod clock;
 mod config;
 mod detection;

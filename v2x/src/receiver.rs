@@ -1,11 +1,12 @@
 //! Tokio UDP receiver for RSU messages (raw UPER frames, hex text or IEEE 1609.2 envelopes),
-//! with a bounded queue and per-source statistics. This is the input adapter of the stage;
-//! decoding is the synchronous [`crate::decode::Decoder`].
+//! with per-source statistics, delivering on the project's bounded channel
+//! ([`pitsense_types::channel`], edge `rsu-udp:<port>`). This is the input adapter of the
+//! stage; decoding is the synchronous [`crate::decode::Decoder`].
 //!
-//! Drop policy: the queue holds at most `queue_capacity` decoded datagrams. When it is full
-//! the newest datagram is dropped (counted as `dropped_queue_full` for its source): the
-//! consumer keeps the oldest, already-waiting messages, and stale data is the plausibility
-//! gate's concern. Over-long datagrams (more than `max_datagram_bytes`) are rejected whole.
+//! Drop policy: the edge holds at most `queue_capacity` decoded datagrams. When it is full
+//! the newest datagram is dropped ([`DropPolicy::DropNewest`], counted by the edge and as
+//! `dropped_queue_full` for its source): the consumer keeps the oldest, already-waiting
+//! messages, and stale data is the plausibility gate's concern. Over-long datagrams (more than `max_datagram_bytes`) are rejected whole.
 //! Statistics are kept for at most `max_sources` source addresses; datagrams from further
 //! sources are counted under [`OTHER_SOURCES`].
 
@@ -13,9 +14,9 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
+use pitsense_types::channel::{DropPolicy, EdgeReceiver, SendOutcome, edge};
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::V2xError;
@@ -162,7 +163,9 @@ pub struct RsuReceiver {
 }
 
 impl RsuReceiver {
-    /// Binds the socket and starts the receive task on the current tokio runtime.
+    /// Binds the socket and starts the receive task on the current tokio runtime. Returns the
+    /// receiver and the edge its decoded datagrams arrive on (await them with
+    /// [`EdgeReceiver::recv_async`]; the edge ends when the receiver is dropped).
     ///
     /// `clock` gives the truck-clock receive stamp of each datagram, nanoseconds: injected (the
     /// runtime's clock live, the recording's in replay); the stage reads no wall clock itself.
@@ -173,7 +176,7 @@ impl RsuReceiver {
     pub async fn bind(
         config: ReceiverConfig,
         clock: impl Fn() -> u64 + Send + 'static,
-    ) -> Result<(Self, mpsc::Receiver<ReceivedDatagram>), ReceiverError> {
+    ) -> Result<(Self, EdgeReceiver<ReceivedDatagram>), ReceiverError> {
         use pitsense_types::ConfigError;
         if config.queue_capacity == 0 {
             return Err(ConfigError::new("v2x.receiver.queue_capacity", "must be at least 1").into());
@@ -194,7 +197,8 @@ impl RsuReceiver {
             .map_err(|source| ReceiverError::Bind { addr: config.bind_addr, source })?;
         let local_addr =
             socket.local_addr().map_err(|source| ReceiverError::Bind { addr: config.bind_addr, source })?;
-        let (sender, receiver) = mpsc::channel(config.queue_capacity);
+        let (sender, receiver, _probe) =
+            edge(&format!("rsu-udp:{}", local_addr.port()), config.queue_capacity, DropPolicy::DropNewest);
         let stats: SharedStats = Arc::new(Mutex::new(BTreeMap::new()));
         let task_stats = Arc::clone(&stats);
         let max_datagram_bytes = config.max_datagram_bytes;
@@ -227,10 +231,10 @@ impl RsuReceiver {
                 match outcome {
                     Ok(report) => {
                         entry.count_report(&report);
-                        match sender.try_send(ReceivedDatagram { source, receive_stamp_ns, report }) {
-                            Ok(()) => {}
-                            Err(mpsc::error::TrySendError::Full(_)) => entry.dropped_queue_full += 1,
-                            Err(mpsc::error::TrySendError::Closed(_)) => return,
+                        match sender.send(ReceivedDatagram { source, receive_stamp_ns, report }) {
+                            SendOutcome::Queued | SendOutcome::DroppedOldest => {}
+                            SendOutcome::DroppedNewest => entry.dropped_queue_full += 1,
+                            SendOutcome::Disconnected => return,
                         }
                     }
                     Err(error) => entry.count_rejection(&error),

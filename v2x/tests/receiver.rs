@@ -29,7 +29,7 @@ fn sample_frame(name: &str) -> Vec<u8> {
 
 async fn bind_on_explicit_port(
     config: ReceiverConfig,
-) -> (RsuReceiver, tokio::sync::mpsc::Receiver<ReceivedDatagram>) {
+) -> (RsuReceiver, pitsense_types::channel::EdgeReceiver<ReceivedDatagram>) {
     for port in PORTS {
         let config = ReceiverConfig {
             bind_addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)),
@@ -60,7 +60,7 @@ async fn wait_for_received(receiver: &RsuReceiver, source: SocketAddr, count: u6
 #[tokio::test]
 async fn loopback_datagrams_are_decoded_queued_and_counted_per_source() {
     let config = ReceiverConfig { queue_capacity: 16, max_datagram_bytes: 1024, ..ReceiverConfig::default() };
-    let (receiver, mut queue) = bind_on_explicit_port(config).await;
+    let (receiver, queue) = bind_on_explicit_port(config).await;
     let rsu = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let rsu_addr = rsu.local_addr().unwrap();
     let target = receiver.local_addr();
@@ -76,7 +76,8 @@ async fn loopback_datagrams_are_decoded_queued_and_counted_per_source() {
 
     let mut kinds = Vec::new();
     for _ in 0..3 {
-        let datagram = timeout(Duration::from_secs(5), queue.recv()).await.expect("queue timeout").unwrap();
+        let datagram =
+            timeout(Duration::from_secs(5), queue.recv_async()).await.expect("queue timeout").unwrap();
         assert_eq!(datagram.source, rsu_addr);
         assert_eq!(datagram.receive_stamp_ns, 42);
         kinds.push(match &datagram.report.frames[0].message {
@@ -112,7 +113,7 @@ async fn a_full_queue_drops_the_newest_datagrams_and_counts_them() {
         decode: DecodeConfig { max_input_bytes: 1024, max_frames: 4 },
         ..ReceiverConfig::default()
     };
-    let (receiver, mut queue) = bind_on_explicit_port(config).await;
+    let (receiver, queue) = bind_on_explicit_port(config).await;
     let rsu = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let rsu_addr = rsu.local_addr().unwrap();
     let psm = sample_frame("psm");
@@ -126,9 +127,9 @@ async fn a_full_queue_drops_the_newest_datagrams_and_counts_them() {
     assert_eq!(stats.decoded, 10);
     assert_eq!(stats.dropped_queue_full, 8);
     // The oldest were kept.
-    let first = timeout(Duration::from_secs(5), queue.recv()).await.unwrap().unwrap();
+    let first = timeout(Duration::from_secs(5), queue.recv_async()).await.unwrap().unwrap();
     assert!(matches!(first.report.frames[0].message, Ok(J2735Message::Psm(_))));
-    let second = timeout(Duration::from_secs(5), queue.recv()).await.unwrap().unwrap();
+    let second = timeout(Duration::from_secs(5), queue.recv_async()).await.unwrap().unwrap();
     assert!(matches!(second.report.frames[0].message, Ok(J2735Message::Sdsm(_))));
-    assert!(queue.try_recv().is_err());
+    assert!(queue.try_recv().is_none());
 }

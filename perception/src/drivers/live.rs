@@ -1,46 +1,37 @@
 //! Live reception: a tokio UDP socket feeding a [`RotationAssembler`], rotations delivered
-//! through a bounded queue.
+//! through the project's bounded channel ([`pitsense_types::channel`]).
 //!
 //! ```text
-//! sensor ──UDP──> socket ──> assembler (sync core) ──> RotationQueue (bounded) ──> consumer
-//!                                                         └ full: drop oldest or newest
+//! sensor ──UDP──> socket ──> assembler (sync core) ──> edge (bounded) ──> consumer
+//!                                                        └ full: drop oldest or newest
 //! ```
 //!
-//! The queue never grows past its capacity. [`DropPolicy::DropOldest`] (the default) discards
+//! The edge never grows past its capacity. [`DropPolicy::DropOldest`] (the default) discards
 //! the oldest queued rotation to make room, so a consumer that falls behind always gets the
 //! freshest rotation (what obstacle detection wants); [`DropPolicy::DropNewest`] discards the
 //! arriving rotation, so the backlog stays intact (what a recorder wants). Every drop is
-//! counted in [`LiveCounters::dropped_rotations`].
+//! counted in [`LiveCounters::dropped_rotations`]. [`DropPolicy::Block`] is refused: the
+//! receive task must never wait for its consumer while the socket fills.
 //!
 //! The operating system's socket buffer must hold a burst of packets while the task is not
 //! scheduled: an Ouster 128-beam sensor sends ~25 kB packets at 640–2560 per second, more than
 //! Linux's default 208 kB `rmem_default`; raise `net.core.rmem_default` / `rmem_max` on the
 //! vehicle (losses then show up in the assembler's `lost` counter).
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
+pub use pitsense_types::channel::DropPolicy;
+use pitsense_types::channel::{EdgeProbe, EdgeReceiver, EdgeSender, edge};
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::{PacketCounters, RotationAssembler};
 
 /// Largest UDP payload over IPv4.
 const MAX_UDP_PAYLOAD: usize = 65_507;
-
-/// What a full queue discards.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DropPolicy {
-    /// Discard the oldest queued rotation (keep the freshest data).
-    #[default]
-    DropOldest,
-    /// Discard the arriving rotation (keep the backlog).
-    DropNewest,
-}
 
 /// Settings of a [`LiveReceiver`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +41,7 @@ pub struct LiveConfig {
     pub bind_addr: SocketAddr,
     /// Rotations the queue holds before the drop policy applies (at least 1).
     pub queue_capacity: usize,
-    /// What a full queue discards.
+    /// What a full queue discards (`drop_oldest` or `drop_newest`; `block` is refused).
     #[serde(default)]
     pub drop_policy: DropPolicy,
 }
@@ -70,6 +61,11 @@ pub enum LiveError {
     /// The configuration is unusable.
     #[error("live receiver: queue capacity must be at least 1")]
     ZeroCapacity,
+    /// A blocking queue would stall the socket's reader behind a slow consumer.
+    #[error(
+        "live receiver: drop policy `block` is not allowed on a sensor input (use drop_oldest or drop_newest)"
+    )]
+    BlockingPolicy,
 }
 
 /// Counters of a [`LiveReceiver`].
@@ -85,99 +81,11 @@ pub struct LiveCounters {
     pub assembler: PacketCounters,
 }
 
-struct QueueState<T> {
-    items: VecDeque<T>,
-    closed: bool,
-}
-
-/// A bounded multi-producer, single-consumer queue with a drop policy (never blocks the
-/// producer, never grows past its capacity).
-pub struct RotationQueue<T> {
-    state: Mutex<QueueState<T>>,
-    capacity: usize,
-    policy: DropPolicy,
-    ready: Notify,
-}
-
-impl<T> RotationQueue<T> {
-    /// An empty queue holding at most `capacity` items (at least 1).
-    pub fn new(capacity: usize, policy: DropPolicy) -> Self {
-        Self {
-            state: Mutex::new(QueueState { items: VecDeque::with_capacity(capacity.max(1)), closed: false }),
-            capacity: capacity.max(1),
-            policy,
-            ready: Notify::new(),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState<T>> {
-        // A panic elsewhere while holding the lock leaves the queue consistent (every mutation
-        // is a single push/pop), so a poisoned lock is still usable.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Adds an item; returns `true` when the drop policy discarded one (old or new).
-    pub fn push(&self, item: T) -> bool {
-        let dropped = {
-            let mut state = self.lock();
-            if state.items.len() < self.capacity {
-                state.items.push_back(item);
-                false
-            } else {
-                if self.policy == DropPolicy::DropOldest {
-                    state.items.pop_front();
-                    state.items.push_back(item);
-                }
-                true
-            }
-        };
-        self.ready.notify_one();
-        dropped
-    }
-
-    /// Takes the oldest item without waiting.
-    pub fn try_pop(&self) -> Option<T> {
-        self.lock().items.pop_front()
-    }
-
-    /// Items queued now.
-    pub fn len(&self) -> usize {
-        self.lock().items.len()
-    }
-
-    /// Whether no item is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Takes the oldest item, waiting for one; `None` once the queue is closed and empty.
-    pub async fn pop(&self) -> Option<T> {
-        loop {
-            let ready = self.ready.notified();
-            {
-                let mut state = self.lock();
-                if let Some(item) = state.items.pop_front() {
-                    return Some(item);
-                }
-                if state.closed {
-                    return None;
-                }
-            }
-            ready.await;
-        }
-    }
-
-    /// Marks the end of the stream: [`Self::pop`] returns `None` once drained.
-    pub fn close(&self) {
-        self.lock().closed = true;
-        self.ready.notify_one();
-        self.ready.notify_waiters();
-    }
-}
-
-/// A running receiver: a tokio task reading one UDP socket into an assembler.
+/// A running receiver: a tokio task reading one UDP socket into an assembler, its rotations
+/// on a bounded edge named `lidar-udp:<port>`.
 pub struct LiveReceiver<T> {
-    queue: Arc<RotationQueue<T>>,
+    rotations: EdgeReceiver<T>,
+    probe: EdgeProbe,
     counters: Arc<Mutex<LiveCounters>>,
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -188,7 +96,8 @@ impl<T: Send + 'static> LiveReceiver<T> {
     /// Binds the socket and spawns the receive task on the current tokio runtime.
     ///
     /// # Errors
-    /// [`LiveError::Bind`] when the address cannot be bound; [`LiveError::ZeroCapacity`].
+    /// [`LiveError::Bind`] when the address cannot be bound; [`LiveError::ZeroCapacity`];
+    /// [`LiveError::BlockingPolicy`].
     pub async fn start<A>(config: &LiveConfig, assembler: A) -> Result<Self, LiveError>
     where
         A: RotationAssembler<Rotation = T> + Send + 'static,
@@ -196,15 +105,18 @@ impl<T: Send + 'static> LiveReceiver<T> {
         if config.queue_capacity == 0 {
             return Err(LiveError::ZeroCapacity);
         }
+        if config.drop_policy == DropPolicy::Block {
+            return Err(LiveError::BlockingPolicy);
+        }
         let addr = config.bind_addr;
         let socket = UdpSocket::bind(addr).await.map_err(|source| LiveError::Bind { addr, source })?;
         let local_addr = socket.local_addr().map_err(|source| LiveError::Bind { addr, source })?;
-        let queue = Arc::new(RotationQueue::new(config.queue_capacity, config.drop_policy));
+        let (sender, rotations, probe) =
+            edge(&format!("lidar-udp:{}", local_addr.port()), config.queue_capacity, config.drop_policy);
         let counters = Arc::new(Mutex::new(LiveCounters::default()));
         let (stop, stopped) = oneshot::channel();
-        let task =
-            tokio::spawn(receive(socket, assembler, Arc::clone(&queue), Arc::clone(&counters), stopped));
-        Ok(Self { queue, counters, local_addr, stop: Some(stop), task })
+        let task = tokio::spawn(receive(socket, assembler, sender, Arc::clone(&counters), stopped));
+        Ok(Self { rotations, probe, counters, local_addr, stop: Some(stop), task })
     }
 
     /// The bound address (useful with port 0).
@@ -212,19 +124,22 @@ impl<T: Send + 'static> LiveReceiver<T> {
         self.local_addr
     }
 
-    /// The next rotation, waiting for one; `None` after [`Self::stop`] drained the stream.
+    /// The next rotation, waiting for one; `None` once the receive task ended and the queue is
+    /// drained.
     pub async fn recv(&self) -> Option<T> {
-        self.queue.pop().await
+        self.rotations.recv_async().await
     }
 
     /// The next rotation if one is queued.
     pub fn try_recv(&self) -> Option<T> {
-        self.queue.try_pop()
+        self.rotations.try_recv()
     }
 
     /// Counters so far.
     pub fn counters(&self) -> LiveCounters {
-        *self.counters.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut counters = *self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        counters.dropped_rotations = self.probe.stats().dropped;
+        counters
     }
 
     /// Stops the task, flushes the rotation in progress into the queue, and returns every
@@ -238,7 +153,7 @@ impl<T: Send + 'static> LiveReceiver<T> {
             tracing::warn!("live lidar receiver task ended abnormally: {error}");
         }
         let mut remaining = Vec::new();
-        while let Some(rotation) = self.queue.try_pop() {
+        while let Some(rotation) = self.rotations.try_recv() {
             remaining.push(rotation);
         }
         (remaining, self.counters())
@@ -248,23 +163,20 @@ impl<T: Send + 'static> LiveReceiver<T> {
 async fn receive<A: RotationAssembler>(
     socket: UdpSocket,
     mut assembler: A,
-    queue: Arc<RotationQueue<A::Rotation>>,
+    sender: EdgeSender<A::Rotation>,
     counters: Arc<Mutex<LiveCounters>>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let mut buffer = vec![0_u8; MAX_UDP_PAYLOAD + 1];
     let mut rotations = Vec::new();
+    // The edge counts its own drops (`LiveReceiver::counters` reads them from its probe).
     let publish = |rotations: &mut Vec<A::Rotation>, assembler: &A, received: u64, errors: u64| {
-        let mut dropped = 0;
         for rotation in rotations.drain(..) {
-            if queue.push(rotation) {
-                dropped += 1;
-            }
+            sender.send(rotation);
         }
         let mut shared = counters.lock().unwrap_or_else(PoisonError::into_inner);
         shared.datagrams += received;
         shared.socket_errors += errors;
-        shared.dropped_rotations += dropped;
         shared.assembler = assembler.packet_counters();
     };
     loop {
@@ -288,32 +200,5 @@ async fn receive<A: RotationAssembler>(
     }
     assembler.flush(&mut rotations);
     publish(&mut rotations, &assembler, 0, 0);
-    queue.close();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn drop_policies() {
-        let oldest = RotationQueue::new(2, DropPolicy::DropOldest);
-        assert!(!oldest.push(1) && !oldest.push(2) && oldest.push(3));
-        assert_eq!((oldest.try_pop(), oldest.try_pop(), oldest.try_pop()), (Some(2), Some(3), None));
-        let newest = RotationQueue::new(2, DropPolicy::DropNewest);
-        assert!(!newest.push(1) && !newest.push(2) && newest.push(3));
-        assert_eq!((newest.try_pop(), newest.try_pop(), newest.try_pop()), (Some(1), Some(2), None));
-    }
-
-    #[test]
-    fn pop_returns_none_after_close() {
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let queue = RotationQueue::new(1, DropPolicy::DropOldest);
-        queue.push(7);
-        queue.close();
-        runtime.block_on(async {
-            assert_eq!(queue.pop().await, Some(7));
-            assert_eq!(queue.pop().await, None);
-        });
-    }
+    // Dropping the sender ends the stream: `recv` returns `None` once the queue is drained.
 }

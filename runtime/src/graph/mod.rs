@@ -11,7 +11,8 @@
 //! counters; [`health`] judges every input from its stamps and arrivals; [`watchdog`] reports
 //! stages that overrun their budget.
 
-pub mod channel;
+/// The project's one bounded channel type ([`pitsense_types::channel`]): the graph's edges.
+pub use pitsense_types::channel;
 pub mod clock;
 pub mod health;
 pub mod watchdog;

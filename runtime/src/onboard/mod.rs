@@ -719,7 +719,9 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
                     path.display()
                 ),
                 Some(v2x_config) => {
-                    v2x_fusion = Some(V2xFusion::new(v2x_config)?);
+                    let fusion = V2xFusion::new(v2x_config)?;
+                    probes.push(fusion.inbox_probe());
+                    v2x_fusion = Some(fusion);
                     let state = InputState::new("v2x", InputRole::V2x, MonitorConfig::default(), start_ns);
                     inputs.push(Arc::clone(&state));
                     let capacity = v2x_config.receiver.queue_capacity.max(1);
@@ -825,7 +827,9 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         {
             anyhow::bail!("run.inputs.v2x needs the truck's pose: set run.ego_pose_site (or a GNSS input)");
         }
-        v2x_fusion = Some(V2xFusion::new(v2x_config)?);
+        let fusion = V2xFusion::new(v2x_config)?;
+        probes.push(fusion.inbox_probe());
+        v2x_fusion = Some(fusion);
         let state = InputState::new("v2x", InputRole::V2x, v2x.health.clone(), start_ns);
         inputs.push(Arc::clone(&state));
         let capacity = v2x_config.receiver.queue_capacity.max(1);
@@ -1659,7 +1663,7 @@ impl FusionTask {
         {
             warn!("Rerun recording: {}", crate::error_chain_text(&error));
         }
-        self.v2x.as_ref().map(|v2x| *v2x.stats())
+        self.v2x.as_ref().map(|v2x| v2x.stats())
     }
 
     /// Live, while the lidar input is not usable (and a camera or V2X input is configured):

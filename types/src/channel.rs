@@ -1,5 +1,7 @@
-//! The one bounded channel type of the runtime's dataflow graph: a `crossbeam` bounded channel
-//! with a drop policy stated per edge and counters (rerun's `re_smart_channel` idea).
+//! The one bounded channel type of pitsense: a `crossbeam` bounded channel with a drop policy
+//! stated per edge and counters (rerun's `re_smart_channel` idea). The runtime's dataflow graph
+//! wires its stages with it, and the stages' own live receivers (lidar UDP, RSU UDP) deliver
+//! through it, so every queue in the project has the same policies, counters and bound.
 //!
 //! ```text
 //! producer ──send──> [ capacity N ] ──recv──> consumer
@@ -8,11 +10,17 @@
 //!                           Block      → the producer waits (only between the runtime's own tasks)
 //! ```
 //!
-//! No edge is unbounded. Every drop increments the edge's `dropped` counter, which the health
-//! message publishes by edge name.
+//! No edge is unbounded. Every drop increments the edge's `dropped` counter, which the runtime's
+//! health message publishes by edge name. A consumer receives on a thread
+//! ([`EdgeReceiver::recv_timeout`], [`EdgeReceiver::try_recv`]) or in async code
+//! ([`EdgeReceiver::recv_async`], which needs no particular executor); a producer never blocks
+//! unless its edge's policy is [`DropPolicy::Block`], so an async task may send on any other.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
@@ -32,7 +40,7 @@ pub enum DropPolicy {
     Block,
 }
 
-/// Counters of one edge, shared by both ends.
+/// Counters of one edge, shared by both ends, and the async consumer's waker.
 #[derive(Debug, Default)]
 struct EdgeCounters {
     sent: AtomicU64,
@@ -40,6 +48,19 @@ struct EdgeCounters {
     dropped: AtomicU64,
     // Queued messages discarded by DropOldest (they were sent, never received).
     drained: AtomicU64,
+    // Live senders: the last one gone wakes an async consumer to see the end.
+    senders: AtomicUsize,
+    // The task waiting in `recv_async`, woken by the next send or the last sender's drop.
+    waker: Mutex<Option<Waker>>,
+}
+
+impl EdgeCounters {
+    fn wake(&self) {
+        let waker = self.waker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
 }
 
 fn dropped_queued(counters: &EdgeCounters) -> u64 {
@@ -75,12 +96,23 @@ pub struct EdgeSender<T> {
 
 impl<T> Clone for EdgeSender<T> {
     fn clone(&self) -> Self {
+        self.counters.senders.fetch_add(1, Ordering::Relaxed);
         Self {
             name: Arc::clone(&self.name),
             policy: self.policy,
             sender: self.sender.clone(),
             drain: self.drain.clone(),
             counters: Arc::clone(&self.counters),
+        }
+    }
+}
+
+impl<T> Drop for EdgeSender<T> {
+    fn drop(&mut self) {
+        if self.counters.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last sender: a consumer waiting asynchronously must learn the stream ended.
+            // (The channel itself closes when `sender` drops right after this.)
+            self.counters.wake();
         }
     }
 }
@@ -153,6 +185,7 @@ pub fn edge<T: Send + 'static>(
     let name: Arc<str> = Arc::from(name);
     let probe = EdgeProbe { name: Arc::clone(&name), capacity, counters: Arc::clone(&counters) };
     let drain = (policy == DropPolicy::DropOldest).then(|| receiver.clone());
+    counters.senders.store(1, Ordering::Relaxed);
     (
         EdgeSender { name, policy, sender, drain, counters: Arc::clone(&counters) },
         EdgeReceiver { receiver, counters },
@@ -168,6 +201,7 @@ impl<T> EdgeSender<T> {
             match self.sender.try_send(message) {
                 Ok(()) => {
                     self.counters.sent.fetch_add(1, Ordering::Relaxed);
+                    self.counters.wake();
                     return if dropped_oldest { SendOutcome::DroppedOldest } else { SendOutcome::Queued };
                 }
                 Err(TrySendError::Disconnected(_)) => return SendOutcome::Disconnected,
@@ -190,6 +224,7 @@ impl<T> EdgeSender<T> {
                         return match self.sender.send(back) {
                             Ok(()) => {
                                 self.counters.sent.fetch_add(1, Ordering::Relaxed);
+                                self.counters.wake();
                                 SendOutcome::Queued
                             }
                             Err(_) => SendOutcome::Disconnected,
@@ -235,6 +270,53 @@ impl<T> EdgeReceiver<T> {
         self.counters.received.fetch_add(1, Ordering::Relaxed);
         Some(message)
     }
+
+    /// The next message, awaited: `None` once every sender is gone and the edge is empty.
+    ///
+    /// Works on any executor (the sender wakes the waiting task); one consumer at a time
+    /// awaits an edge (a second waiter replaces the first's waker).
+    pub fn recv_async(&self) -> RecvAsync<'_, T> {
+        RecvAsync { receiver: self }
+    }
+
+    fn poll_next(&self) -> Option<Option<T>> {
+        match self.receiver.try_recv() {
+            Ok(message) => {
+                self.counters.received.fetch_add(1, Ordering::Relaxed);
+                Some(Some(message))
+            }
+            Err(crossbeam_channel::TryRecvError::Disconnected) => Some(None),
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                // A DropOldest edge's senders hold a receiver clone (the drain), so the channel
+                // only reports the end once they are gone; the sender count says it first.
+                (self.counters.senders.load(Ordering::Acquire) == 0).then_some(None)
+            }
+        }
+    }
+}
+
+/// The future of [`EdgeReceiver::recv_async`].
+#[derive(Debug)]
+pub struct RecvAsync<'a, T> {
+    receiver: &'a EdgeReceiver<T>,
+}
+
+impl<T> Future for RecvAsync<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(outcome) = self.receiver.poll_next() {
+            return Poll::Ready(outcome);
+        }
+        let counters = &self.receiver.counters;
+        *counters.waker.lock().unwrap_or_else(PoisonError::into_inner) = Some(context.waker().clone());
+        // A message (or the end) that came between the first look and the registration woke
+        // nobody: look again.
+        match self.receiver.poll_next() {
+            Some(outcome) => Poll::Ready(outcome),
+            None => Poll::Pending,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -271,6 +353,53 @@ mod tests {
         assert_eq!(receiver.recv_timeout(Duration::from_millis(1)), Err(RecvOutcome::Timeout));
         drop(sender);
         assert_eq!(receiver.recv_timeout(Duration::from_millis(1)), Err(RecvOutcome::Ended));
+    }
+
+    /// Blocks on a future with a waker that unparks this thread (no executor needed).
+    fn block_on<F: Future>(future: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut context = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+            std::thread::park();
+        }
+    }
+
+    #[test]
+    fn async_receive_is_woken_by_sends_and_by_the_end() {
+        for policy in [DropPolicy::DropOldest, DropPolicy::DropNewest, DropPolicy::Block] {
+            let (sender, receiver, probe) = edge::<u32>("a->b", 2, policy);
+            let producer = std::thread::spawn(move || {
+                for value in 0..5 {
+                    std::thread::sleep(Duration::from_millis(2));
+                    // Each send wakes the consumer parked below; a full edge applies the policy.
+                    sender.send(value);
+                }
+            });
+            let mut received = Vec::new();
+            while let Some(value) = block_on(receiver.recv_async()) {
+                received.push(value);
+            }
+            producer.join().unwrap();
+            // Whatever the policy dropped is counted; the rest arrived in order, then the end.
+            let stats = probe.stats();
+            assert_eq!(received.len() as u64 + stats.dropped, 5, "{policy:?}: {received:?}");
+            assert!(received.windows(2).all(|pair| pair[0] < pair[1]), "{policy:?}: {received:?}");
+            match policy {
+                DropPolicy::Block => assert_eq!(received, [0, 1, 2, 3, 4]),
+                DropPolicy::DropOldest => assert_eq!(received.last(), Some(&4), "the freshest is kept"),
+                DropPolicy::DropNewest => assert_eq!(received.first(), Some(&0), "the backlog is kept"),
+            }
+        }
     }
 
     #[test]
