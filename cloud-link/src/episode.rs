@@ -107,7 +107,30 @@ pub enum EpisodeMessage {
     Can(CanFrame),
     /// The ego state: two messages, `/tf` (`foxglove.FrameTransform`, site from ego) and
     /// `/ego/state`.
-    Ego(EgoState),
+    Ego(RecordedEgo),
+}
+
+/// The truck's ego state as the runtime used it for one frame, and whether it was measured.
+///
+/// A pose is *held* when the runtime had no pose at the frame's stamp and carried the last one
+/// forward (before the first GNSS fix, or when the fixes stopped for longer than dead
+/// reckoning may bridge); the runtime then fuses no V2X for that frame, and restarts its
+/// tracker in the site frame at the first measured pose. Replay needs both facts to give the
+/// same objects as the truck did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedEgo {
+    /// The state: time of validity, site-frame pose of the truck, speed, yaw rate.
+    pub ego: EgoState,
+    /// `true` when the pose was carried forward from an earlier one (not valid at the stamp).
+    pub pose_held: bool,
+}
+
+impl RecordedEgo {
+    /// A pose measured at its stamp (GNSS, dead reckoning between fixes, a fixed configured
+    /// pose, or a simulator's ground truth).
+    pub fn measured(ego: EgoState) -> Self {
+        Self { ego, pose_held: false }
+    }
 }
 
 impl EpisodeMessage {
@@ -122,7 +145,7 @@ impl EpisodeMessage {
             Self::V2xRaw(message) => message.stamp_ns,
             Self::V2xDecoded(message) => message.stamp_ns,
             Self::Can(frame) => frame.stamp_ns,
-            Self::Ego(ego) => ego.header.stamp_ns,
+            Self::Ego(recorded) => recorded.ego.header.stamp_ns,
         }
     }
 
@@ -181,9 +204,9 @@ impl EpisodeMessage {
             Self::Can(frame) => {
                 vec![(format!("/can/{}", frame.bus), schemas::CAN_FRAME, schemas::can_frame(frame))]
             }
-            Self::Ego(ego) => vec![
-                ("/tf".into(), schemas::FRAME_TRANSFORM, schemas::ego_transform(ego)),
-                ("/ego/state".into(), schemas::EGO_STATE, schemas::ego_state(ego)),
+            Self::Ego(recorded) => vec![
+                ("/tf".into(), schemas::FRAME_TRANSFORM, schemas::ego_transform(&recorded.ego)),
+                ("/ego/state".into(), schemas::EGO_STATE, schemas::ego_state(recorded)),
             ],
         }
     }

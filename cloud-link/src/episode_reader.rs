@@ -33,7 +33,7 @@ use pitsense_types::{BoxPx, Detection2d, EgoState, FrameId, Header, PointCloud, 
 use serde::Deserialize;
 
 use crate::episode::{
-    CanFrame, CompressedImage, EPISODE_METADATA_NAME, EpisodeMessage, EpisodeMetadata, V2xRaw,
+    CanFrame, CompressedImage, EPISODE_METADATA_NAME, EpisodeMessage, EpisodeMetadata, RecordedEgo, V2xRaw,
 };
 use crate::schemas;
 use crate::truck_to_cloud::MAX_CHUNK_SIZE_BYTES;
@@ -529,6 +529,9 @@ struct EgoStateJson {
     yaw_rate_radps: f64,
     accel_mps2: f64,
     site_from_truck: PoseJson,
+    // Absent in episodes recorded before it existed: their poses count as measured.
+    #[serde(default)]
+    pose_held: bool,
 }
 
 fn frame(name: &str) -> Result<FrameId, String> {
@@ -648,7 +651,7 @@ pub fn decode(schema_name: &str, data: &[u8]) -> Result<Option<EpisodeMessage>, 
             if !norm.is_finite() || (norm - 1.0).abs() > 1e-6 {
                 return Err(format!("site_from_truck rotation has norm {norm}, not a unit quaternion"));
             }
-            EgoState {
+            let state = EgoState {
                 header: Header { stamp_ns: ego.stamp_ns, frame: FrameId::Site, seq: ego.seq },
                 // Kept as recorded (unit to 1e-6), bit for bit: a replay must see the same pose.
                 site_from_truck: Isometry3::from_parts(
@@ -658,8 +661,8 @@ pub fn decode(schema_name: &str, data: &[u8]) -> Result<Option<EpisodeMessage>, 
                 speed_mps: ego.speed_mps,
                 yaw_rate_radps: ego.yaw_rate_radps,
                 accel_mps2: ego.accel_mps2,
-            }
-            .into()
+            };
+            EpisodeMessage::Ego(RecordedEgo { ego: state, pose_held: ego.pose_held })
         }
         _ => return Ok(None),
     };
@@ -667,7 +670,8 @@ pub fn decode(schema_name: &str, data: &[u8]) -> Result<Option<EpisodeMessage>, 
 }
 
 impl From<EgoState> for EpisodeMessage {
+    /// A measured ego state ([`RecordedEgo::measured`]).
     fn from(ego: EgoState) -> Self {
-        Self::Ego(ego)
+        Self::Ego(RecordedEgo::measured(ego))
     }
 }

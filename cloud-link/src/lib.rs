@@ -38,7 +38,7 @@ pub mod uploader;
 
 pub use episode::{
     CanFrame, CompressedImage, EpisodeMessage, EpisodeMetadata, EpisodeSummary, EpisodeWriter,
-    EpisodeWriterOptions, V2xDecoded, V2xRaw,
+    EpisodeWriterOptions, RecordedEgo, V2xDecoded, V2xRaw,
 };
 pub use episode_reader::{EpisodeReadError, EpisodeReader, ReadMessage};
 pub use error::CloudLinkError;

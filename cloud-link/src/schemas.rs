@@ -15,7 +15,7 @@
 use pitsense_types::{Detection2d, Detection3d, EgoState, FrameId, Header, PointCloud, Track};
 use serde_json::{Value, json};
 
-use crate::episode::{CanFrame, CompressedImage, V2xDecoded, V2xRaw};
+use crate::episode::{CanFrame, CompressedImage, RecordedEgo, V2xDecoded, V2xRaw};
 
 /// The MCAP schema encoding of every schema here.
 pub const SCHEMA_ENCODING: &str = "jsonschema";
@@ -141,7 +141,7 @@ pub const V2X_DECODED: SchemaDef = SchemaDef {
 /// `pitsense.EgoState`: speed, yaw rate, acceleration and the site-from-truck pose.
 pub const EGO_STATE: SchemaDef = SchemaDef {
     name: "pitsense.EgoState",
-    json_schema: r#"{"title":"pitsense.EgoState","type":"object","properties":{"stamp_ns":{"type":"integer"},"seq":{"type":"integer"},"speed_mps":{"type":"number"},"yaw_rate_radps":{"type":"number"},"accel_mps2":{"type":"number"},"site_from_truck":{"type":"object"}}}"#,
+    json_schema: r#"{"title":"pitsense.EgoState","type":"object","properties":{"stamp_ns":{"type":"integer"},"seq":{"type":"integer"},"speed_mps":{"type":"number"},"yaw_rate_radps":{"type":"number"},"accel_mps2":{"type":"number"},"site_from_truck":{"type":"object"},"pose_held":{"type":"boolean"}}}"#,
 };
 
 /// Every schema this module defines, in a fixed order.
@@ -332,13 +332,15 @@ pub fn ego_transform(ego: &EgoState) -> Value {
 }
 
 /// `pitsense.EgoState` JSON.
-pub fn ego_state(ego: &EgoState) -> Value {
+pub fn ego_state(recorded: &RecordedEgo) -> Value {
+    let ego = &recorded.ego;
     let t = ego.site_from_truck.translation.vector;
     let q = ego.site_from_truck.rotation;
     json!({
         "stamp_ns": ego.header.stamp_ns, "seq": ego.header.seq, "speed_mps": ego.speed_mps,
         "yaw_rate_radps": ego.yaw_rate_radps, "accel_mps2": ego.accel_mps2,
         "site_from_truck": {"translation_m": [t.x, t.y, t.z], "rotation_xyzw": [q.i, q.j, q.k, q.w]},
+        "pose_held": recorded.pose_held,
     })
 }
 

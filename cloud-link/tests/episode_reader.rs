@@ -36,9 +36,9 @@ fn as_read_back(message: EpisodeMessage) -> Option<EpisodeMessage> {
             image.header.seq = 0;
             Some(EpisodeMessage::CompressedImage(image))
         }
-        EpisodeMessage::Ego(mut ego) => {
-            ego.header.frame = FrameId::Site;
-            Some(EpisodeMessage::Ego(ego))
+        EpisodeMessage::Ego(mut recorded) => {
+            recorded.ego.header.frame = FrameId::Site;
+            Some(EpisodeMessage::Ego(recorded))
         }
         message @ (EpisodeMessage::Detections2d { .. }
         | EpisodeMessage::V2xRaw(_)

@@ -31,10 +31,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use pitsense_cloud_link::queue::{EpisodeQueue, Priority, episode_path};
 use pitsense_cloud_link::recorder::{RecorderHandle, RecorderReport};
-use pitsense_cloud_link::{CompressedImage, EpisodeMessage, EpisodeMetadata};
-use pitsense_types::{
-    CameraCalibration, Detection2d, Detection3d, EgoState, FrameId, Header, PointCloud, Track,
-};
+use pitsense_cloud_link::{CompressedImage, EpisodeMessage, EpisodeMetadata, RecordedEgo};
+use pitsense_types::{CameraCalibration, Detection2d, Detection3d, FrameId, Header, PointCloud, Track};
 use tracing::warn;
 
 use crate::config::PitsenseConfig;
@@ -61,8 +59,8 @@ pub struct RecordedImage {
 /// One frame's messages for the recorder, in the order they are offered.
 #[derive(Debug)]
 pub struct FrameMessages {
-    /// The truck's pose at the frame, when known.
-    pub ego: Option<EgoState>,
+    /// The truck's pose at the frame as the runtime used it (measured or held), when known.
+    pub ego: Option<RecordedEgo>,
     /// The frame's stamp and the lidar's frame (the headers of boxes when there are none).
     pub header: Header,
     /// The lidar scan (`None` for a frame made while the lidar was lost).

@@ -45,6 +45,18 @@ impl Runtime {
     /// As `start`, with `outputs_toml` added to `[run.outputs]` and `{dir}` in `extra_toml`
     /// replaced by the run's folder.
     fn start_with(extra_toml: &str, outputs_toml: &str, lidar_port: u16, v2x_port: u16, data: &Path) -> Self {
+        Self::start_full("", extra_toml, outputs_toml, lidar_port, v2x_port, data)
+    }
+
+    /// As `start_with`, with `run_toml` added to `[run]`.
+    fn start_full(
+        run_toml: &str,
+        extra_toml: &str,
+        outputs_toml: &str,
+        lidar_port: u16,
+        v2x_port: u16,
+        data: &Path,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let extra_toml = extra_toml.replace("{dir}", &dir.path().display().to_string());
         let config = format!(
@@ -53,6 +65,7 @@ impl Runtime {
 truck_id = "truck-test"
 health_period_ms = 50
 ego_pose_site = {{ x_m = 0.0, y_m = 0.0, z_m = 0.0 }}
+{run_toml}
 
 [[run.inputs.lidar.sensors]]
 source = "udp:127.0.0.1:{lidar_port}"
@@ -1167,4 +1180,168 @@ fn lidar_lost_keeps_tracks_from_the_camera_on_the_ground_and_v2x() {
         last["objects"].as_array().unwrap().iter().any(|o| o["source"] == "v2x"),
         "the V2X person is lost: {last}"
     );
+}
+
+/// Measured and held ego poses reach the episode, and its replay gives the truck's objects.
+///
+/// Live: the lidar streams 4 s with an RSU's SDSM at 10 Hz; GNSS (GGA + HDT at 10 Hz, the
+/// truck standing at (0, 100) in the site frame) starts after 1 s, stops for 1.4 s (longer than
+/// dead reckoning's 500 ms and the 1 s fix gap) and comes back. Before the first fix and in the
+/// gap the runtime holds its last pose and fuses no V2X; at the first fix it restarts the
+/// tracker in the site frame. The whole run is one episode (the transition to `nominal` opens
+/// it, the pre-roll covers the start). The episode's `/ego/state` messages, read with the
+/// `mcap` Python package, say which poses were held; `pitsense replay` of the episode must
+/// publish the live run's frames from the restart on (stamps, objects, modes).
+#[test]
+fn live_gnss_outage_held_poses_and_the_site_frame_restart_replay_from_the_episode() {
+    let Some(data) = data_root() else {
+        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+        return;
+    };
+    let Some(python) = std::env::var_os("PITSENSE_PYTHON") else {
+        eprintln!("skipped: PITSENSE_PYTHON is unset (./x test sets it)");
+        return;
+    };
+    let capture = os2_capture(&data);
+    let (lidar_port, v2x_port, gnss_port) = (free_udp_port(), free_udp_port(), free_udp_port());
+    let (origin_lat_deg, origin_lon_deg) = (42.301007, -83.698766);
+    let extra = format!(
+        r#"
+[run.inputs.gnss]
+source = "udp:127.0.0.1:{gnss_port}"
+health = {{ nominal_rate_hz = 10.0, stale_after_periods = 4.0 }}
+ego = {{ site_origin = {{ lat_deg = {origin_lat_deg}, lon_deg = {origin_lon_deg}, height_m = 250.0 }}, truck_from_gnss = {{ x_m = 0.0, y_m = 0.0, z_m = 0.0, yaw_rad = 0.0 }} }}
+
+[recorder]
+episode_dir = "{{dir}}/episodes"
+pre_roll_s = 30.0
+post_roll_s = 60.0
+[recorder.triggers]
+v2x_only = false
+"#
+    );
+    // Event time: each frame waits (at most 300 ms) for V2X and GNSS to pass its stamp, so the
+    // messages fused with it are those received before it, as in replay.
+    let run = "sync = \"event_time\"\ninput_wait_ms = 300";
+    let mut runtime = Runtime::start_full(run, &extra, "episodes = true", lidar_port, v2x_port, &data);
+    runtime.wait_ready();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder_stop = Arc::clone(&stop);
+    let sdsm = sdsm_bytes(&data);
+    let feeder = std::thread::spawn(move || {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let north_deg = origin_lat_deg + (100.0 / 6_368_000.0_f64).to_degrees();
+        let (lat, lon) = (nmea_angle(north_deg, 2, ['N', 'S']), nmea_angle(origin_lon_deg, 3, ['E', 'W']));
+        let mut tick = 0_u64;
+        while !feeder_stop.load(std::sync::atomic::Ordering::SeqCst) {
+            if (10..22).contains(&tick) || tick >= 36 {
+                let seconds = tick as f64 * 0.1;
+                let gga = nmea(&format!(
+                    "GNGGA,1200{seconds:05.2},{lat},{lon},4,20,0.6,250.000,M,0.000,M,1.0,0001"
+                ));
+                let hdt = nmea("GNHDT,0.000,T");
+                socket.send_to(format!("{gga}{hdt}").as_bytes(), ("127.0.0.1", gnss_port)).unwrap();
+            }
+            socket.send_to(&sdsm, ("127.0.0.1", v2x_port)).unwrap();
+            tick += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let never = Arc::new(AtomicBool::new(false));
+    capture.play(format!("127.0.0.1:{lidar_port}").parse().unwrap(), 45, &never).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    feeder.join().unwrap();
+    let (code, stdout, stderr, dir) = runtime.terminate();
+    assert_eq!(code, Some(143), "stderr:\n{stderr}");
+
+    let episodes: Vec<PathBuf> = std::fs::read_dir(dir.path().join("episodes"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "mcap"))
+        .collect();
+    assert_eq!(episodes.len(), 1, "{episodes:?}\n{stdout}");
+    let live = std::fs::read_to_string(dir.path().join("objects.jsonl")).unwrap();
+
+    // The poses as recorded, read with the mcap package: held before the first fix and in the
+    // gap, measured in between and after.
+    let script = r#"
+import json, sys
+from mcap.reader import make_reader
+held = []
+with open(sys.argv[1], "rb") as f:
+    for _, channel, message in make_reader(f).iter_messages(topics=["/ego/state"]):
+        held.append(json.loads(message.data)["pose_held"])
+print(json.dumps(held))
+"#;
+    let output = Command::new(&python).arg("-c").arg(script).arg(&episodes[0]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let held: Vec<bool> = serde_json::from_slice(&output.stdout).unwrap();
+    // Runs of equal values: held, measured, held (the gap), measured.
+    let runs: Vec<(bool, usize)> = held.iter().fold(Vec::new(), |mut runs, &value| {
+        match runs.last_mut() {
+            Some((last, count)) if *last == value => *count += 1,
+            _ => runs.push((value, 1)),
+        }
+        runs
+    });
+    let pattern: Vec<bool> = runs.iter().map(|(value, _)| *value).collect();
+    assert_eq!(pattern, [true, false, true, false], "runs of pose_held: {runs:?}");
+    assert_eq!(held.len(), live.lines().count(), "one ego state per published frame");
+
+    // The episode replayed.
+    let config = dir.path().join("replay.toml");
+    std::fs::write(
+        &config,
+        "[replay]\nwrite_rrd = false\n[v2x.site_origin]\nlat_deg = 42.301007\nlon_deg = -83.698766\nheight_m = 250.0\n",
+    )
+    .unwrap();
+    let again = dir.path().join("again");
+    let replay = Command::new(env!("CARGO_BIN_EXE_pitsense"))
+        .arg("replay")
+        .arg(&episodes[0])
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-root")
+        .arg(&data)
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "episode replay failed: {}", String::from_utf8_lossy(&replay.stderr));
+    let replayed = std::fs::read_to_string(again.join("objects.jsonl")).unwrap();
+    assert!(live.contains("\"source\":\"v2x\""), "V2X objects were fused live: {live}");
+    // From the first measured pose on (the restart in the site frame: a fresh tracker in both
+    // runs), every frame the lidar drove is published by the replay with the same stamp,
+    // objects and mode. Before it, live also published frames while the lidar was not yet up
+    // (`lidar_lost`, V2X configured); the episode holds no lidar for them and the replay
+    // makes none, so the tracker's warm-up counts differ there (a known gap: lidar-lost
+    // frames are not replayed from an episode).
+    let frame_content = |line: &str| {
+        let mut frame: serde_json::Value = serde_json::from_str(line).unwrap();
+        let map = frame.as_object_mut().unwrap();
+        map.remove("frame");
+        map.remove("seq");
+        frame
+    };
+    let restart = held.iter().position(|&held| !held).unwrap();
+    let live_frames: Vec<serde_json::Value> = live
+        .lines()
+        .skip(restart)
+        .map(frame_content)
+        .filter(|frame| frame["degraded"] != "lidar_lost")
+        .collect();
+    let first_stamp = &live_frames[0]["stamp_ns"];
+    let replayed_frames: Vec<serde_json::Value> =
+        replayed.lines().map(frame_content).skip_while(|frame| &frame["stamp_ns"] != first_stamp).collect();
+    assert!(live_frames.len() >= 30, "{} lidar frames after the restart", live_frames.len());
+    assert_eq!(live_frames.len(), replayed_frames.len(), "frames from the restart on");
+    for (live_frame, replayed_frame) in live_frames.iter().zip(&replayed_frames) {
+        assert!(
+            live_frame == replayed_frame,
+            "live and replay differ at stamp {}:\nlive   {live_frame}\nreplay {replayed_frame}",
+            live_frame["stamp_ns"]
+        );
+    }
 }

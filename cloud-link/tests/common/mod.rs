@@ -102,7 +102,7 @@ pub fn frame_messages(
             source: ObjectSource::Fused,
         }],
     });
-    out.push(EpisodeMessage::Ego(EgoState {
+    out.push(EpisodeMessage::from(EgoState {
         header: header(FrameId::Ego),
         site_from_truck: Isometry3::from_parts(
             Translation3::new(frame as f64 * 0.5, 0.0, 0.0),

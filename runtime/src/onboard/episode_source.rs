@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
-use pitsense_cloud_link::{EpisodeMessage, EpisodeReadError, EpisodeReader};
-use pitsense_types::{CameraCalibration, EgoState, FrameId, Header};
+use pitsense_cloud_link::{EpisodeMessage, EpisodeReadError, EpisodeReader, RecordedEgo};
+use pitsense_types::{CameraCalibration, FrameId, Header};
 
 use crate::graph::channel::EdgeSender;
 use crate::onboard::config::Pose;
@@ -60,7 +60,7 @@ pub struct EpisodeOutputs {
     /// Datagrams to the V2X input.
     pub v2x: Option<(EdgeSender<V2xDatagram>, Arc<InputState>)>,
     /// Ego states to fusion.
-    pub ego: Option<(EdgeSender<EgoState>, Arc<InputState>)>,
+    pub ego: Option<(EdgeSender<RecordedEgo>, Arc<InputState>)>,
 }
 
 impl EpisodeOutputs {
@@ -260,10 +260,10 @@ impl EpisodeSource {
                         sender.send(V2xDatagram { receive_stamp_ns: raw.stamp_ns, bytes: raw.data });
                     }
                 }
-                EpisodeMessage::Ego(ego) => {
+                EpisodeMessage::Ego(recorded) => {
                     if let Some((sender, state)) = &outputs.ego {
-                        state.on_message(stamp_ns, ego.header.stamp_ns);
-                        sender.send(ego);
+                        state.on_message(stamp_ns, recorded.ego.header.stamp_ns);
+                        sender.send(recorded);
                     }
                 }
                 _ => {}

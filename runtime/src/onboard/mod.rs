@@ -61,7 +61,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context;
-use pitsense_cloud_link::{EpisodeMessage, V2xRaw};
+use pitsense_cloud_link::{EpisodeMessage, RecordedEgo, V2xRaw};
 use pitsense_fusion::camera_lidar::CameraLidarFusion;
 use pitsense_fusion::tracker::{Tracker, TrackerConfig, UpdateReport};
 use pitsense_perception::camera::{GroundRangeConfig, ground_plane_measurements};
@@ -705,7 +705,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
         if source.has_ego() {
             let state = InputState::new("ego", InputRole::EgoPose, MonitorConfig::default(), start_ns);
             inputs.push(Arc::clone(&state));
-            let (tx, rx, probe) = edge::<EgoState>("ego->fusion", 64, input_policy);
+            let (tx, rx, probe) = edge::<RecordedEgo>("ego->fusion", 64, input_policy);
             probes.push(probe);
             outputs.ego = Some((tx, Arc::clone(&state)));
             recorded_ego_rx = Some(rx);
@@ -1515,10 +1515,10 @@ struct FusionTask {
     /// The ego pose estimator, with a GNSS input.
     ego: Option<EgoEstimator>,
     /// Replaying an episode: the truck's ego states as recorded.
-    recorded_ego_rx: Option<EdgeReceiver<EgoState>>,
+    recorded_ego_rx: Option<EdgeReceiver<RecordedEgo>>,
     /// The recorded ego states received, oldest first (at most [`RECORDED_EGO_KEPT`]): the
     /// newest at or before the oldest frame still to fuse, and those after it.
-    recorded_ego: VecDeque<EgoState>,
+    recorded_ego: VecDeque<RecordedEgo>,
     gnss_rx: Option<EdgeReceiver<StampedSentence>>,
     can_rx: Option<EdgeReceiver<VehicleSignals>>,
     /// The last pose the estimator gave (used, without V2X, for frames it has none for).
@@ -1766,7 +1766,7 @@ impl FusionTask {
                 // Of the states at or before the horizon, only the newest can still be used.
                 // (Without a frame waiting, the next one comes after the last fused.)
                 let horizon = horizon_ns.unwrap_or(self.last_frame_stamp_ns);
-                while self.recorded_ego.get(1).is_some_and(|next| next.header.stamp_ns <= horizon) {
+                while self.recorded_ego.get(1).is_some_and(|next| next.ego.header.stamp_ns <= horizon) {
                     self.recorded_ego.pop_front();
                 }
                 if self.recorded_ego.len() >= RECORDED_EGO_KEPT {
@@ -1817,13 +1817,7 @@ impl FusionTask {
         };
         if let Some(mut ego) = estimator.ego_at(stamp_ns) {
             ego.header.seq = seq;
-            if !self.site_frame_fixed {
-                info!("first GNSS pose: the tracker restarts in the site frame");
-                self.site_frame_fixed = true;
-                if let Ok(tracker) = Tracker::new(self.tracker_config.clone()) {
-                    self.tracker = tracker;
-                }
-            }
+            self.fix_site_frame();
             self.last_ego = Some(ego.clone());
             return Some((ego, true));
         }
@@ -1837,21 +1831,41 @@ impl FusionTask {
         Some((EgoState { header, ..held }, false))
     }
 
-    /// Replaying an episode: the ego state recorded at the frame's stamp (a true pose), else
-    /// the newest recorded before it, or the last one used, held (not a true pose; identity
-    /// before the first).
+    /// The first true pose puts the tracker in the site frame: the tracks it kept in the
+    /// provisional frame (the identity or a held pose) are dropped, once.
+    fn fix_site_frame(&mut self) {
+        if self.site_frame_fixed {
+            return;
+        }
+        info!("first true pose: the tracker restarts in the site frame");
+        self.site_frame_fixed = true;
+        if let Ok(tracker) = Tracker::new(self.tracker_config.clone()) {
+            self.tracker = tracker;
+        }
+    }
+
+    /// Replaying an episode: the ego state recorded at the frame's stamp, a true pose unless
+    /// the truck held it (then, as on the truck, no V2X is fused); else the newest recorded
+    /// before it, or the last one used, held (identity before the first). The first true pose
+    /// restarts the tracker in the site frame, as [`Self::ego_for`] does live (a no-op when it
+    /// is the first frame).
     fn recorded_ego_at(&mut self, header: Header) -> (EgoState, bool) {
-        while self.recorded_ego.get(1).is_some_and(|next| next.header.stamp_ns <= header.stamp_ns) {
+        while self.recorded_ego.get(1).is_some_and(|next| next.ego.header.stamp_ns <= header.stamp_ns) {
             self.recorded_ego.pop_front();
         }
         match self.recorded_ego.front() {
-            Some(ego) if ego.header.stamp_ns == header.stamp_ns => {
-                let ego = EgoState { header, ..ego.clone() };
+            Some(recorded) if recorded.ego.header.stamp_ns == header.stamp_ns => {
+                let ego = EgoState { header, ..recorded.ego.clone() };
+                let true_pose = !recorded.pose_held;
+                if true_pose {
+                    self.fix_site_frame();
+                }
                 self.last_ego = Some(ego.clone());
-                (ego, true)
+                (ego, true_pose)
             }
             newest_before => {
                 let held = newest_before
+                    .map(|recorded| &recorded.ego)
                     .filter(|ego| ego.header.stamp_ns < header.stamp_ns)
                     .or(self.last_ego.as_ref())
                     .cloned()
@@ -2017,7 +2031,9 @@ impl FusionTask {
             let detections_2d = paired.map(|camera| (camera.header, camera.detections.clone()));
             let detections_header = detections.first().map_or(header, |detection| detection.header);
             self.shared.record_frame(FrameMessages {
-                ego: ego.as_ref().map(|(ego, _)| ego.clone()),
+                ego: ego
+                    .as_ref()
+                    .map(|(ego, true_pose)| RecordedEgo { ego: ego.clone(), pose_held: !true_pose }),
                 header,
                 // The cloud is not needed after this: moved, not copied (about 2 MB per frame).
                 cloud: (!result.lidar_lost).then_some(result.cloud),

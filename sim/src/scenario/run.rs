@@ -319,7 +319,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScenarioReport, 
         if let Some((path, writer)) = &mut episode {
             let header = Header { stamp_ns, frame: FrameId::Site, seq: frame };
             for message in
-                [EpisodeMessage::Ego(ego.clone()), EpisodeMessage::Tracks { header, tracks: tracks.clone() }]
+                [EpisodeMessage::from(ego.clone()), EpisodeMessage::Tracks { header, tracks: tracks.clone() }]
             {
                 writer
                     .write(&message)
