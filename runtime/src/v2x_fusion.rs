@@ -19,10 +19,9 @@
 use pitsense_types::nalgebra::Point3;
 use pitsense_types::{ConfigError, EgoState, ObjectClass, ObjectMeasurement};
 use pitsense_v2x::config::V2xConfig;
-use pitsense_v2x::decode::{AnyReport, Decoder, FormatConfig};
-use pitsense_v2x::etsi::{EtsiMessage, cpm_measurements};
+use pitsense_v2x::decode::{Decoder, FormatConfig};
 use pitsense_v2x::geodesy::SiteFrame;
-use pitsense_v2x::measurement::{MeasurementBuilder, MeasurementContext, V2xMeasurement};
+use pitsense_v2x::measurement::{MeasurementBuilder, MeasurementContext, MeasurementError, V2xMeasurement};
 use pitsense_v2x::plausibility::PlausibilityGate;
 use serde::Serialize;
 
@@ -44,7 +43,8 @@ pub struct V2xFusionStats {
     pub received: u64,
     /// Messages dropped because the inbox was full (oldest first).
     pub dropped_inbox_full: u64,
-    /// Inputs the decoder refused whole (malformed, too long, empty).
+    /// Inputs the decoder refused whole (malformed, too long, empty), and messages inside an
+    /// input whose value did not decode.
     pub undecodable: u64,
     /// Decoded messages that gave no measurement (MAP, SPaT, unsupported, no position).
     pub without_objects: u64,
@@ -59,7 +59,6 @@ pub struct V2xFusionStats {
 pub struct V2xFusion {
     decoder: Decoder,
     format: FormatConfig,
-    measurement_config: pitsense_v2x::measurement::MeasurementConfig,
     builder: MeasurementBuilder,
     gate: PlausibilityGate,
     /// Received inputs (receive stamp on the truck clock, ns; bytes), oldest first.
@@ -85,7 +84,6 @@ impl V2xFusion {
         Ok(Self {
             decoder: Decoder::new(config.decode)?,
             format: config.format,
-            measurement_config: config.measurement.clone(),
             builder: MeasurementBuilder::new(
                 config.measurement.clone(),
                 SiteFrame::new(config.site_origin)?,
@@ -143,34 +141,19 @@ impl V2xFusion {
                 continue;
             };
             let context = MeasurementContext { receive_stamp_ns, fusion_stamp_ns, ego: Some(ego) };
-            // Per message: its measurements, or `None` when it carries no objects.
-            let mut per_message: Vec<Option<Vec<V2xMeasurement>>> = Vec::new();
-            match &report {
-                AnyReport::J2735(report) => {
-                    for frame in &report.frames {
-                        match &frame.message {
-                            Ok(message) => per_message.push(self.builder.process(message, &context).ok()),
-                            Err(_) => self.stats.undecodable += 1,
-                        }
-                    }
-                }
-                AnyReport::Csae(report) => {
-                    for frame in &report.frames {
-                        per_message.push(self.builder.process_csae(&frame.message, &context).ok());
-                    }
-                }
-                AnyReport::Etsi(report) => per_message.push(match &report.message {
-                    EtsiMessage::Cpm(cpm) => {
-                        cpm_measurements(cpm, self.builder.site(), &self.measurement_config, fusion_stamp_ns)
-                            .ok()
-                    }
-                    _ => None,
-                }),
-            }
+            // Per message: its measurements, or why it gave none.
+            let per_message = self.builder.measurements(&report, &context);
             for measurements in per_message {
-                let Some(measurements) = measurements else {
-                    self.stats.without_objects += 1;
-                    continue;
+                let measurements = match measurements {
+                    Ok(measurements) => measurements,
+                    Err(MeasurementError::Undecodable { .. }) => {
+                        self.stats.undecodable += 1;
+                        continue;
+                    }
+                    Err(_) => {
+                        self.stats.without_objects += 1;
+                        continue;
+                    }
                 };
                 for measurement in measurements {
                     if self.gate.check(&measurement, fusion_stamp_ns, Some(&truck_in_site)).is_err() {

@@ -24,6 +24,8 @@ use nalgebra::{Matrix2, Matrix3, Point3, Vector2, Vector3};
 use pitsense_types::{ConfigError, Detection3d, EgoState, FrameId, Header, ObjectSource, UNKNOWN_CLASS};
 use serde::{Deserialize, Serialize};
 
+use crate::decode::AnyReport;
+use crate::etsi::EtsiMessage;
 use crate::geodesy::{Geodetic, SiteFrame, truck_from_site};
 use crate::j2735::J2735Message;
 use crate::j2735::bsm::BasicSafetyMessage;
@@ -252,6 +254,12 @@ pub enum MeasurementError {
         /// The frame's messageId.
         message_id: u16,
     },
+    /// The message's value (a J2735 frame's open type, an ETSI container) did not decode.
+    #[error("the message did not decode: {reason}")]
+    Undecodable {
+        /// The decoder's error text.
+        reason: String,
+    },
 }
 
 /// Turns decoded messages into measurements (a plain synchronous stage: no I/O, no clock).
@@ -415,41 +423,18 @@ impl MeasurementBuilder {
             "covariance not positive definite: {}",
             state.covariance
         );
-        let (frame, center, covariance, velocity, yaw_rad) = match self.config.output_frame {
-            OutputFrame::Site => {
-                (FrameId::Site, state.center, state.covariance, state.velocity, state.yaw_rad)
-            }
-            OutputFrame::Ego => {
-                let ego = context
-                    .ego
-                    .ok_or(MeasurementError::NoEgoPose { kind: key.kind, station_id: key.station_id })?;
-                let truck_from_site = truck_from_site(ego);
-                let rotation = truck_from_site.rotation.to_rotation_matrix();
-                let heading_in_site = Vector3::new(state.yaw_rad.cos(), state.yaw_rad.sin(), 0.0);
-                let heading_in_truck = rotation * heading_in_site;
-                (
-                    FrameId::Ego,
-                    truck_from_site * state.center,
-                    rotation.matrix() * state.covariance * rotation.matrix().transpose(),
-                    state.velocity.map(|velocity| rotation * velocity),
-                    heading_in_truck.y.atan2(heading_in_truck.x),
-                )
-            }
-        };
-        let seq = self.seq;
-        self.seq = self.seq.wrapping_add(1);
-        Ok(V2xMeasurement {
+        let in_site = V2xMeasurement {
             detection: Detection3d {
-                header: Header { stamp_ns: context.fusion_stamp_ns, frame, seq },
-                center_m: center,
+                header: Header { stamp_ns: context.fusion_stamp_ns, frame: FrameId::Site, seq: 0 },
+                center_m: state.center,
                 size_m: Vector3::from(size_m),
-                yaw_rad,
+                yaw_rad: state.yaw_rad,
                 class_label: class_label.to_owned(),
                 score,
                 source: ObjectSource::V2x,
             },
-            position_covariance_m2: covariance,
-            velocity_mps: velocity,
+            position_covariance_m2: state.covariance,
+            velocity_mps: state.velocity,
             center_in_site_m: state.center,
             velocity_in_site_mps: state.velocity,
             sender_in_site_m,
@@ -459,7 +444,93 @@ impl MeasurementBuilder {
             key,
             msg_cnt,
             reported_accel_mps2,
-        })
+        };
+        self.in_output_frame(in_site, context)
+    }
+
+    /// A site-frame measurement in [`MeasurementConfig::output_frame`], numbered with the
+    /// builder's sequence: unchanged for the site frame; for the ego frame its centre,
+    /// covariance (`R Σ Rᵀ`), velocity and heading go through `truck_from_site` of the
+    /// context's ego pose.
+    ///
+    /// # Errors
+    /// [`MeasurementError::NoEgoPose`] for the ego frame without an ego pose in `context`.
+    fn in_output_frame(
+        &mut self,
+        mut measurement: V2xMeasurement,
+        context: &MeasurementContext,
+    ) -> Result<V2xMeasurement, MeasurementError> {
+        if self.config.output_frame == OutputFrame::Ego {
+            let key = &measurement.key;
+            let ego = context
+                .ego
+                .ok_or(MeasurementError::NoEgoPose { kind: key.kind, station_id: key.station_id })?;
+            let truck_from_site = truck_from_site(ego);
+            let rotation = truck_from_site.rotation.to_rotation_matrix();
+            let detection = &mut measurement.detection;
+            let heading_in_site = Vector3::new(detection.yaw_rad.cos(), detection.yaw_rad.sin(), 0.0);
+            let heading_in_truck = rotation * heading_in_site;
+            detection.header.frame = FrameId::Ego;
+            detection.center_m = truck_from_site * detection.center_m;
+            detection.yaw_rad = heading_in_truck.y.atan2(heading_in_truck.x);
+            measurement.position_covariance_m2 =
+                rotation.matrix() * measurement.position_covariance_m2 * rotation.matrix().transpose();
+            measurement.velocity_mps = measurement.velocity_mps.map(|velocity| rotation * velocity);
+        }
+        measurement.detection.header.seq = self.seq;
+        self.seq = self.seq.wrapping_add(1);
+        Ok(measurement)
+    }
+
+    /// Measurements of one ETSI collective perception message: [`crate::etsi::cpm_measurements`]
+    /// (site frame, compensated to `context.fusion_stamp_ns`) put in
+    /// [`MeasurementConfig::output_frame`] as the J2735 and CSAE objects are.
+    ///
+    /// # Errors
+    /// [`MeasurementError::Undecodable`] when a container does not decode;
+    /// [`MeasurementError::NoEgoPose`] as [`Self::process`].
+    pub fn process_cpm(
+        &mut self,
+        cpm: &crate::etsi::generated::cpm_pdu_descriptions::CollectivePerceptionMessage,
+        context: &MeasurementContext,
+    ) -> Result<Vec<V2xMeasurement>, MeasurementError> {
+        let in_site = crate::etsi::cpm_measurements(cpm, &self.site, &self.config, context.fusion_stamp_ns)
+            .map_err(|error| MeasurementError::Undecodable { reason: error.to_string() })?;
+        in_site.into_iter().map(|measurement| self.in_output_frame(measurement, context)).collect()
+    }
+
+    /// The one entry from a decoded input ([`crate::decode::Decoder::decode_any`], any
+    /// standard) to fusion: per message, in the input's order, its measurements or why it gave
+    /// none. J2735 BSM/PSM/SDSM go through [`Self::process`], CSAE messages through
+    /// [`Self::process_csae`], an ETSI CPM through [`Self::process_cpm`]; a J2735 frame whose
+    /// value did not decode is [`MeasurementError::Undecodable`], an ETSI CAM or another
+    /// ETSI message [`MeasurementError::NotAnObjectMessage`] with its messageId.
+    pub fn measurements(
+        &mut self,
+        report: &AnyReport,
+        context: &MeasurementContext,
+    ) -> Vec<Result<Vec<V2xMeasurement>, MeasurementError>> {
+        match report {
+            AnyReport::J2735(report) => report
+                .frames
+                .iter()
+                .map(|frame| match &frame.message {
+                    Ok(message) => self.process(message, context),
+                    Err(error) => Err(MeasurementError::Undecodable { reason: error.to_string() }),
+                })
+                .collect(),
+            AnyReport::Csae(report) => {
+                report.frames.iter().map(|frame| self.process_csae(&frame.message, context)).collect()
+            }
+            AnyReport::Etsi(report) => vec![match &report.message {
+                EtsiMessage::Cpm(cpm) => self.process_cpm(cpm, context),
+                // ETSI TS 102 894-2 messageId: CAM is 2.
+                EtsiMessage::Cam(_) => Err(MeasurementError::NotAnObjectMessage { message_id: 2 }),
+                EtsiMessage::Unsupported { message_id, .. } => {
+                    Err(MeasurementError::NotAnObjectMessage { message_id: u16::from(*message_id) })
+                }
+            }],
+        }
     }
 
     fn vehicle_label(&self, length_m: f64) -> &'static str {

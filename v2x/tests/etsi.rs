@@ -326,3 +326,103 @@ fn its_time_stamps_convert_without_overflow_at_the_extremes() {
     assert_eq!(etsi::truck_time_ns(u64::MAX, i64::MAX, i64::MIN), u64::MAX);
     assert_eq!(etsi::truck_time_ns(0, i64::MIN, i64::MAX), 0);
 }
+
+/// The one measurement entry takes any standard: a CPM through it lands in the configured
+/// output frame as J2735 and CSAE objects do. Ego frame: the truck at (10, 20, 0) in the site
+/// frame, heading +90° (north), so a site point p is at Rz(−90°)(p − t) in the truck frame: x_truck =
+/// y_site − 20, y_truck = −(x_site − 10); the covariance's xx and yy swap and xy changes sign;
+/// headings turn by −90°. A CAM gives no objects, with its messageId (2).
+#[test]
+fn the_measurement_entry_puts_cpm_objects_in_the_configured_frame() {
+    use nalgebra::{Isometry3, Translation3, UnitQuaternion};
+    use pitsense_types::{EgoState, FrameId, Header};
+    use pitsense_v2x::decode::{DecodeConfig, FormatConfig, decode_any};
+    use pitsense_v2x::measurement::{MeasurementBuilder, MeasurementContext, MeasurementError, OutputFrame};
+
+    let site = SiteFrame::new(Geodetic::new(-24.271_234_5, -69.075_432_1, 3105.25)).unwrap();
+    let fusion_stamp_ns = REFERENCE_UNIX_NS + 100_000_000;
+    let report =
+        decode_any(&vector_bytes("cpm", "hex"), &DecodeConfig::default(), &FormatConfig::default()).unwrap();
+    let ego = EgoState {
+        header: Header { stamp_ns: fusion_stamp_ns, frame: FrameId::Site, seq: 0 },
+        site_from_truck: Isometry3::from_parts(
+            Translation3::new(10.0, 20.0, 0.0),
+            UnitQuaternion::from_euler_angles(0.0, 0.0, std::f64::consts::FRAC_PI_2),
+        ),
+        speed_mps: 0.0,
+        yaw_rate_radps: 0.0,
+        accel_mps2: 0.0,
+    };
+    let context = MeasurementContext { receive_stamp_ns: fusion_stamp_ns, fusion_stamp_ns, ego: Some(&ego) };
+
+    let in_site = etsi::cpm_measurements(
+        &match &report {
+            pitsense_v2x::decode::AnyReport::Etsi(etsi) => match &etsi.message {
+                EtsiMessage::Cpm(cpm) => (**cpm).clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        },
+        &site,
+        &MeasurementConfig::default(),
+        fusion_stamp_ns,
+    )
+    .unwrap();
+    assert_eq!(in_site.len(), 2);
+
+    // Site frame (the default): the CPM's own measurements, numbered by the builder.
+    let mut builder = MeasurementBuilder::new(MeasurementConfig::default(), site.clone()).unwrap();
+    let per_message = builder.measurements(&report, &context);
+    assert_eq!(per_message.len(), 1);
+    let site_out = per_message[0].as_ref().unwrap();
+    for (index, (got, want)) in site_out.iter().zip(&in_site).enumerate() {
+        assert_eq!(got.detection.header.seq, index as u64);
+        assert_eq!(got.detection.header.frame, FrameId::Site);
+        assert_eq!(got.detection.center_m, want.detection.center_m);
+        assert_eq!(got.position_covariance_m2, want.position_covariance_m2);
+    }
+
+    // Ego frame.
+    let config = MeasurementConfig { output_frame: OutputFrame::Ego, ..MeasurementConfig::default() };
+    let mut builder = MeasurementBuilder::new(config, site).unwrap();
+    let per_message = builder.measurements(&report, &context);
+    let ego_out = per_message[0].as_ref().unwrap();
+    assert_eq!(ego_out.len(), 2);
+    for (got, want) in ego_out.iter().zip(&in_site) {
+        let (p, cov) = (want.detection.center_m, want.position_covariance_m2);
+        assert_eq!(got.detection.header.frame, FrameId::Ego);
+        let expected = Vector3::new(p.y - 20.0, -(p.x - 10.0), p.z);
+        assert!(
+            (got.detection.center_m.coords - expected).norm() < 1e-9,
+            "{} vs {expected}",
+            got.detection.center_m
+        );
+        let got_cov = got.position_covariance_m2;
+        assert!((got_cov[(0, 0)] - cov[(1, 1)]).abs() < 1e-9 && (got_cov[(1, 1)] - cov[(0, 0)]).abs() < 1e-9);
+        assert!((got_cov[(0, 1)] + cov[(0, 1)]).abs() < 1e-9 && (got_cov[(2, 2)] - cov[(2, 2)]).abs() < 1e-9);
+        let turned = want.detection.yaw_rad - std::f64::consts::FRAC_PI_2;
+        let difference = (got.detection.yaw_rad - turned).rem_euclid(std::f64::consts::TAU);
+        assert!(
+            difference < 1e-9 || std::f64::consts::TAU - difference < 1e-9,
+            "{} vs {turned}",
+            got.detection.yaw_rad
+        );
+        // The site-frame fields stay in the site frame.
+        assert_eq!(got.center_in_site_m, want.center_in_site_m);
+        if let (Some(velocity), Some(site_velocity)) = (got.velocity_mps, want.velocity_mps) {
+            assert!(
+                (velocity - Vector3::new(site_velocity.y, -site_velocity.x, site_velocity.z)).norm() < 1e-9
+            );
+        }
+    }
+    // Without an ego pose the ego frame cannot be given.
+    let no_ego = MeasurementContext { ego: None, ..context };
+    let error = builder.measurements(&report, &no_ego).remove(0).unwrap_err();
+    assert!(matches!(error, MeasurementError::NoEgoPose { .. }), "{error}");
+
+    // A CAM carries no objects.
+    let cam =
+        decode_any(&vector_bytes("cam", "hex"), &DecodeConfig::default(), &FormatConfig::default()).unwrap();
+    let outcome = builder.measurements(&cam, &context).remove(0);
+    assert_eq!(outcome, Err(MeasurementError::NotAnObjectMessage { message_id: 2 }));
+}
