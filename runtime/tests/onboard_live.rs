@@ -18,6 +18,20 @@ fn data_root() -> Option<PathBuf> {
     pitsense_testkit::data_root_holding("lidar_pcap")
 }
 
+/// The data root and the reference Python (`PITSENSE_PYTHON`), or `None` with the reason printed
+/// (the test then skips).
+fn data_root_and_python() -> Option<(PathBuf, std::ffi::OsString)> {
+    let Some(data) = data_root() else {
+        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
+        return None;
+    };
+    let Some(python) = std::env::var_os("PITSENSE_PYTHON") else {
+        eprintln!("skipped: PITSENSE_PYTHON is unset (./x test sets it)");
+        return None;
+    };
+    Some((data, python))
+}
+
 /// The shared OS-2-128 capture (one rotation), ready to loop.
 fn os2_capture(data: &Path) -> OusterLoop {
     let ouster = data.join("lidar_pcap/ouster_sdk_tests");
@@ -435,14 +449,7 @@ fn live_can_gnss_inputs_and_zenoh_can_outputs() {
     use pitsense_types::CanFrame;
     use std::collections::BTreeMap;
 
-    let Some(data) = data_root() else {
-        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
-        return;
-    };
-    let Some(python) = std::env::var_os("PITSENSE_PYTHON") else {
-        eprintln!("skipped: PITSENSE_PYTHON is unset (./x test sets it)");
-        return;
-    };
+    let Some((data, python)) = data_root_and_python() else { return };
     let capture = os2_capture(&data);
     let dbc_path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/truck.dbc"));
     let dbc = Dbc::from_file(&dbc_path).unwrap();
@@ -884,14 +891,7 @@ fn replay_of_a_capture_with_its_video_pairs_the_camera_and_is_deterministic() {
 /// read back by the Python `mcap` package.
 #[test]
 fn sigterm_mid_episode_leaves_a_valid_mcap_with_every_frame() {
-    let Some(data) = data_root() else {
-        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
-        return;
-    };
-    let Some(python) = std::env::var_os("PITSENSE_PYTHON") else {
-        eprintln!("skipped: PITSENSE_PYTHON is unset (./x test sets it)");
-        return;
-    };
+    let Some((data, python)) = data_root_and_python() else { return };
     let capture = os2_capture(&data);
     // Only the health rule: the V2X-only person (published while the lidar is not yet there) would
     // otherwise open the episode first.
@@ -1196,14 +1196,7 @@ fn lidar_lost_keeps_tracks_from_the_camera_on_the_ground_and_v2x() {
 fn live_gnss_outage_held_poses_and_the_site_frame_restart_replay_from_the_episode() {
     use std::collections::BTreeMap;
 
-    let Some(data) = data_root() else {
-        eprintln!("skipped: shared data not found (set PITSENSE_DATA)");
-        return;
-    };
-    let Some(python) = std::env::var_os("PITSENSE_PYTHON") else {
-        eprintln!("skipped: PITSENSE_PYTHON is unset (./x test sets it)");
-        return;
-    };
+    let Some((data, python)) = data_root_and_python() else { return };
     let capture = os2_capture(&data);
     let (lidar_port, v2x_port, gnss_port) = (free_udp_port(), free_udp_port(), free_udp_port());
     let (origin_lat_deg, origin_lon_deg) = (42.301007, -83.698766);
