@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use pitsense_types::{Detection2d, Detection3d, EgoState, Header, PointCloud, Track};
+use pitsense_types::{Detection2d, Detection3d, EgoState, Header, HealthReport, PointCloud, Track};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -108,6 +108,9 @@ pub enum EpisodeMessage {
     /// The ego state: two messages, `/tf` (`foxglove.FrameTransform`, site from ego) and
     /// `/ego/state`.
     Ego(RecordedEgo),
+    /// The runtime's health report at a change of operating mode, topic `/health`
+    /// (`pitsense.HealthReport`): the catalog's health events.
+    Health(HealthReport),
 }
 
 /// The truck's ego state as the runtime used it for one frame, and whether it was measured.
@@ -146,6 +149,7 @@ impl EpisodeMessage {
             Self::V2xDecoded(message) => message.stamp_ns,
             Self::Can(frame) => frame.stamp_ns,
             Self::Ego(recorded) => recorded.ego.header.stamp_ns,
+            Self::Health(report) => report.stamp_ns,
         }
     }
 
@@ -164,6 +168,9 @@ impl EpisodeMessage {
                 Self::V2xDecoded(message) => message.message.to_string().len(),
                 Self::Can(frame) => frame.data.len(),
                 Self::Ego(_) => 128,
+                Self::Health(report) => {
+                    report.reason.len() + 64 * (report.inputs.len() + report.dropped.len())
+                }
             }
     }
 
@@ -208,6 +215,9 @@ impl EpisodeMessage {
                 ("/tf".into(), schemas::FRAME_TRANSFORM, schemas::ego_transform(&recorded.ego)),
                 ("/ego/state".into(), schemas::EGO_STATE, schemas::ego_state(recorded)),
             ],
+            Self::Health(report) => {
+                vec![("/health".into(), schemas::HEALTH_REPORT, schemas::health_report(report))]
+            }
         }
     }
 }

@@ -10,9 +10,11 @@
 //!
 //! What reads back: `foxglove.PointCloud` (x, y, z, intensity as `FLOAT32`, 16-byte stride: the
 //! layout [`crate::schemas::point_cloud`] writes), `foxglove.CompressedImage`,
-//! `pitsense.Detections2d`, `pitsense.V2xRaw`, `pitsense.CanFrame` and `pitsense.EgoState`.
-//! Outputs of the run that recorded it (`/tf`, `/detections_3d`, `/tracks`, `/v2x/decoded`) are
-//! not inputs of a replay and are not read back. Foxglove's point cloud and image carry no
+//! `pitsense.Detections2d`, `pitsense.V2xRaw`, `pitsense.CanFrame`, `pitsense.EgoState` and
+//! `pitsense.HealthReport`. Outputs of the run that recorded it (`/tf`, `/detections_3d`,
+//! `/tracks`, `/v2x/decoded`) are not inputs of a replay and are not read back as messages;
+//! [`EpisodeReader::next_raw`] gives every channel's bytes (the catalog's index reads `/tracks`
+//! so), and [`EpisodeReader::only_topics`] limits reading to some channels. Foxglove's point cloud and image carry no
 //! sequence number: their headers read back with `seq` 0.
 //!
 //! Errors: a file that is not an indexed MCAP (no summary: a torn episode, which `pitsense
@@ -306,6 +308,16 @@ impl<R: Read + Seek> EpisodeReader<R> {
         counts
     }
 
+    /// The first and last message log times, ns, from the summary's statistics (`None` when it
+    /// has none, or the episode holds no message).
+    pub fn message_time_range(&self) -> Option<(u64, u64)> {
+        self.summary
+            .stats
+            .as_ref()
+            .filter(|stats| stats.message_count > 0)
+            .map(|stats| (stats.message_start_time, stats.message_end_time))
+    }
+
     fn file_error(&mut self, reason: String) -> EpisodeReadError {
         self.ended = true;
         EpisodeReadError::File { path: self.path.clone(), reason }
@@ -367,10 +379,66 @@ fn read_record(file: &mut (impl Read + Seek), offset: u64, length: u64) -> std::
     Ok(record.split_off(9))
 }
 
-impl<R: Read + Seek> Iterator for EpisodeReader<R> {
-    type Item = Result<ReadMessage, EpisodeReadError>;
+/// One message as stored: its channel, schema and undecoded bytes ([`EpisodeReader::next_raw`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawMessage {
+    /// Its channel topic (`/tracks`, ...).
+    pub topic: String,
+    /// Its channel's schema name (`foxglove.SceneUpdate`, ...; empty without a schema).
+    pub schema_name: String,
+    /// Its log time, ns.
+    pub log_time_ns: u64,
+    /// The message bytes (JSON for every channel pitsense writes).
+    pub data: Vec<u8>,
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
+impl<R: Read + Seek> EpisodeReader<R> {
+    /// Reads only the channels on `topics` from here on (the chunk indexes' message indexes
+    /// pick them out; a chunk holding none of them is not read). Call it before reading.
+    ///
+    /// # Errors
+    /// The chunk indexes cannot be used (as in [`EpisodeReader::open`]).
+    pub fn only_topics<T: Into<String>>(
+        mut self,
+        topics: impl IntoIterator<Item = T>,
+    ) -> Result<Self, EpisodeReadError> {
+        let options = IndexedReaderOptions::new()
+            .with_order(ReadOrder::LogTime)
+            .with_record_length_limit(MAX_RECORD_BYTES)
+            .include_topics(topics.into_iter().map(Into::into));
+        self.reader = IndexedReader::new_with_options(&self.summary, options).map_err(|e| {
+            EpisodeReadError::File { path: self.path.clone(), reason: format!("chunk indexes: {e}") }
+        })?;
+        Ok(self)
+    }
+
+    /// Decodes a message [`EpisodeReader::next_raw`] gave, as the iterator does: `Ok(None)` for
+    /// a channel that is not read back.
+    ///
+    /// # Errors
+    /// The message does not decode: [`EpisodeReadError::Message`] naming this file, the topic
+    /// and the log time.
+    pub fn decode_raw(&self, raw: RawMessage) -> Result<Option<ReadMessage>, EpisodeReadError> {
+        match decode(&raw.schema_name, &raw.data) {
+            Ok(message) => Ok(message.map(|message| ReadMessage {
+                topic: raw.topic,
+                log_time_ns: raw.log_time_ns,
+                message,
+            })),
+            Err(reason) => Err(EpisodeReadError::Message {
+                path: self.path.clone(),
+                topic: raw.topic,
+                log_time_ns: raw.log_time_ns,
+                reason,
+            }),
+        }
+    }
+
+    /// The next message in log time order, undecoded: what [`Iterator::next`] decodes. Every
+    /// channel comes out, also those replay does not read back (`/tracks`, `/tf`, ...).
+    ///
+    /// Errors: as the iterator's file and chunk errors; after one the reader ends.
+    pub fn next_raw(&mut self) -> Option<Result<RawMessage, EpisodeReadError>> {
         loop {
             if self.ended {
                 return None;
@@ -411,26 +479,33 @@ impl<R: Read + Seek> Iterator for EpisodeReader<R> {
                         let reason = format!("a message on unknown channel {}", header.channel_id);
                         return Some(Err(self.file_error(reason)));
                     };
-                    let schema_name = channel.schema.as_ref().map_or("", |schema| schema.name.as_str());
-                    match decode(schema_name, data) {
-                        Ok(Some(message)) => {
-                            return Some(Ok(ReadMessage {
-                                topic: channel.topic.clone(),
-                                log_time_ns: header.log_time,
-                                message,
-                            }));
-                        }
-                        Ok(None) => {}
-                        Err(reason) => {
-                            return Some(Err(EpisodeReadError::Message {
-                                path: self.path.clone(),
-                                topic: channel.topic.clone(),
-                                log_time_ns: header.log_time,
-                                reason,
-                            }));
-                        }
-                    }
+                    return Some(Ok(RawMessage {
+                        topic: channel.topic.clone(),
+                        schema_name: channel
+                            .schema
+                            .as_ref()
+                            .map(|schema| schema.name.clone())
+                            .unwrap_or_default(),
+                        log_time_ns: header.log_time,
+                        data: data.to_vec(),
+                    }));
                 }
+            }
+        }
+    }
+}
+
+impl<R: Read + Seek> Iterator for EpisodeReader<R> {
+    type Item = Result<ReadMessage, EpisodeReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let raw = match self.next_raw()? {
+                Ok(raw) => raw,
+                Err(error) => return Some(Err(error)),
+            };
+            if let Some(read) = self.decode_raw(raw).transpose() {
+                return Some(read);
             }
         }
     }
@@ -642,6 +717,7 @@ pub fn decode(schema_name: &str, data: &[u8]) -> Result<Option<EpisodeMessage>, 
                 data: bytes(&can.data)?,
             })
         }
+        name if name == schemas::HEALTH_REPORT.name => EpisodeMessage::Health(json(data)?),
         name if name == schemas::EGO_STATE.name => {
             let ego: EgoStateJson = json(data)?;
             let [x, y, z] = ego.site_from_truck.translation_m;

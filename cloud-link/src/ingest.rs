@@ -4,7 +4,7 @@
 //! Store layout (`--store DIR`):
 //!
 //! ```text
-//! DIR/catalog.sqlite                                   the catalog (one row per truck and SHA-256)
+//! DIR/catalog.sqlite                                   the catalog and each episode's index (crate::catalog)
 //! DIR/<truck_id>/<YYYY-MM-DD>/<file stem>-<sha256[..12]>.mcap    verified episodes
 //! DIR/.partial/<truck_id>/<sha256>.part                bytes acknowledged so far (whole chunks)
 //! DIR/.partial/<truck_id>/<sha256>.manifest.json       the transfer's manifest
@@ -21,147 +21,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::episode_index::EpisodeIndex;
 use crate::error::CloudLinkError;
 use crate::transport::LinkConfig;
 use crate::truck_to_cloud::{self, IngestReply, Manifest, Request};
 
+pub use crate::catalog::{Catalog, CatalogRow, utc_date};
 pub use crate::truck_to_cloud::{MAX_CHUNK_SIZE_BYTES, MAX_EPISODE_SIZE_BYTES};
-
-/// One catalog row.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CatalogRow {
-    /// The truck that sent it.
-    pub truck_id: String,
-    /// SHA-256 of the file, lower-case hex.
-    pub sha256: String,
-    /// The file name on the truck.
-    pub file_name: String,
-    /// Path in the store, relative to the store folder.
-    pub store_path: String,
-    /// Size in bytes.
-    pub size_bytes: u64,
-    /// Upload priority.
-    pub priority: String,
-    /// When it was recorded, ns since the Unix epoch.
-    pub recorded_ns: u64,
-    /// When the ingest stored it, ns since the Unix epoch.
-    pub received_ns: u64,
-}
-
-/// The SQLite catalog of the store.
-pub struct Catalog {
-    path: PathBuf,
-    connection: rusqlite::Connection,
-}
-
-impl Catalog {
-    /// Opens (creating if needed) the catalog at `path`.
-    ///
-    /// Errors: SQLite cannot open or create it.
-    pub fn open(path: &Path) -> Result<Self, CloudLinkError> {
-        let err = |source| CloudLinkError::Catalog { path: path.to_owned(), source };
-        let connection = rusqlite::Connection::open(path).map_err(err)?;
-        connection
-            .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 CREATE TABLE IF NOT EXISTS episodes (
-                     truck_id TEXT NOT NULL,
-                     sha256 TEXT NOT NULL,
-                     file_name TEXT NOT NULL,
-                     store_path TEXT NOT NULL,
-                     size_bytes INTEGER NOT NULL,
-                     priority TEXT NOT NULL,
-                     recorded_ns INTEGER NOT NULL,
-                     received_ns INTEGER NOT NULL,
-                     PRIMARY KEY (truck_id, sha256)
-                 );",
-            )
-            .map_err(err)?;
-        Ok(Self { path: path.to_owned(), connection })
-    }
-
-    fn err(&self, source: rusqlite::Error) -> CloudLinkError {
-        CloudLinkError::Catalog { path: self.path.clone(), source }
-    }
-
-    /// The row of an episode, if catalogued.
-    ///
-    /// Errors: the query fails.
-    pub fn find(&self, truck_id: &str, sha256: &str) -> Result<Option<CatalogRow>, CloudLinkError> {
-        Ok(self.rows("WHERE truck_id = ?1 AND sha256 = ?2", &[truck_id, sha256])?.into_iter().next())
-    }
-
-    /// Every row, ordered by truck, then reception time, then SHA-256.
-    ///
-    /// Errors: the query fails.
-    pub fn list(&self) -> Result<Vec<CatalogRow>, CloudLinkError> {
-        self.rows("", &[])
-    }
-
-    fn rows(&self, filter: &str, params: &[&str]) -> Result<Vec<CatalogRow>, CloudLinkError> {
-        let sql = format!(
-            "SELECT truck_id, sha256, file_name, store_path, size_bytes, priority, recorded_ns, received_ns
-             FROM episodes {filter} ORDER BY truck_id, received_ns, sha256"
-        );
-        let mut statement = self.connection.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = statement
-            .query_map(rusqlite::params_from_iter(params.iter()), |row| {
-                Ok(CatalogRow {
-                    truck_id: row.get(0)?,
-                    sha256: row.get(1)?,
-                    file_name: row.get(2)?,
-                    store_path: row.get(3)?,
-                    size_bytes: row.get::<_, i64>(4)?.max(0) as u64,
-                    priority: row.get(5)?,
-                    recorded_ns: row.get::<_, i64>(6)?.max(0) as u64,
-                    received_ns: row.get::<_, i64>(7)?.max(0) as u64,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
-    }
-
-    /// Adds a row unless the (truck id, SHA-256) is already there; returns whether it was added.
-    ///
-    /// Errors: the insert fails.
-    pub fn insert(&self, row: &CatalogRow) -> Result<bool, CloudLinkError> {
-        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let added = self
-            .connection
-            .execute(
-                "INSERT OR IGNORE INTO episodes
-                 (truck_id, sha256, file_name, store_path, size_bytes, priority, recorded_ns, received_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                rusqlite::params![
-                    row.truck_id,
-                    row.sha256,
-                    row.file_name,
-                    row.store_path,
-                    to_i64(row.size_bytes),
-                    row.priority,
-                    to_i64(row.recorded_ns),
-                    to_i64(row.received_ns)
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(added > 0)
-    }
-}
-
-/// `YYYY-MM-DD` (UTC) of a time in ns since the Unix epoch (Hinnant's civil-from-days).
-pub fn utc_date(stamp_ns: u64) -> String {
-    let days = (stamp_ns / 86_400_000_000_000) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
 
 /// Counters of an ingest.
 #[derive(Debug, Default)]
@@ -178,6 +44,8 @@ pub struct IngestCounters {
     pub episodes_duplicate: AtomicU64,
     /// Assembled episodes whose SHA-256 did not match.
     pub episodes_verify_failed: AtomicU64,
+    /// Stored episodes that could not be indexed (damaged or foreign files: kept, not indexed).
+    pub episodes_not_indexed: AtomicU64,
 }
 
 /// The episode store and its catalog; answers requests (no zenoh here, see [`Ingest`]).
@@ -202,6 +70,48 @@ impl Store {
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// Indexes the stored episode at `store_path` (relative to the store) into the catalog; an
+    /// episode that cannot be indexed (damaged, foreign) keeps its place in the store and gets
+    /// the reason in the catalog. Returns that reason, if any.
+    ///
+    /// Errors: only the catalog's.
+    pub fn index_episode(
+        &mut self,
+        truck_id: &str,
+        sha256: &str,
+        store_path: &str,
+    ) -> Result<Option<String>, CloudLinkError> {
+        let path = self.dir.join(store_path);
+        match EpisodeIndex::of_file(&path) {
+            Ok(index) => {
+                self.catalog.insert_index(truck_id, sha256, Ok(&index))?;
+                Ok(None)
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                tracing::warn!(truck_id, sha256, "episode not indexed: {reason}");
+                self.catalog.insert_index(truck_id, sha256, Err(&reason))?;
+                self.counters.episodes_not_indexed.fetch_add(1, Ordering::Relaxed);
+                Ok(Some(reason))
+            }
+        }
+    }
+
+    /// Indexes the catalogued episodes that have no index (`all`: every episode again, after
+    /// the index grew a field). Returns (episodes indexed, those that could not be, with why).
+    ///
+    /// Errors: only the catalog's.
+    pub fn reindex(&mut self, all: bool) -> Result<(u64, Vec<(String, String)>), CloudLinkError> {
+        let rows = if all { self.catalog.list()? } else { self.catalog.unindexed()? };
+        let mut failed = Vec::new();
+        for row in &rows {
+            if let Some(reason) = self.index_episode(&row.truck_id, &row.sha256, &row.store_path)? {
+                failed.push((row.store_path.clone(), reason));
+            }
+        }
+        Ok((rows.len() as u64 - failed.len() as u64, failed))
     }
 
     /// The counters (shared with the [`Ingest`] handle).
@@ -397,6 +307,7 @@ impl Store {
             recorded_ns: manifest.recorded_ns,
             received_ns: now_ns,
         })?;
+        self.index_episode(truck_id, sha256, &relative)?;
         let _ = std::fs::remove_file(&manifest_path);
         self.manifests.remove(&(truck_id.to_owned(), sha256.to_owned()));
         self.counters.episodes_stored.fetch_add(1, Ordering::Relaxed);
@@ -427,6 +338,16 @@ impl Ingest {
     pub fn start(store_dir: &Path, link: &LinkConfig) -> Result<Self, CloudLinkError> {
         use zenoh::Wait;
         let mut store = Store::open(store_dir)?;
+        // Episodes catalogued but not indexed: stored before the index existed, or an ingest
+        // stopped between the two.
+        let (indexed, failed) = store.reindex(false)?;
+        if indexed > 0 || !failed.is_empty() {
+            tracing::info!(
+                indexed,
+                not_indexed = failed.len(),
+                "indexed the episodes stored without an index"
+            );
+        }
         let counters = store.counters();
         let session = link.open()?;
         let key = format!("{}/**", truck_to_cloud::INGEST_PREFIX);
@@ -498,19 +419,5 @@ impl Ingest {
 impl Drop for Ingest {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_dates_match_known_days() {
-        assert_eq!(utc_date(0), "1970-01-01");
-        // 2000-02-29T12:00:00Z = 951825600 s.
-        assert_eq!(utc_date(951_825_600 * 1_000_000_000), "2000-02-29");
-        // 2026-11-29T00:00:00Z = 1795910400 s.
-        assert_eq!(utc_date(1_795_910_400 * 1_000_000_000), "2026-11-29");
     }
 }

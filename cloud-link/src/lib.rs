@@ -13,12 +13,15 @@
 //! Modules: [`episode`] (the MCAP writer) and [`schemas`] (channel schemas); [`mod@recover`] (crash
 //! recovery); [`trigger`] (trigger rules, pre-roll ring buffer, episode window, `[recorder]`
 //! config) and [`recorder`] (the recorder thread); [`episode_reader`] (episodes read back, in
-//! log time order, for replay); [`queue`] (store-and-forward queue with quota
+//! log time order, for replay); [`episode_index`] (what the fleet catalog knows of an episode); [`queue`] (store-and-forward queue with quota
 //! and eviction); [`truck_to_cloud`] (the transfer protocol), [`transport`] (zenoh
 //! configuration, TLS, access control), [`uploader`] and [`upload_command`] (truck side);
-//! [`ingest`] (cloud side: store and SQLite catalog); [`sha256`] and [`error`].
+//! [`ingest`] (cloud side: store) and [`catalog`] (its SQLite catalog, indexed and queried); [`sha256`] and [`error`].
 
+#[cfg(feature = "ingest")]
+pub mod catalog;
 pub mod episode;
+pub mod episode_index;
 pub mod episode_reader;
 pub mod error;
 #[doc(hidden)]
@@ -40,6 +43,6 @@ pub use episode::{
     CanFrame, CompressedImage, EpisodeMessage, EpisodeMetadata, EpisodeSummary, EpisodeWriter,
     EpisodeWriterOptions, RecordedEgo, V2xDecoded, V2xRaw,
 };
-pub use episode_reader::{EpisodeReadError, EpisodeReader, ReadMessage};
+pub use episode_reader::{EpisodeReadError, EpisodeReader, RawMessage, ReadMessage};
 pub use error::CloudLinkError;
 pub use recover::{MAX_CHUNK_UNCOMPRESSED_BYTES, RecoverReport, SkippedChunk, recover, recover_bytes};

@@ -12,7 +12,7 @@
 //! go through its `raw` and `schema` decoders, which keep every message (one row per message) and
 //! each channel's schema, so the message counts survive the conversion.
 
-use pitsense_types::{Detection2d, Detection3d, EgoState, FrameId, Header, PointCloud, Track};
+use pitsense_types::{Detection2d, Detection3d, EgoState, FrameId, Header, HealthReport, PointCloud, Track};
 use serde_json::{Value, json};
 
 use crate::episode::{CanFrame, CompressedImage, RecordedEgo, V2xDecoded, V2xRaw};
@@ -144,8 +144,16 @@ pub const EGO_STATE: SchemaDef = SchemaDef {
     json_schema: r#"{"title":"pitsense.EgoState","type":"object","properties":{"stamp_ns":{"type":"integer"},"seq":{"type":"integer"},"speed_mps":{"type":"number"},"yaw_rate_radps":{"type":"number"},"accel_mps2":{"type":"number"},"site_from_truck":{"type":"object"},"pose_held":{"type":"boolean"}}}"#,
 };
 
+/// `pitsense.HealthReport`: the runtime's health report at a change of operating mode (the
+/// serde form of [`pitsense_types::HealthReport`]: mode, reason, per-input status, late frames,
+/// drops per edge).
+pub const HEALTH_REPORT: SchemaDef = SchemaDef {
+    name: "pitsense.HealthReport",
+    json_schema: r#"{"title":"pitsense.HealthReport","type":"object","properties":{"stamp_ns":{"type":"integer"},"mode":{"type":"string","enum":["nominal","lidar_lost","camera_lost","v2x_lost","ego_pose_lost","perception_unavailable"]},"reason":{"type":"string"},"inputs":{"type":"object"},"late_frames":{"type":"integer"},"dropped":{"type":"object"}}}"#,
+};
+
 /// Every schema this module defines, in a fixed order.
-pub const ALL: [SchemaDef; 9] = [
+pub const ALL: [SchemaDef; 10] = [
     POINT_CLOUD,
     COMPRESSED_IMAGE,
     SCENE_UPDATE,
@@ -155,6 +163,7 @@ pub const ALL: [SchemaDef; 9] = [
     V2X_RAW,
     V2X_DECODED,
     EGO_STATE,
+    HEALTH_REPORT,
 ];
 
 /// `{"sec", "nsec"}` for a time in ns.
@@ -329,6 +338,12 @@ pub fn ego_transform(ego: &EgoState) -> Value {
         "translation": {"x": t.x, "y": t.y, "z": t.z},
         "rotation": {"x": q.i, "y": q.j, "z": q.k, "w": q.w},
     })
+}
+
+/// `pitsense.HealthReport` JSON: the report's own serde form (a rate that is not finite is
+/// written as `null`, as `serde_json` writes every non-finite number).
+pub fn health_report(report: &HealthReport) -> Value {
+    serde_json::to_value(report).unwrap_or(Value::Null)
 }
 
 /// `pitsense.EgoState` JSON.

@@ -143,15 +143,6 @@ fn decode_base64(text: &str) -> Vec<u8> {
     out
 }
 
-fn python() -> PathBuf {
-    let Some(python) = std::env::var_os("PITSENSE_PYTHON") else {
-        panic!(
-            "PITSENSE_PYTHON is not set: run the tests with `./x test`, which installs the mcap PyPI package"
-        );
-    };
-    PathBuf::from(python)
-}
-
 /// Per-topic (schema, count) and the metadata as read by the `mcap` PyPI package.
 fn read_with_python_mcap(path: &Path) -> serde_json::Value {
     let script = r#"
@@ -169,7 +160,8 @@ with open(sys.argv[1], "rb") as f:
     chunks = len(summary.chunk_indexes) if summary else 0
 print(json.dumps({"topics": topics, "metadata": metadata, "chunks": chunks}))
 "#;
-    let output = Command::new(python()).arg("-c").arg(script).arg(path).output().unwrap();
+    let output =
+        Command::new(pitsense_testkit::reference_python()).arg("-c").arg(script).arg(path).output().unwrap();
     assert!(output.status.success(), "python mcap: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -42,7 +42,8 @@ fn as_read_back(message: EpisodeMessage) -> Option<EpisodeMessage> {
         }
         message @ (EpisodeMessage::Detections2d { .. }
         | EpisodeMessage::V2xRaw(_)
-        | EpisodeMessage::Can(_)) => Some(message),
+        | EpisodeMessage::Can(_)
+        | EpisodeMessage::Health(_)) => Some(message),
         EpisodeMessage::Detections3d { .. }
         | EpisodeMessage::Tracks { .. }
         | EpisodeMessage::V2xDecoded(_) => None,

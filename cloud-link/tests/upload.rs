@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pitsense_cloud_link::catalog::CatalogQuery;
 use pitsense_cloud_link::ingest::{Catalog, Ingest};
 use pitsense_cloud_link::queue::{EpisodeQueue, Priority};
 use pitsense_cloud_link::transport::LinkConfig;
@@ -153,6 +154,20 @@ fn twenty_episodes_arrive_intact_through_link_cuts() {
     for row in &rows {
         assert_eq!(row.truck_id, "truck-07");
         assert_eq!(sha256_of(&store.join(&row.store_path)), row.sha256, "{}", row.store_path);
+    }
+    // Each indexed as it landed, across the kills: the test episodes track one car (id 3)
+    // over 20 frames from 2026-11-29T10:00:00Z, triggered `periodic:<seed>`.
+    let cars = CatalogQuery { classes: vec!["car".into()], ..CatalogQuery::default() };
+    let hits = Catalog::open(&store.join("catalog.sqlite")).unwrap().query(&cars).unwrap();
+    assert_eq!(hits.len(), 20);
+    for hit in &hits {
+        let index = hit.index.as_ref().unwrap();
+        assert_eq!((index.truck_id.as_str(), index.classes["car"].tracks), ("truck-07", 1));
+        assert_eq!(
+            (index.start_ns, index.end_ns),
+            (common::START_NS, common::START_NS + 19 * common::FRAME_NS)
+        );
+        assert!(index.trigger_reason.starts_with("periodic:"), "{}", index.trigger_reason);
     }
     // Resumed, not restarted: every chunk was written to the store exactly once.
     assert_eq!(chunks_stored_total, total_chunks);

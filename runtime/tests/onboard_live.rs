@@ -1285,6 +1285,23 @@ print(json.dumps(held))
     assert_eq!(pattern, [true, false, true, false], "runs of pose_held: {runs:?}");
     assert_eq!(held.len(), live.lines().count(), "one ego state per published frame");
 
+    // The health reports at each mode change are in the episode (`/health`), as the catalog's
+    // index reads them: the GNSS gap took the pose away and it came back.
+    let script = r#"
+import json, sys
+from mcap.reader import make_reader
+with open(sys.argv[1], "rb") as f:
+    print(json.dumps([json.loads(m.data)["mode"] for _, _, m in make_reader(f).iter_messages(topics=["/health"])]))
+"#;
+    let output = Command::new(&python).arg("-c").arg(script).arg(&episodes[0]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let modes: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
+    let index = pitsense_cloud_link::episode_index::EpisodeIndex::of_file(&episodes[0]).unwrap();
+    assert_eq!(modes, index.health_events.iter().map(|event| event.mode.clone()).collect::<Vec<_>>());
+    let gap = modes.iter().position(|mode| mode == "ego_pose_lost").unwrap_or_else(|| panic!("{modes:?}"));
+    assert!(modes[gap..].contains(&"nominal".to_owned()), "the pose never came back: {modes:?}");
+    assert!(index.v2x_only_tracks >= 1, "the RSU's person is only seen by V2X: {index:?}");
+
     // The episode replayed.
     let config = dir.path().join("replay.toml");
     std::fs::write(

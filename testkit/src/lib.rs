@@ -25,3 +25,15 @@ pub fn data_root_holding(relative: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// The Python interpreter holding the PyPI reference packages (`mcap`, `cantools`, ...):
+/// `$PITSENSE_PYTHON`, the venv `./x setup` makes. Panics with how to get it when unset: tests
+/// compare against these references and must not pass without them.
+pub fn reference_python() -> PathBuf {
+    let Some(python) = std::env::var_os("PITSENSE_PYTHON").filter(|value| !value.is_empty()) else {
+        panic!(
+            "PITSENSE_PYTHON is not set: run the tests with `./x test`, which installs the PyPI reference packages"
+        );
+    };
+    PathBuf::from(python)
+}

@@ -4,6 +4,8 @@
 //! pitsense-ingest --listen tcp/127.0.0.1:7447 --store DIR      # embedded: trucks connect to it
 //! pitsense-ingest --connect tcp/router:7447 --store DIR        # fleet: through a zenohd router
 //! pitsense-ingest catalog --store DIR                          # what arrived, sizes and SHA-256
+//! pitsense-ingest query --store DIR --class person --within-m 15 --health-mode lidar_lost
+//! pitsense-ingest reindex --store DIR [--all]                  # index episodes stored before
 //! ```
 //!
 //! It runs until interrupted (SIGINT/SIGTERM end it; partial transfers stay on disk and resume).
@@ -12,7 +14,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use pitsense_cloud_link::ingest::{Catalog, Ingest};
+use pitsense_cloud_link::catalog::{CatalogQuery, QueryHit, parse_utc_ns, utc_datetime};
+use pitsense_cloud_link::episode_index::SiteArea;
+use pitsense_cloud_link::ingest::{Catalog, Ingest, Store};
 use pitsense_cloud_link::transport::{LinkConfig, TlsFiles, truck_acl_json};
 
 #[derive(Parser)]
@@ -40,6 +44,86 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Find episodes by what is in them: every filter given must hold.
+    Query(Box<QueryArgs>),
+    /// Index the stored episodes that have no index yet (catalogs from before the index).
+    Reindex {
+        /// The episode store.
+        #[arg(long)]
+        store: PathBuf,
+        /// Index every episode again, not only those without an index.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Args)]
+struct QueryArgs {
+    /// The episode store.
+    #[arg(long)]
+    store: PathBuf,
+    /// Only this truck (repeat for several).
+    #[arg(long)]
+    truck: Vec<String>,
+    /// Episodes still running at or after this time: ns since 1970, YYYY-MM-DD or
+    /// YYYY-MM-DDTHH:MM[:SS][Z] (UTC).
+    #[arg(long, value_parser = parse_utc_ns)]
+    since: Option<u64>,
+    /// Episodes that started before this time (same forms as --since).
+    #[arg(long, value_parser = parse_utc_ns)]
+    until: Option<u64>,
+    /// The trigger reason contains this text (`health`, `low_confidence`, `manual`, ...).
+    #[arg(long)]
+    trigger: Option<String>,
+    /// Recorded by this pitsense version.
+    #[arg(long)]
+    software_version: Option<String>,
+    /// The detector model's SHA-256 starts with this hex.
+    #[arg(long)]
+    model: Option<String>,
+    /// This class was tracked (repeat: all of them were), e.g. `person`, `truck`.
+    #[arg(long)]
+    class: Vec<String>,
+    /// Each --class had at least this many tracks.
+    #[arg(long, default_value_t = 1)]
+    min_tracks: u64,
+    /// The --class objects (any class without --class) came this close to the truck, m.
+    #[arg(long)]
+    within_m: Option<f64>,
+    /// At least one object only V2X (a road-side unit) saw.
+    #[arg(long)]
+    v2x_only: bool,
+    /// The runtime entered this mode (repeat: all of them): lidar_lost, camera_lost, v2x_lost,
+    /// ego_pose_lost, perception_unavailable, nominal.
+    #[arg(long, value_parser = ["nominal", "lidar_lost", "camera_lost", "v2x_lost", "ego_pose_lost", "perception_unavailable"])]
+    health_mode: Vec<String>,
+    /// The truck drove inside this site-frame rectangle: MIN_X,MIN_Y,MAX_X,MAX_Y in metres.
+    #[arg(long, value_parser = parse_area)]
+    area: Option<SiteArea>,
+    /// At most this many episodes.
+    #[arg(long)]
+    limit: Option<u64>,
+    /// One JSON object per line (catalog row, index) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `MIN_X,MIN_Y,MAX_X,MAX_Y` (m, site frame).
+fn parse_area(text: &str) -> Result<SiteArea, String> {
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>().map_err(|e| format!("`{v}`: {e}")))
+        .collect::<Result<_, _>>()?;
+    match values[..] {
+        [min_x_m, min_y_m, max_x_m, max_y_m]
+            if values.iter().all(|v| v.is_finite()) && min_x_m <= max_x_m && min_y_m <= max_y_m =>
+        {
+            Ok(SiteArea { min_x_m, min_y_m, max_x_m, max_y_m })
+        }
+        _ => Err(format!(
+            "`{text}`: give MIN_X,MIN_Y,MAX_X,MAX_Y, four finite numbers in metres with MIN <= MAX"
+        )),
+    }
 }
 
 #[derive(Args)]
@@ -82,14 +166,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Catalog { store, json }) => catalog(&store, json),
+        Some(Command::Query(args)) => query(*args),
+        Some(Command::Reindex { store, all }) => reindex(&store, all),
         None => serve(cli.serve),
     }
 }
 
 fn catalog(store: &std::path::Path, json: bool) -> anyhow::Result<()> {
-    let path = store.join("catalog.sqlite");
-    anyhow::ensure!(path.is_file(), "{}: no catalog (is --store an episode store?)", path.display());
-    let rows = Catalog::open(&path)?.list()?;
+    let rows = open_catalog(store)?.list()?;
     let total_bytes: u64 = rows.iter().map(|r| r.size_bytes).sum();
     if json {
         for row in &rows {
@@ -110,6 +194,90 @@ fn catalog(store: &std::path::Path, json: bool) -> anyhow::Result<()> {
         }
         println!("{} episodes, {} bytes", rows.len(), total_bytes);
     }
+    Ok(())
+}
+
+fn open_catalog(store: &std::path::Path) -> anyhow::Result<Catalog> {
+    let path = store.join("catalog.sqlite");
+    anyhow::ensure!(path.is_file(), "{}: no catalog (is --store an episode store?)", path.display());
+    Ok(Catalog::open(&path)?)
+}
+
+fn query(args: QueryArgs) -> anyhow::Result<()> {
+    if let Some(within_m) = args.within_m {
+        anyhow::ensure!(
+            within_m.is_finite() && within_m >= 0.0,
+            "--within-m {within_m}: give a range >= 0 m"
+        );
+    }
+    let query = CatalogQuery {
+        trucks: args.truck,
+        since_ns: args.since,
+        until_ns: args.until,
+        trigger_contains: args.trigger,
+        software_version: args.software_version,
+        model_sha256_prefix: args.model,
+        classes: args.class,
+        min_tracks: args.min_tracks,
+        within_m: args.within_m,
+        v2x_only: args.v2x_only,
+        health_modes: args.health_mode,
+        area: args.area,
+        limit: args.limit,
+    };
+    let hits = open_catalog(&args.store)?.query(&query)?;
+    if args.json {
+        for hit in &hits {
+            println!("{}", serde_json::to_string(hit)?);
+        }
+        return Ok(());
+    }
+    println!(
+        "{:<12} {:<20} {:>7}  {:<28} {:<32} {:>4}  {:<24} path",
+        "truck", "start (UTC)", "dur_s", "trigger", "classes (tracks)", "v2x", "health"
+    );
+    for hit in &hits {
+        println!("{}", table_line(hit));
+    }
+    println!("{} episodes", hits.len());
+    Ok(())
+}
+
+fn table_line(hit: &QueryHit) -> String {
+    let row = &hit.row;
+    let Some(index) = &hit.index else {
+        let why = hit.index_error.as_deref().unwrap_or("not indexed: run `pitsense-ingest reindex`");
+        return format!(
+            "{:<12} {:<20} {why}  {}",
+            row.truck_id,
+            utc_datetime(row.recorded_ns),
+            row.store_path
+        );
+    };
+    let classes: Vec<String> =
+        index.classes.iter().map(|(label, c)| format!("{label}:{}", c.tracks)).collect();
+    let modes: Vec<&str> = index.health_modes().into_iter().collect();
+    format!(
+        "{:<12} {:<20} {:>7.1}  {:<28} {:<32} {:>4}  {:<24} {}",
+        row.truck_id,
+        utc_datetime(index.start_ns),
+        index.end_ns.saturating_sub(index.start_ns) as f64 / 1e9,
+        index.trigger_reason,
+        classes.join(" "),
+        index.v2x_only_tracks,
+        modes.join(","),
+        row.store_path
+    )
+}
+
+fn reindex(store: &std::path::Path, all: bool) -> anyhow::Result<()> {
+    open_catalog(store)?;
+    let mut store_handle = Store::open(store)?;
+    let (indexed, failed) = store_handle.reindex(all)?;
+    for (path, reason) in &failed {
+        eprintln!("not indexed: {path}: {reason}");
+    }
+    println!("{indexed} episodes indexed, {} could not be", failed.len());
     Ok(())
 }
 

@@ -1053,6 +1053,11 @@ pub fn run(options: RunOptions) -> anyhow::Result<RunSummary> {
                     warn!("health output: {error}");
                 }
                 shared.publish_zenoh("zenoh health", |zenoh| zenoh.publish_health(&report));
+                if changed && !replay {
+                    // The episode's health events (the catalog indexes them). Live only: a
+                    // replay's health follows the wall clock, and its episode must not.
+                    shared.record(EpisodeMessage::Health(report.clone()));
+                }
                 *shared.health.lock().unwrap_or_else(PoisonError::into_inner) = Some(report);
             }
         }
