@@ -1356,14 +1356,21 @@ with open(sys.argv[1], "rb") as f:
         measured_with_v2x += usize::from(!held && !v2x_ids.is_empty());
     }
     assert!(measured_with_v2x >= 10, "{measured_with_v2x} replayed frames with a measured pose and V2X");
+    // Every frame the truck published is replayed at its stamp, those it made while the lidar
+    // was not yet up (`lidar_lost`, driven by the clock with V2X configured) too: the episode
+    // holds a `/detections_3d` without a cloud for each.
+    let stamps_and_flags = |frames: &[serde_json::Value]| -> Vec<(u64, bool)> {
+        frames.iter().map(|f| (f["stamp_ns"].as_u64().unwrap(), f["degraded"] == "lidar_lost")).collect()
+    };
+    let live_lost = live_frames.iter().filter(|f| f["degraded"] == "lidar_lost").count();
+    assert!(live_lost >= 1, "no live frame without the lidar: the test no longer covers them");
+    assert_eq!(stamps_and_flags(&replayed_frames), stamps_and_flags(&live_frames));
 
     // From the first measured pose on (the restart in the site frame: a fresh tracker in both
     // runs), every frame the lidar drove is replayed with the same lidar tracks (boxes and
     // classes; their ids may differ, as V2X tracks born in between take ids too). What V2X
     // gives is not compared: a live frame waits at most `input_wait_ms` for V2X, so under load
-    // a datagram can miss the frame live that it makes in replay. Before the restart, live
-    // also published frames while the lidar was not yet up (`lidar_lost`, V2X configured); the
-    // episode holds no lidar for them and the replay makes none (a known gap).
+    // a datagram can miss the frame live that it makes in replay.
     let lidar_boxes = |frame: &serde_json::Value| -> Vec<String> {
         let mut boxes: Vec<String> = frame["objects"]
             .as_array()
@@ -1379,8 +1386,11 @@ with open(sys.argv[1], "rb") as f:
     let live_lidar: Vec<&serde_json::Value> =
         live_frames[restart..].iter().filter(|frame| frame["degraded"] != "lidar_lost").collect();
     let first_stamp = &live_lidar[0]["stamp_ns"];
-    let replayed_lidar: Vec<&serde_json::Value> =
-        replayed_frames.iter().skip_while(|frame| &frame["stamp_ns"] != first_stamp).collect();
+    let replayed_lidar: Vec<&serde_json::Value> = replayed_frames
+        .iter()
+        .skip_while(|frame| &frame["stamp_ns"] != first_stamp)
+        .filter(|frame| frame["degraded"] != "lidar_lost")
+        .collect();
     assert!(live_lidar.len() >= 30, "{} lidar frames after the restart", live_lidar.len());
     assert_eq!(live_lidar.len(), replayed_lidar.len(), "frames from the restart on");
     for (live_frame, replayed_frame) in live_lidar.iter().zip(&replayed_lidar) {

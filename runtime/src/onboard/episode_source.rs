@@ -11,8 +11,12 @@
 //! - the truck's recorded ego states (`/ego/state`) to fusion, which uses the one recorded at
 //!   each frame's stamp instead of estimating the pose again.
 //!
+//! - the frames the truck made while its lidar was lost (a `/detections_3d`, which every
+//!   published frame has, at a log time without a cloud) to the lidar task as lidar-lost frames,
+//!   so the replay fuses them at the same stamps (camera ground-plane estimates, V2X, coasting).
+//!
 //! The recording's outputs (`/detections_3d`, `/tracks`, `/image<N>/detections`) are what the
-//! replay makes again, and are not read. Time: the replay clock follows the log times; every
+//! replay makes again, and are not read (but for the frame stamps above). Time: the replay clock follows the log times; every
 //! input's watermark moves to a message's log time when the log time moves past the previous
 //! one, so fusion waits until everything logged at a frame's stamp has been sent.
 //!
@@ -31,6 +35,9 @@ use pitsense_types::{CameraCalibration, FrameId, Header};
 use crate::graph::channel::EdgeSender;
 use crate::onboard::config::Pose;
 use crate::onboard::sources::{CameraFrame, InputState, LidarScanMessage, SourceContext, V2xDatagram};
+
+/// The topic of the fused detections: one message per frame the truck published.
+const FUSED_TOPIC: &str = "/detections_3d";
 
 /// The V2X input's source name for datagrams replayed from an episode.
 pub const EPISODE_V2X_SOURCE: &str = "episode";
@@ -191,15 +198,63 @@ impl EpisodeSource {
     /// The thread body: every message in log time order to its input, then the end of every
     /// input.
     pub fn run(self, outputs: EpisodeOutputs, context: &SourceContext) {
-        let Self { path, reader, calibration, lidar_topic, camera_topic, .. } = self;
+        let Self { path, mut reader, calibration, lidar_topic, camera_topic, .. } = self;
         let mut current_ns: Option<u64> = None;
         let mut lidar_seq = 0_u64;
-        for item in reader {
+        // The truck's frames without the lidar: a `/detections_3d` (every published frame has
+        // one) at a log time with no cloud. Decided once the log time has moved on.
+        let mut frame_at_current = false;
+        let mut cloud_at_current = false;
+        let send_lidar_lost = |stamp_ns: u64| {
+            if let Some((sender, _)) = &outputs.lidar {
+                let header = Header { stamp_ns, frame: FrameId::Lidar(0), seq: 0 };
+                sender.send(LidarScanMessage {
+                    sensor_index: 0,
+                    cloud: pitsense_types::PointCloud { header, points: Vec::new() },
+                    arrival_ns: stamp_ns,
+                    name: None,
+                    lidar_lost: true,
+                });
+            }
+        };
+        while let Some(item) = reader.next_raw() {
             if context.stop.load(Ordering::SeqCst) {
                 break;
             }
-            let read = match item {
-                Ok(read) => read,
+            let raw = match item {
+                Ok(raw) => raw,
+                Err(error) => {
+                    if let Some(state) = outputs.state_for("") {
+                        state.report_malformed(error.to_string());
+                    }
+                    continue;
+                }
+            };
+            let stamp_ns = raw.log_time_ns;
+            if current_ns.is_none_or(|current| stamp_ns > current) {
+                if let Some(previous_ns) = current_ns
+                    && frame_at_current
+                    && !cloud_at_current
+                {
+                    send_lidar_lost(previous_ns);
+                }
+                (frame_at_current, cloud_at_current) = (false, false);
+                // Everything logged before this time has been sent.
+                for state in outputs.states() {
+                    state.advance_watermark(stamp_ns);
+                }
+                if let Some(clock) = &context.replay_clock {
+                    clock.set_ns(stamp_ns);
+                }
+                current_ns = Some(stamp_ns);
+            }
+            if raw.topic == FUSED_TOPIC {
+                frame_at_current = true;
+                continue;
+            }
+            let read = match reader.decode_raw(raw) {
+                Ok(Some(read)) => read,
+                Ok(None) => continue,
                 Err(error) => {
                     let topic = match &error {
                         EpisodeReadError::Message { topic, .. } => topic.as_str(),
@@ -211,16 +266,8 @@ impl EpisodeSource {
                     continue;
                 }
             };
-            let stamp_ns = read.log_time_ns;
-            if current_ns.is_none_or(|current| stamp_ns > current) {
-                // Everything logged before this time has been sent.
-                for state in outputs.states() {
-                    state.advance_watermark(stamp_ns);
-                }
-                if let Some(clock) = &context.replay_clock {
-                    clock.set_ns(stamp_ns);
-                }
-                current_ns = Some(stamp_ns);
+            if Some(&read.topic) == lidar_topic.as_ref() {
+                cloud_at_current = true;
             }
             match read.message {
                 EpisodeMessage::PointCloud(mut cloud) if Some(&read.topic) == lidar_topic.as_ref() => {
@@ -234,6 +281,7 @@ impl EpisodeSource {
                             cloud,
                             arrival_ns: stamp_ns,
                             name: None,
+                            lidar_lost: false,
                         });
                     }
                 }
@@ -268,6 +316,13 @@ impl EpisodeSource {
                 }
                 _ => {}
             }
+        }
+        if let Some(last_ns) = current_ns
+            && frame_at_current
+            && !cloud_at_current
+            && !context.stop.load(Ordering::SeqCst)
+        {
+            send_lidar_lost(last_ns);
         }
         for state in outputs.states() {
             state.end();

@@ -377,6 +377,27 @@ struct LidarResult {
     lidar_lost: bool,
 }
 
+impl LidarResult {
+    /// A frame without the lidar at `stamp_ns` (empty cloud in the primary lidar's frame, no
+    /// lidar objects), due at `arrival_ns`.
+    fn lidar_lost(stamp_ns: u64, arrival_ns: u64) -> Self {
+        let header = Header { stamp_ns, frame: FrameId::Lidar(0), seq: 0 };
+        Self {
+            name: None,
+            cloud: PointCloud { header, points: Vec::new() },
+            output: LidarOutput {
+                objects: Vec::new(),
+                object_info: Vec::new(),
+                obstacle_points: Vec::new(),
+                stats: pitsense_perception::lidar::LidarStats::default(),
+            },
+            arrival_ns,
+            lidar_ms: 0.0,
+            lidar_lost: true,
+        }
+    }
+}
+
 /// The camera task's output for one image.
 #[derive(Debug)]
 struct CameraResult {
@@ -1366,6 +1387,11 @@ fn lidar_task(
             Err(RecvOutcome::Timeout) => continue,
             Err(RecvOutcome::Ended) => return,
         };
+        if message.lidar_lost {
+            // A recorded frame without the lidar (episode replay): straight to the fusion.
+            results.send(LidarResult::lidar_lost(message.cloud.header.stamp_ns, message.arrival_ns));
+            continue;
+        }
         if message.sensor_index != 0 {
             if let Some(slot) = latest_secondary.get_mut(message.sensor_index) {
                 *slot = Some(message);
@@ -1703,20 +1729,7 @@ impl FusionTask {
             }
             None => return None,
         };
-        let header = Header { stamp_ns, frame: FrameId::Lidar(0), seq: 0 };
-        Some(LidarResult {
-            name: None,
-            cloud: PointCloud { header, points: Vec::new() },
-            output: LidarOutput {
-                objects: Vec::new(),
-                object_info: Vec::new(),
-                obstacle_points: Vec::new(),
-                stats: pitsense_perception::lidar::LidarStats::default(),
-            },
-            arrival_ns: stamp_ns,
-            lidar_ms: 0.0,
-            lidar_lost: true,
-        })
+        Some(LidarResult::lidar_lost(stamp_ns, stamp_ns))
     }
 
     /// Whether a camera input is configured and usable at `now_ns`.

@@ -196,6 +196,10 @@ pub struct LidarScanMessage {
     /// The frame's name in the objects output when the source has one (a dataset's file
     /// stem, `000042`); `None`: the frame's number.
     pub name: Option<String>,
+    /// `true`: no scan, but a frame the recording made while the lidar was lost (an episode's
+    /// replay): the fusion makes a frame without lidar at the (empty) cloud's stamp, as the
+    /// truck did. Never counted as a lidar message.
+    pub lidar_lost: bool,
 }
 
 /// One camera image for the camera task.
@@ -413,6 +417,7 @@ impl LidarSource {
                 cloud,
                 arrival_ns,
                 name: None,
+                lidar_lost: false,
             });
             if outcome == SendOutcome::Disconnected {
                 debug!("lidar task gone; scan discarded");
@@ -911,6 +916,7 @@ impl KittiSource {
                         cloud: data.cloud,
                         arrival_ns: stamp_ns,
                         name: Some(frame.name.clone()),
+                        lidar_lost: false,
                     });
                 }
                 Err(error) => lidar.report_malformed(format!(
