@@ -60,6 +60,9 @@ impl Catalog {
     pub fn open(path: &Path) -> Result<Self, CloudLinkError> {
         let err = |source| CloudLinkError::Catalog { path: path.to_owned(), source };
         let connection = rusqlite::Connection::open(path).map_err(err)?;
+        // The ingest writes rows and indexes from two threads, each with its connection: a
+        // writer waits for the other's transaction instead of failing with SQLITE_BUSY.
+        connection.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
@@ -141,18 +144,7 @@ impl Catalog {
         );
         let mut statement = self.connection.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = statement
-            .query_map(rusqlite::params_from_iter(params.iter()), |row| {
-                Ok(CatalogRow {
-                    truck_id: row.get(0)?,
-                    sha256: row.get(1)?,
-                    file_name: row.get(2)?,
-                    store_path: row.get(3)?,
-                    size_bytes: row.get::<_, i64>(4)?.max(0) as u64,
-                    priority: row.get(5)?,
-                    recorded_ns: row.get::<_, i64>(6)?.max(0) as u64,
-                    received_ns: row.get::<_, i64>(7)?.max(0) as u64,
-                })
-            })
+            .query_map(rusqlite::params_from_iter(params.iter()), catalog_row)
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
@@ -312,16 +304,7 @@ impl Catalog {
             .query_map(rusqlite::params_from_iter(params), |row| {
                 let index_json: Option<String> = row.get(8)?;
                 Ok(QueryHit {
-                    row: CatalogRow {
-                        truck_id: row.get(0)?,
-                        sha256: row.get(1)?,
-                        file_name: row.get(2)?,
-                        store_path: row.get(3)?,
-                        size_bytes: row.get::<_, i64>(4)?.max(0) as u64,
-                        priority: row.get(5)?,
-                        recorded_ns: row.get::<_, i64>(6)?.max(0) as u64,
-                        received_ns: row.get::<_, i64>(7)?.max(0) as u64,
-                    },
+                    row: catalog_row(row)?,
                     index: index_json.and_then(|json| serde_json::from_str(&json).ok()),
                     index_error: row.get(9)?,
                 })
@@ -329,6 +312,22 @@ impl Catalog {
             .map_err(|e| self.err(e))?;
         hits.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
+}
+
+/// A [`CatalogRow`] from the first eight columns of a result row, in the `episodes` table's
+/// order (truck_id, sha256, file_name, store_path, size_bytes, priority, recorded_ns,
+/// received_ns).
+fn catalog_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogRow> {
+    Ok(CatalogRow {
+        truck_id: row.get(0)?,
+        sha256: row.get(1)?,
+        file_name: row.get(2)?,
+        store_path: row.get(3)?,
+        size_bytes: row.get::<_, i64>(4)?.max(0) as u64,
+        priority: row.get(5)?,
+        recorded_ns: row.get::<_, i64>(6)?.max(0) as u64,
+        received_ns: row.get::<_, i64>(7)?.max(0) as u64,
+    })
 }
 
 /// One episode a [`Catalog::query`] found.

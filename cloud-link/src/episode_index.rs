@@ -24,6 +24,7 @@
 //! [`EpisodeReadError`] naming the file (and for a message its topic and log time).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use pitsense_types::nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion};
@@ -305,7 +306,18 @@ impl EpisodeIndex {
     /// The file is not a readable episode, or one of those messages does not decode: an
     /// [`EpisodeReadError`] naming the file (and the message's topic and log time).
     pub fn of_file(path: &Path) -> Result<Self, EpisodeReadError> {
-        let reader = EpisodeReader::open(path)?;
+        Self::of_reader(EpisodeReader::open(path)?, path)
+    }
+
+    /// Indexes an episode opened from any seekable reader (an episode in memory, ...); `path`
+    /// names it in errors. Same reading and errors as [`EpisodeIndex::of_file`].
+    ///
+    /// # Errors
+    /// As [`EpisodeIndex::of_file`].
+    pub fn of_reader<R: Read + Seek>(
+        reader: EpisodeReader<R>,
+        path: &Path,
+    ) -> Result<Self, EpisodeReadError> {
         let metadata = reader.metadata().clone();
         let message_counts = reader.topic_message_counts();
         let mut reader = reader.only_topics(INDEXED_TOPICS)?;

@@ -6,7 +6,8 @@
 //! promises; a broken promise panics, which is what a fuzzer reports:
 //! - [`fuzz_recover`]: crash recovery never fails on a file that starts with the MCAP magic, and
 //!   what it writes is a valid MCAP holding exactly the messages its report counts.
-//! - [`fuzz_episode_reader`]: an episode held in memory is opened and read to its end.
+//! - [`fuzz_episode_reader`]: an episode held in memory is opened and read to its end, then
+//!   indexed for the catalog (the index keeps its promises whatever the file holds).
 //! - [`fuzz_upload_protocol`]: the upload protocol's wire messages (request keys, the manifest,
 //!   the ingest's replies) parse and round-trip, and the ingest's state machine answers any
 //!   sequence of requests (feature `ingest`).
@@ -20,6 +21,7 @@
 use std::io::Cursor;
 use std::path::Path;
 
+use crate::episode_index::EpisodeIndex;
 use crate::episode_reader::EpisodeReader;
 use crate::recover::recover_bytes;
 use crate::truck_to_cloud::{IngestReply, Manifest};
@@ -66,6 +68,28 @@ pub fn fuzz_episode_reader(data: &[u8]) {
     let _ = reader.metadata();
     for message in reader.take(MAX_MESSAGES_PER_RUN).flatten() {
         assert!(topics.contains(&message.topic), "message on topic {} not in the summary", message.topic);
+    }
+    let Ok(reader) = EpisodeReader::from_reader(Cursor::new(data), Path::new("fuzz.mcap")) else { return };
+    if let Ok(index) = EpisodeIndex::of_reader(reader, Path::new("fuzz.mcap")) {
+        check_index(&index);
+    }
+}
+
+/// The promises of an [`EpisodeIndex`], whatever the file held: start no later than end, every
+/// range finite and not negative, an area whose minimum is not above its maximum, no more
+/// V2X-only tracks than tracks, no class with tracks but never seen in a frame.
+fn check_index(index: &EpisodeIndex) {
+    assert!(index.start_ns <= index.end_ns, "start {} after end {}", index.start_ns, index.end_ns);
+    let tracks: u64 = index.classes.values().map(|class| class.tracks).sum();
+    assert!(index.v2x_only_tracks <= tracks, "{} V2X-only of {tracks} tracks", index.v2x_only_tracks);
+    for (label, class) in &index.classes {
+        assert!(class.tracks == 0 || class.max_in_frame > 0, "{label}: tracks but never in a frame");
+        if let Some(range_m) = class.min_range_m {
+            assert!(range_m.is_finite() && range_m >= 0.0, "{label}: range {range_m}");
+        }
+    }
+    if let Some(area) = index.site_area {
+        assert!(area.min_x_m <= area.max_x_m && area.min_y_m <= area.max_y_m, "area {area:?}");
     }
 }
 

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use pitsense_types::channel::{DropPolicy, EdgeSender, RecvOutcome, SendOutcome, edge};
+
 use crate::episode_index::EpisodeIndex;
 use crate::error::CloudLinkError;
 use crate::transport::LinkConfig;
@@ -54,6 +56,45 @@ pub struct Store {
     catalog: Catalog,
     manifests: BTreeMap<(String, String), Manifest>,
     counters: Arc<IngestCounters>,
+    /// Where stored episodes go to be indexed off the request path ([`Ingest`]'s indexer
+    /// thread); `None`: indexed before the reply.
+    indexer: Option<EdgeSender<IndexJob>>,
+}
+
+/// A stored episode waiting for its index.
+#[derive(Debug)]
+struct IndexJob {
+    truck_id: String,
+    sha256: String,
+    store_path: String,
+}
+
+/// Queued episodes the indexer thread holds at most; an episode stored while it is full is
+/// indexed at the ingest's next start (counted in the edge's drops, logged).
+const INDEX_QUEUE_CAPACITY: usize = 256;
+
+/// Indexes the episode at `dir/store_path` into `catalog` (the index, or why there is none);
+/// returns that reason, if any. Errors: only the catalog's.
+fn index_into(
+    catalog: &mut Catalog,
+    dir: &Path,
+    counters: &IngestCounters,
+    job: &IndexJob,
+) -> Result<Option<String>, CloudLinkError> {
+    let IndexJob { truck_id, sha256, store_path } = job;
+    match EpisodeIndex::of_file(&dir.join(store_path)) {
+        Ok(index) => {
+            catalog.insert_index(truck_id, sha256, Ok(&index))?;
+            Ok(None)
+        }
+        Err(error) => {
+            let reason = error.to_string();
+            tracing::warn!(truck_id, sha256, "episode not indexed: {reason}");
+            catalog.insert_index(truck_id, sha256, Err(&reason))?;
+            counters.episodes_not_indexed.fetch_add(1, Ordering::Relaxed);
+            Ok(Some(reason))
+        }
+    }
 }
 
 impl Store {
@@ -64,7 +105,13 @@ impl Store {
         std::fs::create_dir_all(dir.join(".partial"))
             .map_err(|e| CloudLinkError::io(dir, "create store", e))?;
         let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
-        Ok(Self { dir: dir.to_owned(), catalog, manifests: BTreeMap::new(), counters: Arc::default() })
+        Ok(Self {
+            dir: dir.to_owned(),
+            catalog,
+            manifests: BTreeMap::new(),
+            counters: Arc::default(),
+            indexer: None,
+        })
     }
 
     /// The catalog.
@@ -83,20 +130,12 @@ impl Store {
         sha256: &str,
         store_path: &str,
     ) -> Result<Option<String>, CloudLinkError> {
-        let path = self.dir.join(store_path);
-        match EpisodeIndex::of_file(&path) {
-            Ok(index) => {
-                self.catalog.insert_index(truck_id, sha256, Ok(&index))?;
-                Ok(None)
-            }
-            Err(error) => {
-                let reason = error.to_string();
-                tracing::warn!(truck_id, sha256, "episode not indexed: {reason}");
-                self.catalog.insert_index(truck_id, sha256, Err(&reason))?;
-                self.counters.episodes_not_indexed.fetch_add(1, Ordering::Relaxed);
-                Ok(Some(reason))
-            }
-        }
+        let job = IndexJob {
+            truck_id: truck_id.to_owned(),
+            sha256: sha256.to_owned(),
+            store_path: store_path.to_owned(),
+        };
+        index_into(&mut self.catalog, &self.dir, &self.counters, &job)
     }
 
     /// Indexes the catalogued episodes that have no index (`all`: every episode again, after
@@ -307,7 +346,25 @@ impl Store {
             recorded_ns: manifest.recorded_ns,
             received_ns: now_ns,
         })?;
-        self.index_episode(truck_id, sha256, &relative)?;
+        match &self.indexer {
+            Some(indexer) => {
+                let job = IndexJob {
+                    truck_id: truck_id.to_owned(),
+                    sha256: sha256.to_owned(),
+                    store_path: relative.clone(),
+                };
+                if indexer.send(job) != SendOutcome::Queued {
+                    tracing::warn!(
+                        truck_id,
+                        sha256,
+                        "index queue full: the episode is indexed at the next start"
+                    );
+                }
+            }
+            None => {
+                self.index_episode(truck_id, sha256, &relative)?;
+            }
+        }
         let _ = std::fs::remove_file(&manifest_path);
         self.manifests.remove(&(truck_id.to_owned(), sha256.to_owned()));
         self.counters.episodes_stored.fetch_add(1, Ordering::Relaxed);
@@ -316,11 +373,13 @@ impl Store {
     }
 }
 
-/// A running ingest: a zenoh queryable on `pitsense/ingest/**` and a worker thread that answers
-/// from the [`Store`].
+/// A running ingest: a zenoh queryable on `pitsense/ingest/**`, a worker thread that answers
+/// from the [`Store`], and an indexer thread that indexes each stored episode for the catalog
+/// (bounded queue, drop newest: what it drops is indexed at the next start).
 pub struct Ingest {
     stop: Arc<AtomicBool>,
     worker: Option<std::thread::JoinHandle<()>>,
+    indexer: Option<std::thread::JoinHandle<()>>,
     counters: Arc<IngestCounters>,
 }
 
@@ -349,6 +408,31 @@ impl Ingest {
             );
         }
         let counters = store.counters();
+        // Indexing reads the whole episode: its own thread and catalog connection, so the
+        // requests of other trucks are answered meanwhile.
+        let (index_tx, index_rx, _) =
+            edge::<IndexJob>("ingest->index", INDEX_QUEUE_CAPACITY, DropPolicy::DropNewest);
+        store.indexer = Some(index_tx);
+        let mut index_catalog = Catalog::open(&store_dir.join("catalog.sqlite"))?;
+        let (index_dir, index_counters) = (store_dir.to_owned(), counters.clone());
+        let indexer = std::thread::Builder::new()
+            .name("pitsense-index".into())
+            .spawn(move || {
+                loop {
+                    match index_rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                        Ok(job) => {
+                            if let Err(e) = index_into(&mut index_catalog, &index_dir, &index_counters, &job)
+                            {
+                                tracing::error!("{e}");
+                            }
+                        }
+                        Err(RecvOutcome::Timeout) => {}
+                        // The request worker (and its store) is gone: everything queued is done.
+                        Err(RecvOutcome::Ended) => break,
+                    }
+                }
+            })
+            .map_err(|e| CloudLinkError::io(store_dir, "spawn index thread", e))?;
         let session = link.open()?;
         let key = format!("{}/**", truck_to_cloud::INGEST_PREFIX);
         let queryable =
@@ -394,7 +478,7 @@ impl Ingest {
                 let _ = session.close().wait();
             })
             .map_err(|e| CloudLinkError::io(store_dir, "spawn ingest thread", e))?;
-        Ok(Self { stop, worker: Some(worker), counters })
+        Ok(Self { stop, worker: Some(worker), indexer: Some(indexer), counters })
     }
 
     /// The ingest's counters (they stay readable after [`Ingest::stop`]).
@@ -412,6 +496,11 @@ impl Ingest {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
+        }
+        // The worker dropped the store and its end of the index queue: the indexer finishes
+        // what is queued, then ends.
+        if let Some(indexer) = self.indexer.take() {
+            let _ = indexer.join();
         }
     }
 }

@@ -130,12 +130,19 @@ fn metadata(truck_id: &str, trigger_reason: &str) -> EpisodeMetadata {
     }
 }
 
-#[test]
-fn the_index_holds_the_hand_computed_values() {
+/// The hand-built episode of truck-07 with `trigger_reason`, written in a fresh folder (kept
+/// while the first value lives), and its index.
+fn indexed_episode(trigger_reason: &str) -> (tempfile::TempDir, std::path::PathBuf, EpisodeIndex) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("e.mcap");
-    write_episode(&path, &metadata("truck-07", "health: lidar_lost: lidar: stale"));
+    write_episode(&path, &metadata("truck-07", trigger_reason));
     let index = EpisodeIndex::of_file(&path).unwrap();
+    (dir, path, index)
+}
+
+#[test]
+fn the_index_holds_the_hand_computed_values() {
+    let (_dir, _, index) = indexed_episode("health: lidar_lost: lidar: stale");
     assert_eq!(index.truck_id, "truck-07");
     assert_eq!((index.start_ns, index.end_ns), (START_NS, START_NS + 5 * FRAME_NS));
     assert_eq!(index.trigger_reason, "health: lidar_lost: lidar: stale");
@@ -201,10 +208,7 @@ fn a_lidar_frame_track_is_placed_by_the_episodes_truck_from_lidar() {
 /// the health modes and the area from the raw JSON.
 #[test]
 fn the_index_agrees_with_the_python_mcap_reader() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("e.mcap");
-    write_episode(&path, &metadata("truck-07", "manual"));
-    let index = EpisodeIndex::of_file(&path).unwrap();
+    let (_dir, path, index) = indexed_episode("manual");
     let script = r#"
 import json, sys
 from mcap.reader import make_reader
