@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek};
 use std::path::Path;
 
-use pitsense_types::nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion};
+use pitsense_types::nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
 use serde::{Deserialize, Serialize};
 
 use crate::episode::EpisodeMessage;
@@ -149,15 +149,30 @@ struct KeyValueJson {
 #[derive(Deserialize)]
 struct CubeJson {
     pose: PoseJson,
+    size: SizeJson,
 }
 
 #[derive(Deserialize)]
 struct PoseJson {
     position: PositionJson,
+    orientation: OrientationJson,
 }
 
 #[derive(Deserialize)]
 struct PositionJson {
+    x: f64,
+    y: f64,
+    z: f64,
+}
+
+#[derive(Deserialize)]
+struct OrientationJson {
+    z: f64,
+    w: f64,
+}
+
+#[derive(Deserialize)]
+struct SizeJson {
     x: f64,
     y: f64,
     z: f64,
@@ -174,16 +189,42 @@ struct MountJson {
     yaw_rad: f64,
 }
 
-/// One track as the index sees it in one `/tracks` message.
-struct TrackSighting {
-    track_id: u64,
-    class_label: String,
-    v2x: bool,
-    frame_id: String,
-    center_m: Point3<f64>,
+/// The episode metadata's `truck_from_lidar` (metres; radians, intrinsic Z-Y-X) as a transform;
+/// `None` when it is empty or not such an object.
+pub(crate) fn truck_from_lidar(metadata_json: &str) -> Option<Isometry3<f64>> {
+    serde_json::from_str::<MountJson>(metadata_json).ok().map(|m| {
+        Isometry3::from_parts(
+            Translation3::new(m.x_m, m.y_m, m.z_m),
+            UnitQuaternion::from_euler_angles(m.roll_rad, m.pitch_rad, m.yaw_rad),
+        )
+    })
 }
 
-fn sightings(data: &[u8]) -> Result<Vec<TrackSighting>, String> {
+/// One track as recorded in one `/tracks` message ([`crate::schemas::tracks`] writes them).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RecordedTrack {
+    /// Its id.
+    pub track_id: u64,
+    /// Its class label at that frame.
+    pub class_label: String,
+    /// Whether V2X alone updated it last.
+    pub v2x: bool,
+    /// The frame of its geometry (`site`, `ego`, `lidar0`, ...).
+    pub frame_id: String,
+    /// Box centre, m, in `frame_id`.
+    pub center_m: Point3<f64>,
+    /// Length, width, height, m.
+    pub size_m: Vector3<f64>,
+    /// Heading about the frame's up axis, rad (from the cube's yaw-only quaternion).
+    pub yaw_rad: f64,
+}
+
+/// The tracks of one `/tracks` message.
+///
+/// # Errors
+/// Not the JSON of a `foxglove.SceneUpdate` of tracks, or an entity without a numeric
+/// `track_id` or a cube.
+pub(crate) fn recorded_tracks(data: &[u8]) -> Result<Vec<RecordedTrack>, String> {
     let scene: SceneUpdateJson =
         serde_json::from_slice(data).map_err(|e| format!("not a foxglove.SceneUpdate of tracks: {e}"))?;
     scene
@@ -198,13 +239,15 @@ fn sightings(data: &[u8]) -> Result<Vec<TrackSighting>, String> {
             let class_label = value("class").unwrap_or("unknown").to_owned();
             let v2x = value("source") == Some("v2x");
             let cube = entity.cubes.first().ok_or_else(|| format!("track {track_id}: no cube"))?;
-            let p = &cube.pose.position;
-            Ok(TrackSighting {
+            let (p, q, size) = (&cube.pose.position, &cube.pose.orientation, &cube.size);
+            Ok(RecordedTrack {
                 track_id,
                 class_label,
                 v2x,
                 frame_id: entity.frame_id,
                 center_m: Point3::new(p.x, p.y, p.z),
+                size_m: Vector3::new(size.x, size.y, size.z),
+                yaw_rad: 2.0 * q.z.atan2(q.w),
             })
         })
         .collect()
@@ -250,7 +293,7 @@ impl IndexBuilder {
 
     fn add_tracks(&mut self, data: &[u8]) -> Result<(), String> {
         let mut in_frame: BTreeMap<String, u64> = BTreeMap::new();
-        for sighting in sightings(data)? {
+        for sighting in recorded_tracks(data)? {
             let truck_from_frame = match sighting.frame_id.as_str() {
                 "ego" => Some(Isometry3::identity()),
                 "site" => self.site_from_truck.map(|pose| pose.inverse()),
@@ -321,13 +364,7 @@ impl EpisodeIndex {
         let metadata = reader.metadata().clone();
         let message_counts = reader.topic_message_counts();
         let mut reader = reader.only_topics(INDEXED_TOPICS)?;
-        let truck_from_lidar =
-            serde_json::from_str::<MountJson>(&metadata.truck_from_lidar_json).ok().map(|m| {
-                Isometry3::from_parts(
-                    Translation3::new(m.x_m, m.y_m, m.z_m),
-                    UnitQuaternion::from_euler_angles(m.roll_rad, m.pitch_rad, m.yaw_rad),
-                )
-            });
+        let truck_from_lidar = truck_from_lidar(&metadata.truck_from_lidar_json);
         let mut builder = IndexBuilder {
             index: EpisodeIndex {
                 truck_id: metadata.truck_id,

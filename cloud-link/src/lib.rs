@@ -16,7 +16,8 @@
 //! log time order, for replay); [`episode_index`] (what the fleet catalog knows of an episode); [`queue`] (store-and-forward queue with quota
 //! and eviction); [`truck_to_cloud`] (the transfer protocol), [`transport`] (zenoh
 //! configuration, TLS, access control), [`uploader`] and [`upload_command`] (truck side);
-//! [`ingest`] (cloud side: store) and [`catalog`] (its SQLite catalog, indexed and queried); [`sha256`] and [`error`].
+//! [`ingest`] (cloud side: store) and [`catalog`] (its SQLite catalog, indexed and queried),
+//! [`export`] (training sets in the KITTI or YOLO layout from a query); [`sha256`] and [`error`].
 
 #[cfg(feature = "ingest")]
 pub mod catalog;
@@ -24,6 +25,8 @@ pub mod episode;
 pub mod episode_index;
 pub mod episode_reader;
 pub mod error;
+#[cfg(feature = "ingest")]
+pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(feature = "ingest")]

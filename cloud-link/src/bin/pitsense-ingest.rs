@@ -6,6 +6,7 @@
 //! pitsense-ingest catalog --store DIR                          # what arrived, sizes and SHA-256
 //! pitsense-ingest query --store DIR --class person --within-m 15 --health-mode lidar_lost
 //! pitsense-ingest reindex --store DIR [--all]                  # index episodes stored before
+//! pitsense-ingest export --store DIR --class person --format kitti --out DIR  # a training set
 //! ```
 //!
 //! It runs until interrupted (SIGINT/SIGTERM end it; partial transfers stay on disk and resume).
@@ -16,6 +17,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pitsense_cloud_link::catalog::{CatalogQuery, QueryHit, parse_utc_ns, utc_datetime};
 use pitsense_cloud_link::episode_index::SiteArea;
+use pitsense_cloud_link::export::ExportFormat;
 use pitsense_cloud_link::ingest::{Catalog, Ingest, Store};
 use pitsense_cloud_link::transport::{LinkConfig, TlsFiles, truck_acl_json};
 
@@ -46,6 +48,9 @@ enum Command {
     },
     /// Find episodes by what is in them: every filter given must hold.
     Query(Box<QueryArgs>),
+    /// Write the frames of the episodes the filters select as a training set (KITTI or YOLO),
+    /// the tracker's objects as labels, with a manifest of the source episodes.
+    Export(Box<ExportArgs>),
     /// Index the stored episodes that have no index yet (catalogs from before the index).
     Reindex {
         /// The episode store.
@@ -59,6 +64,35 @@ enum Command {
 
 #[derive(Args)]
 struct QueryArgs {
+    #[command(flatten)]
+    filters: FilterArgs,
+    /// One JSON object per line (catalog row, index) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    filters: FilterArgs,
+    /// The layout: kitti (training/image_2, velodyne, calib, label_2) or yolo (images, labels,
+    /// classes.txt).
+    #[arg(long, value_enum)]
+    format: FormatArg,
+    /// The folder to write the training set and its manifest.json into.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FormatArg {
+    Kitti,
+    Yolo,
+}
+
+/// The episodes to select: every filter given must hold.
+#[derive(Args)]
+struct FilterArgs {
     /// The episode store.
     #[arg(long)]
     store: PathBuf,
@@ -103,9 +137,33 @@ struct QueryArgs {
     /// At most this many episodes.
     #[arg(long)]
     limit: Option<u64>,
-    /// One JSON object per line (catalog row, index) instead of a table.
-    #[arg(long)]
-    json: bool,
+}
+
+impl FilterArgs {
+    /// The catalog query of these filters.
+    fn query(&self) -> anyhow::Result<CatalogQuery> {
+        if let Some(within_m) = self.within_m {
+            anyhow::ensure!(
+                within_m.is_finite() && within_m >= 0.0,
+                "--within-m {within_m}: give a range >= 0 m"
+            );
+        }
+        Ok(CatalogQuery {
+            trucks: self.truck.clone(),
+            since_ns: self.since,
+            until_ns: self.until,
+            trigger_contains: self.trigger.clone(),
+            software_version: self.software_version.clone(),
+            model_sha256_prefix: self.model.clone(),
+            classes: self.class.clone(),
+            min_tracks: self.min_tracks,
+            within_m: self.within_m,
+            v2x_only: self.v2x_only,
+            health_modes: self.health_mode.clone(),
+            area: self.area,
+            limit: self.limit,
+        })
+    }
 }
 
 /// `MIN_X,MIN_Y,MAX_X,MAX_Y` (m, site frame).
@@ -167,6 +225,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Catalog { store, json }) => catalog(&store, json),
         Some(Command::Query(args)) => query(*args),
+        Some(Command::Export(args)) => export(*args),
         Some(Command::Reindex { store, all }) => reindex(&store, all),
         None => serve(cli.serve),
     }
@@ -204,28 +263,7 @@ fn open_catalog(store: &std::path::Path) -> anyhow::Result<Catalog> {
 }
 
 fn query(args: QueryArgs) -> anyhow::Result<()> {
-    if let Some(within_m) = args.within_m {
-        anyhow::ensure!(
-            within_m.is_finite() && within_m >= 0.0,
-            "--within-m {within_m}: give a range >= 0 m"
-        );
-    }
-    let query = CatalogQuery {
-        trucks: args.truck,
-        since_ns: args.since,
-        until_ns: args.until,
-        trigger_contains: args.trigger,
-        software_version: args.software_version,
-        model_sha256_prefix: args.model,
-        classes: args.class,
-        min_tracks: args.min_tracks,
-        within_m: args.within_m,
-        v2x_only: args.v2x_only,
-        health_modes: args.health_mode,
-        area: args.area,
-        limit: args.limit,
-    };
-    let hits = open_catalog(&args.store)?.query(&query)?;
+    let hits = open_catalog(&args.filters.store)?.query(&args.filters.query()?)?;
     if args.json {
         for hit in &hits {
             println!("{}", serde_json::to_string(hit)?);
@@ -268,6 +306,29 @@ fn table_line(hit: &QueryHit) -> String {
         modes.join(","),
         row.store_path
     )
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let hits = open_catalog(&args.filters.store)?.query(&args.filters.query()?)?;
+    let format = match args.format {
+        FormatArg::Kitti => ExportFormat::Kitti,
+        FormatArg::Yolo => ExportFormat::Yolo,
+    };
+    let report = pitsense_cloud_link::export::export(&args.filters.store, &hits, format, &args.out)?;
+    for episode in &report.episodes {
+        if let Some(reason) = &episode.skipped_because {
+            eprintln!("{}: {reason}", episode.store_path);
+        }
+    }
+    println!(
+        "{} frames from {} episodes written to {} ({} frames skipped: no cloud, no image near them or no calibration); manifest: {}",
+        report.frames_written,
+        report.episodes.iter().filter(|e| !e.frames.is_empty()).count(),
+        args.out.display(),
+        report.frames_skipped,
+        args.out.join("manifest.json").display()
+    );
+    Ok(())
 }
 
 fn reindex(store: &std::path::Path, all: bool) -> anyhow::Result<()> {
