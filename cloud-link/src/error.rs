@@ -82,15 +82,13 @@ pub enum CloudLinkError {
         /// zenoh's reason.
         reason: String,
     },
-    /// The SQLite catalog failed.
-    #[cfg(feature = "ingest")]
-    #[error("catalog {path}: {source}")]
+    /// The catalog (SQLite or PostgreSQL) failed.
+    #[error("catalog {location}: {reason}")]
     Catalog {
-        /// The catalog file.
-        path: PathBuf,
-        /// SQLite's reason.
-        #[source]
-        source: rusqlite::Error,
+        /// The catalog file, or the PostgreSQL URL without its password.
+        location: String,
+        /// The database's reason.
+        reason: String,
     },
 }
 

@@ -28,7 +28,7 @@ use crate::error::CloudLinkError;
 use crate::transport::LinkConfig;
 use crate::truck_to_cloud::{self, IngestReply, Manifest, Request};
 
-pub use crate::catalog::{Catalog, CatalogRow, utc_date};
+pub use crate::catalog::{Catalog, CatalogLocation, CatalogRow, utc_date};
 pub use crate::truck_to_cloud::{MAX_CHUNK_SIZE_BYTES, MAX_EPISODE_SIZE_BYTES};
 
 /// Counters of an ingest.
@@ -59,6 +59,11 @@ pub struct Store {
     /// Where stored episodes go to be indexed off the request path ([`Ingest`]'s indexer
     /// thread); `None`: indexed before the reply.
     indexer: Option<EdgeSender<IndexJob>>,
+}
+
+/// The catalog of a store by default: the SQLite file `DIR/catalog.sqlite`.
+pub fn default_catalog(store_dir: &Path) -> CatalogLocation {
+    CatalogLocation::Sqlite(store_dir.join("catalog.sqlite"))
 }
 
 /// A stored episode waiting for its index.
@@ -102,9 +107,17 @@ impl Store {
     ///
     /// Errors: the folder or the catalog cannot be created.
     pub fn open(dir: &Path) -> Result<Self, CloudLinkError> {
+        Self::open_with_catalog(dir, &default_catalog(dir))
+    }
+
+    /// Opens (creating if needed) the store in `dir` with its catalog at `catalog` (an SQLite
+    /// file, or a PostgreSQL server several ingests share).
+    ///
+    /// Errors: the folder cannot be created or the catalog cannot be opened.
+    pub fn open_with_catalog(dir: &Path, catalog: &CatalogLocation) -> Result<Self, CloudLinkError> {
         std::fs::create_dir_all(dir.join(".partial"))
             .map_err(|e| CloudLinkError::io(dir, "create store", e))?;
-        let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
+        let catalog = Catalog::open_at(catalog)?;
         Ok(Self {
             dir: dir.to_owned(),
             catalog,
@@ -395,8 +408,20 @@ impl Ingest {
     /// Errors: the store cannot be opened, the session cannot be opened (a listen endpoint in
     /// use, ...), or the queryable cannot be declared.
     pub fn start(store_dir: &Path, link: &LinkConfig) -> Result<Self, CloudLinkError> {
+        Self::start_with_catalog(store_dir, &default_catalog(store_dir), link)
+    }
+
+    /// [`Ingest::start`] with the catalog at `catalog` (an SQLite file, or a PostgreSQL server
+    /// that several ingests behind zenoh routers share).
+    ///
+    /// Errors: as [`Ingest::start`]; an unreachable catalog names its location.
+    pub fn start_with_catalog(
+        store_dir: &Path,
+        catalog: &CatalogLocation,
+        link: &LinkConfig,
+    ) -> Result<Self, CloudLinkError> {
         use zenoh::Wait;
-        let mut store = Store::open(store_dir)?;
+        let mut store = Store::open_with_catalog(store_dir, catalog)?;
         // Episodes catalogued but not indexed: stored before the index existed, or an ingest
         // stopped between the two.
         let (indexed, failed) = store.reindex(false)?;
@@ -413,7 +438,7 @@ impl Ingest {
         let (index_tx, index_rx, _) =
             edge::<IndexJob>("ingest->index", INDEX_QUEUE_CAPACITY, DropPolicy::DropNewest);
         store.indexer = Some(index_tx);
-        let mut index_catalog = Catalog::open(&store_dir.join("catalog.sqlite"))?;
+        let mut index_catalog = Catalog::open_at(catalog)?;
         let (index_dir, index_counters) = (store_dir.to_owned(), counters.clone());
         let indexer = std::thread::Builder::new()
             .name("pitsense-index".into())

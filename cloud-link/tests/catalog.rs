@@ -11,7 +11,7 @@ use std::process::Command;
 
 use pitsense_cloud_link::catalog::{CatalogQuery, parse_utc_ns};
 use pitsense_cloud_link::episode_index::{EpisodeIndex, SiteArea};
-use pitsense_cloud_link::ingest::{Catalog, CatalogRow, Store};
+use pitsense_cloud_link::ingest::{Catalog, CatalogLocation, CatalogRow, Store};
 use pitsense_cloud_link::{EpisodeMessage, EpisodeMetadata, EpisodeWriter, RecordedEgo};
 use pitsense_types::nalgebra::{Isometry3, Matrix6, Point3, Translation3, UnitQuaternion, Vector3};
 use pitsense_types::{
@@ -307,7 +307,13 @@ fn catalogue(
 /// `c` (truck-07): not an MCAP at all (kept, not indexed).
 fn fleet() -> Fleet {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+    let location = CatalogLocation::Sqlite(dir.path().join("catalog.sqlite"));
+    fleet_in(dir, &location)
+}
+
+/// [`fleet`] with its catalog at `location`.
+fn fleet_in(dir: tempfile::TempDir, location: &CatalogLocation) -> Fleet {
+    let mut store = Store::open_with_catalog(dir.path(), location).unwrap();
     catalogue(&mut store, dir.path(), "a", &metadata("truck-07", "health: lidar_lost"), |path| {
         write_episode(path, &metadata("truck-07", "health: lidar_lost"))
     });
@@ -350,17 +356,65 @@ fn names(catalog: &Catalog, query: &CatalogQuery) -> Vec<String> {
 #[test]
 fn every_filter_selects_what_it_names() {
     let fleet = fleet();
-    let catalog = Catalog::open(&fleet.store().join("catalog.sqlite")).unwrap();
+    every_filter_selects_what_it_names_in(&Catalog::open(&fleet.store().join("catalog.sqlite")).unwrap());
+}
+
+/// The same catalog, store and queries with the catalog in a real PostgreSQL server (Debian's
+/// `postgresql`, started for the test): the same answers.
+#[test]
+fn every_filter_selects_what_it_names_in_postgresql() {
+    let Some(server) = pitsense_testkit::postgres::PostgresServer::start() else { return };
+    let location = CatalogLocation::Postgres(server.url());
+    let fleet = fleet_in(tempfile::tempdir().unwrap(), &location);
+    every_filter_selects_what_it_names_in(&Catalog::open_at(&location).unwrap());
+    // The command line with --catalog: the same episode.
+    let output = Command::new(env!("CARGO_BIN_EXE_pitsense-ingest"))
+        .args(["query", "--store"])
+        .arg(fleet.store())
+        .args(["--catalog", &server.url(), "--class", "person", "--within-m", "15", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("\"store_path\":\"truck-07/2026-11-29/a.mcap\""), "{stdout}");
+}
+
+/// A PostgreSQL catalog that cannot be reached is an error naming it (without its password)
+/// and the reason, from the library and from the command line.
+#[test]
+fn an_unreachable_postgresql_is_named_with_the_reason() {
+    // Nothing listens on loopback port 1.
+    let url = "postgres://fleet:s3cret@127.0.0.1:1/catalog";
+    let error = Catalog::open_at(&CatalogLocation::Postgres(url.into())).err().unwrap().to_string();
+    assert!(error.contains("postgres://fleet@127.0.0.1:1/catalog") && !error.contains("s3cret"), "{error}");
+    assert!(error.to_lowercase().contains("refused"), "{error}");
+    let store = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_pitsense-ingest"))
+        .args(["query", "--store"])
+        .arg(store.path())
+        .args(["--catalog", url])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("postgres://fleet@127.0.0.1:1/catalog") && !stderr.contains("s3cret"),
+        "{stderr}"
+    );
+}
+
+fn every_filter_selects_what_it_names_in(catalog: &Catalog) {
     let all = CatalogQuery::default();
     // No filter: every episode, the unindexed one too (sorted by start: c was recorded first).
-    assert_eq!(names(&catalog, &all), ["c", "a", "b"]);
+    assert_eq!(names(catalog, &all), ["c", "a", "b"]);
     let hits = catalog.query(&all).unwrap();
     assert!(hits[0].index.is_none() && hits[0].index_error.as_deref().unwrap().contains("MCAP magic"));
     assert_eq!(hits[1].index.as_ref().unwrap().v2x_only_tracks, 1);
     let q = |f: &dyn Fn(&mut CatalogQuery)| {
         let mut query = CatalogQuery::default();
         f(&mut query);
-        names(&catalog, &query)
+        names(catalog, &query)
     };
     assert_eq!(q(&|q| q.trucks = vec!["truck-09".into()]), ["b"]);
     assert_eq!(q(&|q| q.trucks = vec!["truck-07".into()]), ["c", "a"]);

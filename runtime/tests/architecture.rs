@@ -81,7 +81,7 @@ fn the_dependency_rules_of_architecture_md_hold() {
 
 /// The truck build (`cargo build -p pitsense-runtime --no-default-features --features
 /// camera-opencv`, as `bench/onboard_latency.sh` and the README's truck build do) links neither
-/// the cloud ingest's database (`rusqlite`), nor Rerun, nor the simulator or HIL harness: its
+/// the cloud ingest's databases (`rusqlite`, the PostgreSQL client `postgres`), nor Rerun, nor the simulator or HIL harness: its
 /// resolved dependency tree, from `cargo tree`, names none of them. The workstation build (the
 /// default features) has Rerun: the check can tell the two apart.
 #[test]
@@ -103,12 +103,14 @@ fn the_truck_build_carries_no_database_viewer_or_simulator() {
     };
     let truck = tree(&["--no-default-features", "--features", "camera-opencv"]);
     assert!(truck.contains("pitsense-cloud-link") && truck.contains("opencv"), "{truck:?}");
-    for absent in ["rusqlite", "rerun", "pitsense-sim", "pitsense-hil"] {
+    for absent in ["rusqlite", "postgres", "rerun", "pitsense-sim", "pitsense-hil"] {
         assert!(!truck.contains(absent), "the truck build links {absent}");
     }
     let workstation = tree(&[]);
     assert!(workstation.contains("rerun"), "the default build lost its Rerun recordings");
-    assert!(!workstation.contains("rusqlite"), "the runtime links the ingest's database");
+    for database in ["rusqlite", "postgres"] {
+        assert!(!workstation.contains(database), "the runtime links the ingest's database {database}");
+    }
 }
 
 /// Every fuzz workspace (`CRATE/fuzz/`, outside the main workspace) has a committed lockfile

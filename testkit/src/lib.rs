@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod postgres;
+
 /// The data root: `$PITSENSE_DATA` when set and not empty, else `shared/data` beside the
 /// repository (`<repository>/../shared/data`, as the README's commands expect).
 pub fn data_root() -> PathBuf {

@@ -4,6 +4,7 @@
 //! pitsense-ingest --listen tcp/127.0.0.1:7447 --store DIR      # embedded: trucks connect to it
 //! pitsense-ingest --connect tcp/router:7447 --store DIR        # fleet: through a zenohd router
 //! pitsense-ingest catalog --store DIR                          # what arrived, sizes and SHA-256
+//! pitsense-ingest --listen tcp/0.0.0.0:7447 --store DIR --catalog postgres://ingest@db/fleet  # shared catalog
 //! pitsense-ingest query --store DIR --class person --within-m 15 --health-mode lidar_lost
 //! pitsense-ingest reindex --store DIR [--all]                  # index episodes stored before
 //! pitsense-ingest export --store DIR --class person --format kitti --out DIR  # a training set
@@ -18,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use pitsense_cloud_link::catalog::{CatalogQuery, QueryHit, parse_utc_ns, utc_datetime};
 use pitsense_cloud_link::episode_index::SiteArea;
 use pitsense_cloud_link::export::ExportFormat;
-use pitsense_cloud_link::ingest::{Catalog, Ingest, Store};
+use pitsense_cloud_link::ingest::{Catalog, CatalogLocation, Ingest, Store, default_catalog};
 use pitsense_cloud_link::transport::{LinkConfig, TlsFiles, truck_acl_json};
 
 #[derive(Parser)]
@@ -42,6 +43,10 @@ enum Command {
         /// The episode store.
         #[arg(long)]
         store: PathBuf,
+        /// The catalog: a `postgres://user@host:port/database` URL (a PostgreSQL server that
+        /// several ingests share) or an SQLite file; default STORE/catalog.sqlite.
+        #[arg(long)]
+        catalog: Option<String>,
         /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
@@ -56,6 +61,10 @@ enum Command {
         /// The episode store.
         #[arg(long)]
         store: PathBuf,
+        /// The catalog: a `postgres://user@host:port/database` URL (a PostgreSQL server that
+        /// several ingests share) or an SQLite file; default STORE/catalog.sqlite.
+        #[arg(long)]
+        catalog: Option<String>,
         /// Index every episode again, not only those without an index.
         #[arg(long)]
         all: bool,
@@ -96,6 +105,10 @@ struct FilterArgs {
     /// The episode store.
     #[arg(long)]
     store: PathBuf,
+    /// The catalog: a `postgres://user@host:port/database` URL (a PostgreSQL server that
+    /// several ingests share) or an SQLite file; default STORE/catalog.sqlite.
+    #[arg(long)]
+    catalog: Option<String>,
     /// Only this truck (repeat for several).
     #[arg(long)]
     truck: Vec<String>,
@@ -195,6 +208,10 @@ struct ServeArgs {
     /// The episode store (created if missing).
     #[arg(long)]
     store: Option<PathBuf>,
+    /// The catalog: a `postgres://user@host:port/database` URL (a PostgreSQL server that
+    /// several ingests share) or an SQLite file; default STORE/catalog.sqlite.
+    #[arg(long)]
+    catalog: Option<String>,
     /// TLS: the CA certificate (PEM) that signs the trucks' and this ingest's certificates.
     #[arg(long, requires_all = ["tls_cert", "tls_key"])]
     tls_root_ca: Option<PathBuf>,
@@ -223,16 +240,18 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Catalog { store, json }) => catalog(&store, json),
+        Some(Command::Catalog { store, catalog: location, json }) => {
+            catalog(&store, location.as_deref(), json)
+        }
         Some(Command::Query(args)) => query(*args),
         Some(Command::Export(args)) => export(*args),
-        Some(Command::Reindex { store, all }) => reindex(&store, all),
+        Some(Command::Reindex { store, catalog, all }) => reindex(&store, catalog.as_deref(), all),
         None => serve(cli.serve),
     }
 }
 
-fn catalog(store: &std::path::Path, json: bool) -> anyhow::Result<()> {
-    let rows = open_catalog(store)?.list()?;
+fn catalog(store: &std::path::Path, location: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let rows = open_catalog(store, location)?.list()?;
     let total_bytes: u64 = rows.iter().map(|r| r.size_bytes).sum();
     if json {
         for row in &rows {
@@ -256,14 +275,26 @@ fn catalog(store: &std::path::Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn open_catalog(store: &std::path::Path) -> anyhow::Result<Catalog> {
-    let path = store.join("catalog.sqlite");
-    anyhow::ensure!(path.is_file(), "{}: no catalog (is --store an episode store?)", path.display());
-    Ok(Catalog::open(&path)?)
+/// The catalog at `--catalog`, else the store's SQLite file (which must exist: a query on a
+/// folder that is no store is an error, not a new empty catalog).
+fn catalog_location(store: &std::path::Path, location: Option<&str>) -> anyhow::Result<CatalogLocation> {
+    match location {
+        Some(text) => Ok(CatalogLocation::parse(text)),
+        None => {
+            let path = store.join("catalog.sqlite");
+            anyhow::ensure!(path.is_file(), "{}: no catalog (is --store an episode store?)", path.display());
+            Ok(CatalogLocation::Sqlite(path))
+        }
+    }
+}
+
+fn open_catalog(store: &std::path::Path, location: Option<&str>) -> anyhow::Result<Catalog> {
+    Ok(Catalog::open_at(&catalog_location(store, location)?)?)
 }
 
 fn query(args: QueryArgs) -> anyhow::Result<()> {
-    let hits = open_catalog(&args.filters.store)?.query(&args.filters.query()?)?;
+    let hits =
+        open_catalog(&args.filters.store, args.filters.catalog.as_deref())?.query(&args.filters.query()?)?;
     if args.json {
         for hit in &hits {
             println!("{}", serde_json::to_string(hit)?);
@@ -309,7 +340,8 @@ fn table_line(hit: &QueryHit) -> String {
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let hits = open_catalog(&args.filters.store)?.query(&args.filters.query()?)?;
+    let hits =
+        open_catalog(&args.filters.store, args.filters.catalog.as_deref())?.query(&args.filters.query()?)?;
     let format = match args.format {
         FormatArg::Kitti => ExportFormat::Kitti,
         FormatArg::Yolo => ExportFormat::Yolo,
@@ -331,9 +363,9 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn reindex(store: &std::path::Path, all: bool) -> anyhow::Result<()> {
-    open_catalog(store)?;
-    let mut store_handle = Store::open(store)?;
+fn reindex(store: &std::path::Path, location: Option<&str>, all: bool) -> anyhow::Result<()> {
+    let location = catalog_location(store, location)?;
+    let mut store_handle = Store::open_with_catalog(store, &location)?;
     let (indexed, failed) = store_handle.reindex(all)?;
     for (path, reason) in &failed {
         eprintln!("not indexed: {path}: {reason}");
@@ -362,7 +394,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tls,
         access_control: (!trucks.is_empty()).then(|| truck_acl_json(&trucks)),
     };
-    let ingest = Ingest::start(&store, &link)
+    let catalog = args.catalog.as_deref().map_or_else(|| default_catalog(&store), CatalogLocation::parse);
+    let ingest = Ingest::start_with_catalog(&store, &catalog, &link)
         .with_context(|| format!("starting the ingest on {}", store.display()))?;
     tracing::info!(store = %store.display(), listen = ?args.listen, connect = ?args.connect, "pitsense-ingest ready");
     // Runs until the process is interrupted; the store is consistent at every acknowledged chunk.

@@ -4,7 +4,9 @@
 //! truck while the lidar was lost last week" is one query ([`Catalog::query`],
 //! `pitsense-ingest query`).
 //!
-//! Embedded SQLite (bundled through `rusqlite`), in `DIR/catalog.sqlite`. Tables:
+//! Embedded SQLite (bundled through `rusqlite`) in `DIR/catalog.sqlite` by default, or a
+//! PostgreSQL server that several ingests share (`--catalog postgres://...`, [`CatalogLocation`];
+//! the same SQL runs on both, see `db.rs`). Tables:
 //!
 //! ```text
 //! episodes         (truck_id, sha256) → file_name, store_path, size_bytes, priority, recorded_ns, received_ns
@@ -18,9 +20,13 @@
 //! Catalogs made before the index gain its tables when opened; `pitsense-ingest reindex` fills
 //! them for the episodes already stored.
 
-use std::path::{Path, PathBuf};
+mod db;
 
-use rusqlite::types::Value as SqlValue;
+use std::path::Path;
+
+pub use db::CatalogLocation;
+use db::{Cell, Db, Param};
+
 use serde::Serialize;
 
 use crate::episode_index::{EpisodeIndex, SiteArea};
@@ -47,87 +53,106 @@ pub struct CatalogRow {
     pub received_ns: u64,
 }
 
-/// The SQLite catalog of the store.
+/// The store's catalog, in SQLite or PostgreSQL ([`CatalogLocation`]).
 pub struct Catalog {
-    path: PathBuf,
-    connection: rusqlite::Connection,
+    location: CatalogLocation,
+    db: Db,
+}
+
+/// The tables and indexes, in SQL both databases take (see [`db`]).
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS episodes (
+        truck_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        store_path TEXT NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        priority TEXT NOT NULL,
+        recorded_ns BIGINT NOT NULL,
+        received_ns BIGINT NOT NULL,
+        PRIMARY KEY (truck_id, sha256)
+    );
+    CREATE TABLE IF NOT EXISTS episode_index (
+        truck_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        start_ns BIGINT NOT NULL,
+        end_ns BIGINT NOT NULL,
+        trigger_reason TEXT NOT NULL,
+        software_version TEXT NOT NULL,
+        model_sha256 TEXT NOT NULL,
+        v2x_only_tracks BIGINT NOT NULL,
+        area_min_x_m DOUBLE PRECISION,
+        area_min_y_m DOUBLE PRECISION,
+        area_max_x_m DOUBLE PRECISION,
+        area_max_y_m DOUBLE PRECISION,
+        index_json TEXT,
+        index_error TEXT,
+        PRIMARY KEY (truck_id, sha256)
+    );
+    CREATE INDEX IF NOT EXISTS episode_index_start ON episode_index (start_ns);
+    CREATE TABLE IF NOT EXISTS episode_classes (
+        truck_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        class_label TEXT NOT NULL,
+        tracks BIGINT NOT NULL,
+        max_in_frame BIGINT NOT NULL,
+        min_range_m DOUBLE PRECISION,
+        PRIMARY KEY (truck_id, sha256, class_label)
+    );
+    CREATE INDEX IF NOT EXISTS episode_classes_label ON episode_classes (class_label, tracks);
+    CREATE TABLE IF NOT EXISTS episode_health (
+        truck_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        stamp_ns BIGINT NOT NULL,
+        mode TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS episode_health_episode ON episode_health (truck_id, sha256);
+    CREATE INDEX IF NOT EXISTS episode_health_mode ON episode_health (mode);";
+
+/// The columns of an `episodes` row, in [`catalog_row`]'s order.
+const ROW_COLUMNS: &str =
+    "truck_id, sha256, file_name, store_path, size_bytes, priority, recorded_ns, received_ns";
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 impl Catalog {
-    /// Opens (creating if needed) the catalog at `path`.
+    /// Opens (creating if needed) the SQLite catalog at `path`.
     ///
     /// Errors: SQLite cannot open or create it.
     pub fn open(path: &Path) -> Result<Self, CloudLinkError> {
-        let err = |source| CloudLinkError::Catalog { path: path.to_owned(), source };
-        let connection = rusqlite::Connection::open(path).map_err(err)?;
-        // The ingest writes rows and indexes from two threads, each with its connection: a
-        // writer waits for the other's transaction instead of failing with SQLITE_BUSY.
-        connection.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
-        connection
-            .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 CREATE TABLE IF NOT EXISTS episodes (
-                     truck_id TEXT NOT NULL,
-                     sha256 TEXT NOT NULL,
-                     file_name TEXT NOT NULL,
-                     store_path TEXT NOT NULL,
-                     size_bytes INTEGER NOT NULL,
-                     priority TEXT NOT NULL,
-                     recorded_ns INTEGER NOT NULL,
-                     received_ns INTEGER NOT NULL,
-                     PRIMARY KEY (truck_id, sha256)
-                 );
-                 CREATE TABLE IF NOT EXISTS episode_index (
-                     truck_id TEXT NOT NULL,
-                     sha256 TEXT NOT NULL,
-                     start_ns INTEGER NOT NULL,
-                     end_ns INTEGER NOT NULL,
-                     trigger_reason TEXT NOT NULL,
-                     software_version TEXT NOT NULL,
-                     model_sha256 TEXT NOT NULL,
-                     v2x_only_tracks INTEGER NOT NULL,
-                     area_min_x_m REAL,
-                     area_min_y_m REAL,
-                     area_max_x_m REAL,
-                     area_max_y_m REAL,
-                     index_json TEXT,
-                     index_error TEXT,
-                     PRIMARY KEY (truck_id, sha256)
-                 );
-                 CREATE INDEX IF NOT EXISTS episode_index_start ON episode_index (start_ns);
-                 CREATE TABLE IF NOT EXISTS episode_classes (
-                     truck_id TEXT NOT NULL,
-                     sha256 TEXT NOT NULL,
-                     class_label TEXT NOT NULL,
-                     tracks INTEGER NOT NULL,
-                     max_in_frame INTEGER NOT NULL,
-                     min_range_m REAL,
-                     PRIMARY KEY (truck_id, sha256, class_label)
-                 );
-                 CREATE INDEX IF NOT EXISTS episode_classes_label ON episode_classes (class_label, tracks);
-                 CREATE TABLE IF NOT EXISTS episode_health (
-                     truck_id TEXT NOT NULL,
-                     sha256 TEXT NOT NULL,
-                     stamp_ns INTEGER NOT NULL,
-                     mode TEXT NOT NULL,
-                     reason TEXT NOT NULL
-                 );
-                 CREATE INDEX IF NOT EXISTS episode_health_episode ON episode_health (truck_id, sha256);
-                 CREATE INDEX IF NOT EXISTS episode_health_mode ON episode_health (mode);",
-            )
-            .map_err(err)?;
-        Ok(Self { path: path.to_owned(), connection })
+        Self::open_at(&CatalogLocation::Sqlite(path.to_owned()))
     }
 
-    fn err(&self, source: rusqlite::Error) -> CloudLinkError {
-        CloudLinkError::Catalog { path: self.path.clone(), source }
+    /// Opens the catalog at `location` (an SQLite file or a PostgreSQL server) and creates its
+    /// tables where missing.
+    ///
+    /// Errors: the database cannot be opened or reached, or refuses the tables:
+    /// [`CloudLinkError::Catalog`] naming it (a PostgreSQL URL without its password) and why.
+    pub fn open_at(location: &CatalogLocation) -> Result<Self, CloudLinkError> {
+        let err = |reason| CloudLinkError::Catalog { location: location.display_name(), reason };
+        let db = Db::open(location).map_err(err)?;
+        db.batch(SCHEMA).map_err(err)?;
+        Ok(Self { location: location.clone(), db })
+    }
+
+    /// Where the catalog lives.
+    pub fn location(&self) -> &CatalogLocation {
+        &self.location
+    }
+
+    fn err(&self, reason: String) -> CloudLinkError {
+        CloudLinkError::Catalog { location: self.location.display_name(), reason }
     }
 
     /// The row of an episode, if catalogued.
     ///
     /// Errors: the query fails.
     pub fn find(&self, truck_id: &str, sha256: &str) -> Result<Option<CatalogRow>, CloudLinkError> {
-        Ok(self.rows("WHERE truck_id = ?1 AND sha256 = ?2", &[truck_id, sha256])?.into_iter().next())
+        let params = [Param::Text(truck_id.to_owned()), Param::Text(sha256.to_owned())];
+        Ok(self.rows("WHERE truck_id = $1 AND sha256 = $2", &params)?.into_iter().next())
     }
 
     /// Every row, ordered by truck, then reception time, then SHA-256.
@@ -137,42 +162,31 @@ impl Catalog {
         self.rows("", &[])
     }
 
-    fn rows(&self, filter: &str, params: &[&str]) -> Result<Vec<CatalogRow>, CloudLinkError> {
-        let sql = format!(
-            "SELECT truck_id, sha256, file_name, store_path, size_bytes, priority, recorded_ns, received_ns
-             FROM episodes {filter} ORDER BY truck_id, received_ns, sha256"
-        );
-        let mut statement = self.connection.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = statement
-            .query_map(rusqlite::params_from_iter(params.iter()), catalog_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    fn rows(&self, filter: &str, params: &[Param]) -> Result<Vec<CatalogRow>, CloudLinkError> {
+        let sql =
+            format!("SELECT {ROW_COLUMNS} FROM episodes {filter} ORDER BY truck_id, received_ns, sha256");
+        let rows = self.db.query(&sql, params).map_err(|e| self.err(e))?;
+        Ok(rows.iter().map(|row| catalog_row(row)).collect())
     }
 
     /// Adds a row unless the (truck id, SHA-256) is already there; returns whether it was added.
     ///
     /// Errors: the insert fails.
     pub fn insert(&self, row: &CatalogRow) -> Result<bool, CloudLinkError> {
-        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let added = self
-            .connection
-            .execute(
-                "INSERT OR IGNORE INTO episodes
-                 (truck_id, sha256, file_name, store_path, size_bytes, priority, recorded_ns, received_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                rusqlite::params![
-                    row.truck_id,
-                    row.sha256,
-                    row.file_name,
-                    row.store_path,
-                    to_i64(row.size_bytes),
-                    row.priority,
-                    to_i64(row.recorded_ns),
-                    to_i64(row.received_ns)
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(added > 0)
+        let sql = format!(
+            "INSERT INTO episodes ({ROW_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+        );
+        let params = [
+            Param::Text(row.truck_id.clone()),
+            Param::Text(row.sha256.clone()),
+            Param::Text(row.file_name.clone()),
+            Param::Text(row.store_path.clone()),
+            Param::Int(to_i64(row.size_bytes)),
+            Param::Text(row.priority.clone()),
+            Param::Int(to_i64(row.recorded_ns)),
+            Param::Int(to_i64(row.received_ns)),
+        ];
+        Ok(self.db.execute(&sql, &params).map_err(|e| self.err(e))? > 0)
     }
 
     /// Stores the index of a catalogued episode (replacing any earlier one), or why it could not
@@ -186,89 +200,71 @@ impl Catalog {
         sha256: &str,
         index: Result<&EpisodeIndex, &str>,
     ) -> Result<(), CloudLinkError> {
-        let path = self.path.clone();
-        let err = |source| CloudLinkError::Catalog { path: path.clone(), source };
-        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let transaction = self.connection.transaction().map_err(err)?;
-        for table in ["episode_index", "episode_classes", "episode_health"] {
-            transaction
-                .execute(
-                    &format!("DELETE FROM {table} WHERE truck_id = ?1 AND sha256 = ?2"),
-                    [truck_id, sha256],
-                )
-                .map_err(err)?;
-        }
+        let key = || vec![Param::Text(truck_id.to_owned()), Param::Text(sha256.to_owned())];
+        let with_key = |more: Vec<Param>| key().into_iter().chain(more).collect::<Vec<_>>();
+        let mut statements: Vec<(String, Vec<Param>)> =
+            ["episode_index", "episode_classes", "episode_health"]
+                .iter()
+                .map(|table| (format!("DELETE FROM {table} WHERE truck_id = $1 AND sha256 = $2"), key()))
+                .collect();
         match index {
             Ok(index) => {
                 let area = index.site_area;
-                let json = serde_json::to_string(index).unwrap_or_default();
-                transaction
-                    .execute(
-                        "INSERT INTO episode_index (truck_id, sha256, start_ns, end_ns, trigger_reason,
-                         software_version, model_sha256, v2x_only_tracks, area_min_x_m, area_min_y_m,
-                         area_max_x_m, area_max_y_m, index_json, index_error)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL)",
-                        rusqlite::params![
-                            truck_id,
-                            sha256,
-                            to_i64(index.start_ns),
-                            to_i64(index.end_ns),
-                            index.trigger_reason,
-                            index.software_version,
-                            index.model_sha256,
-                            to_i64(index.v2x_only_tracks),
-                            area.map(|a| a.min_x_m),
-                            area.map(|a| a.min_y_m),
-                            area.map(|a| a.max_x_m),
-                            area.map(|a| a.max_y_m),
-                            json,
-                        ],
-                    )
-                    .map_err(err)?;
+                statements.push((
+                    "INSERT INTO episode_index (truck_id, sha256, start_ns, end_ns, trigger_reason,
+                     software_version, model_sha256, v2x_only_tracks, area_min_x_m, area_min_y_m,
+                     area_max_x_m, area_max_y_m, index_json, index_error)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL)"
+                        .to_owned(),
+                    with_key(vec![
+                        Param::Int(to_i64(index.start_ns)),
+                        Param::Int(to_i64(index.end_ns)),
+                        Param::Text(index.trigger_reason.clone()),
+                        Param::Text(index.software_version.clone()),
+                        Param::Text(index.model_sha256.clone()),
+                        Param::Int(to_i64(index.v2x_only_tracks)),
+                        Param::Real(area.map(|a| a.min_x_m)),
+                        Param::Real(area.map(|a| a.min_y_m)),
+                        Param::Real(area.map(|a| a.max_x_m)),
+                        Param::Real(area.map(|a| a.max_y_m)),
+                        Param::Text(serde_json::to_string(index).unwrap_or_default()),
+                    ]),
+                ));
                 for (label, class) in &index.classes {
-                    transaction
-                        .execute(
-                            "INSERT INTO episode_classes (truck_id, sha256, class_label, tracks, max_in_frame, min_range_m)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                            rusqlite::params![
-                                truck_id,
-                                sha256,
-                                label,
-                                to_i64(class.tracks),
-                                to_i64(class.max_in_frame),
-                                class.min_range_m
-                            ],
-                        )
-                        .map_err(err)?;
+                    statements.push((
+                        "INSERT INTO episode_classes (truck_id, sha256, class_label, tracks, max_in_frame, min_range_m)
+                         VALUES ($1, $2, $3, $4, $5, $6)"
+                            .to_owned(),
+                        with_key(vec![
+                            Param::Text(label.clone()),
+                            Param::Int(to_i64(class.tracks)),
+                            Param::Int(to_i64(class.max_in_frame)),
+                            Param::Real(class.min_range_m),
+                        ]),
+                    ));
                 }
                 for event in &index.health_events {
-                    transaction
-                        .execute(
-                            "INSERT INTO episode_health (truck_id, sha256, stamp_ns, mode, reason)
-                             VALUES (?1, ?2, ?3, ?4, ?5)",
-                            rusqlite::params![
-                                truck_id,
-                                sha256,
-                                to_i64(event.stamp_ns),
-                                event.mode,
-                                event.reason
-                            ],
-                        )
-                        .map_err(err)?;
+                    statements.push((
+                        "INSERT INTO episode_health (truck_id, sha256, stamp_ns, mode, reason)
+                         VALUES ($1, $2, $3, $4, $5)"
+                            .to_owned(),
+                        with_key(vec![
+                            Param::Int(to_i64(event.stamp_ns)),
+                            Param::Text(event.mode.clone()),
+                            Param::Text(event.reason.clone()),
+                        ]),
+                    ));
                 }
             }
-            Err(reason) => {
-                transaction
-                    .execute(
-                        "INSERT INTO episode_index (truck_id, sha256, start_ns, end_ns, trigger_reason,
-                         software_version, model_sha256, v2x_only_tracks, index_error)
-                         VALUES (?1, ?2, 0, 0, '', '', '', 0, ?3)",
-                        rusqlite::params![truck_id, sha256, reason],
-                    )
-                    .map_err(err)?;
-            }
+            Err(reason) => statements.push((
+                "INSERT INTO episode_index (truck_id, sha256, start_ns, end_ns, trigger_reason,
+                 software_version, model_sha256, v2x_only_tracks, index_error)
+                 VALUES ($1, $2, 0, 0, '', '', '', 0, $3)"
+                    .to_owned(),
+                with_key(vec![Param::Text(reason.to_owned())]),
+            )),
         }
-        transaction.commit().map_err(err)
+        self.db.atomic(&statements).map(|_| ()).map_err(|e| self.err(e))
     }
 
     /// The catalogued episodes that have no index yet (stored before the index existed), in
@@ -284,12 +280,12 @@ impl Catalog {
     }
 
     /// The episodes that match every filter of `query`, ordered by start time, then truck, then
-    /// SHA-256 (an episode without an index sorts by its recording time from the upload manifest). Filters on index fields
-    /// match only indexed episodes.
+    /// SHA-256 (an episode without an index sorts by its recording time from the upload
+    /// manifest). Filters on index fields match only indexed episodes.
     ///
     /// Errors: the query fails.
     pub fn query(&self, query: &CatalogQuery) -> Result<Vec<QueryHit>, CloudLinkError> {
-        let (filter, params) = query.sql_filter();
+        let (filter, params) = query.sql_filter(self.db.substring_position());
         let limit = query.limit.map_or_else(String::new, |n| format!("LIMIT {n}"));
         let sql = format!(
             "SELECT e.truck_id, e.sha256, e.file_name, e.store_path, e.size_bytes, e.priority,
@@ -299,35 +295,32 @@ impl Catalog {
              ORDER BY CASE WHEN i.index_json IS NULL THEN e.recorded_ns ELSE i.start_ns END, e.truck_id, e.sha256
              {limit}"
         );
-        let mut statement = self.connection.prepare(&sql).map_err(|e| self.err(e))?;
-        let hits = statement
-            .query_map(rusqlite::params_from_iter(params), |row| {
-                let index_json: Option<String> = row.get(8)?;
-                Ok(QueryHit {
-                    row: catalog_row(row)?,
-                    index: index_json.and_then(|json| serde_json::from_str(&json).ok()),
-                    index_error: row.get(9)?,
-                })
+        let rows = self.db.query(&sql, &params).map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|row| QueryHit {
+                row: catalog_row(row),
+                index: row[8].text().and_then(|json| serde_json::from_str(&json).ok()),
+                index_error: row[9].text(),
             })
-            .map_err(|e| self.err(e))?;
-        hits.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+            .collect())
     }
 }
 
-/// A [`CatalogRow`] from the first eight columns of a result row, in the `episodes` table's
-/// order (truck_id, sha256, file_name, store_path, size_bytes, priority, recorded_ns,
-/// received_ns).
-fn catalog_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogRow> {
-    Ok(CatalogRow {
-        truck_id: row.get(0)?,
-        sha256: row.get(1)?,
-        file_name: row.get(2)?,
-        store_path: row.get(3)?,
-        size_bytes: row.get::<_, i64>(4)?.max(0) as u64,
-        priority: row.get(5)?,
-        recorded_ns: row.get::<_, i64>(6)?.max(0) as u64,
-        received_ns: row.get::<_, i64>(7)?.max(0) as u64,
-    })
+/// A [`CatalogRow`] from the first eight cells of a result row ([`ROW_COLUMNS`]).
+fn catalog_row(row: &[Cell]) -> CatalogRow {
+    let text = |i: usize| row.get(i).and_then(Cell::text).unwrap_or_default();
+    let count = |i: usize| row.get(i).map_or(0, Cell::int).max(0) as u64;
+    CatalogRow {
+        truck_id: text(0),
+        sha256: text(1),
+        file_name: text(2),
+        store_path: text(3),
+        size_bytes: count(4),
+        priority: text(5),
+        recorded_ns: count(6),
+        received_ns: count(7),
+    }
 }
 
 /// One episode a [`Catalog::query`] found.
@@ -391,48 +384,49 @@ impl CatalogQuery {
 
     /// The `WHERE` clause over `episodes e LEFT JOIN episode_index i` and its parameters
     /// (positional: every value is bound, none is spliced into the text).
-    fn sql_filter(&self) -> (String, Vec<SqlValue>) {
-        let to_i64 = |v: u64| SqlValue::Integer(i64::try_from(v).unwrap_or(i64::MAX));
+    fn sql_filter(&self, substring_position: &str) -> (String, Vec<Param>) {
+        let int = |v: u64| Param::Int(to_i64(v));
         let mut clauses: Vec<String> = Vec::new();
-        let mut params: Vec<SqlValue> = Vec::new();
-        let bind = |params: &mut Vec<SqlValue>, value: SqlValue| {
+        let mut params: Vec<Param> = Vec::new();
+        let bind = |params: &mut Vec<Param>, value: Param| {
             params.push(value);
-            format!("?{}", params.len())
+            format!("${}", params.len())
         };
         if self.filters_index() {
             clauses.push("i.index_json IS NOT NULL".to_owned());
         }
         if !self.trucks.is_empty() {
             let marks: Vec<String> =
-                self.trucks.iter().map(|truck| bind(&mut params, SqlValue::Text(truck.clone()))).collect();
+                self.trucks.iter().map(|truck| bind(&mut params, Param::Text(truck.clone()))).collect();
             clauses.push(format!("e.truck_id IN ({})", marks.join(", ")));
         }
         if let Some(since_ns) = self.since_ns {
-            clauses.push(format!("i.end_ns >= {}", bind(&mut params, to_i64(since_ns))));
+            clauses.push(format!("i.end_ns >= {}", bind(&mut params, int(since_ns))));
         }
         if let Some(until_ns) = self.until_ns {
-            clauses.push(format!("i.start_ns < {}", bind(&mut params, to_i64(until_ns))));
+            clauses.push(format!("i.start_ns < {}", bind(&mut params, int(until_ns))));
         }
         if let Some(text) = &self.trigger_contains {
             clauses.push(format!(
-                "instr(i.trigger_reason, {}) > 0",
-                bind(&mut params, SqlValue::Text(text.clone()))
+                "{substring_position}(i.trigger_reason, {}) > 0",
+                bind(&mut params, Param::Text(text.clone()))
             ));
         }
         if let Some(version) = &self.software_version {
-            clauses
-                .push(format!("i.software_version = {}", bind(&mut params, SqlValue::Text(version.clone()))));
+            clauses.push(format!("i.software_version = {}", bind(&mut params, Param::Text(version.clone()))));
         }
         if let Some(prefix) = &self.model_sha256_prefix {
-            let mark = bind(&mut params, SqlValue::Text(prefix.to_lowercase()));
-            clauses.push(format!("substr(i.model_sha256, 1, length({mark})) = {mark}"));
+            let mark = bind(&mut params, Param::Text(prefix.to_lowercase()));
+            clauses.push(format!(
+                "substr(i.model_sha256, 1, length(CAST({mark} AS TEXT))) = CAST({mark} AS TEXT)"
+            ));
         }
         for class in &self.classes {
-            let label = bind(&mut params, SqlValue::Text(class.clone()));
-            let tracks = bind(&mut params, to_i64(self.min_tracks.max(1)));
+            let label = bind(&mut params, Param::Text(class.clone()));
+            let tracks = bind(&mut params, int(self.min_tracks.max(1)));
             let range = match self.within_m {
                 Some(within_m) => {
-                    format!(" AND c.min_range_m <= {}", bind(&mut params, SqlValue::Real(within_m)))
+                    format!(" AND c.min_range_m <= {}", bind(&mut params, Param::Real(Some(within_m))))
                 }
                 None => String::new(),
             };
@@ -447,7 +441,7 @@ impl CatalogQuery {
             clauses.push(format!(
                 "EXISTS (SELECT 1 FROM episode_classes c WHERE c.truck_id = e.truck_id AND c.sha256 = e.sha256
                  AND c.min_range_m <= {})",
-                bind(&mut params, SqlValue::Real(within_m))
+                bind(&mut params, Param::Real(Some(within_m)))
             ));
         }
         if self.v2x_only {
@@ -457,14 +451,14 @@ impl CatalogQuery {
             clauses.push(format!(
                 "EXISTS (SELECT 1 FROM episode_health h WHERE h.truck_id = e.truck_id AND h.sha256 = e.sha256
                  AND h.mode = {})",
-                bind(&mut params, SqlValue::Text(mode.clone()))
+                bind(&mut params, Param::Text(mode.clone()))
             ));
         }
         if let Some(area) = &self.area {
-            let max_x = bind(&mut params, SqlValue::Real(area.max_x_m));
-            let min_x = bind(&mut params, SqlValue::Real(area.min_x_m));
-            let max_y = bind(&mut params, SqlValue::Real(area.max_y_m));
-            let min_y = bind(&mut params, SqlValue::Real(area.min_y_m));
+            let max_x = bind(&mut params, Param::Real(Some(area.max_x_m)));
+            let min_x = bind(&mut params, Param::Real(Some(area.min_x_m)));
+            let max_y = bind(&mut params, Param::Real(Some(area.max_y_m)));
+            let min_y = bind(&mut params, Param::Real(Some(area.min_y_m)));
             clauses.push(format!(
                 "i.area_min_x_m <= {max_x} AND i.area_max_x_m >= {min_x} AND i.area_min_y_m <= {max_y} \
                  AND i.area_max_y_m >= {min_y}"
