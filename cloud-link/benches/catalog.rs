@@ -1,4 +1,5 @@
-//! The fleet catalog: query time over many indexed episodes, and the time to index one episode.
+//! The fleet catalog: query time over many indexed episodes, in SQLite and in PostgreSQL (a
+//! server started for the run, `testkit::postgres`), and the time to index one episode.
 //!
 //! `cargo bench -p pitsense-cloud-link --bench catalog` (env `PITSENSE_BENCH_CATALOG_EPISODES`,
 //! default 10,000 synthetic indexes: 20 trucks, 30 days, seeded classes, health events and
@@ -12,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use pitsense_cloud_link::catalog::{Catalog, CatalogQuery, CatalogRow};
+use pitsense_cloud_link::catalog::{Catalog, CatalogLocation, CatalogQuery, CatalogRow};
 use pitsense_cloud_link::episode_index::{ClassSummary, EpisodeIndex, HealthEvent, SiteArea};
 
 const DAY_NS: u64 = 86_400_000_000_000;
@@ -78,7 +79,17 @@ fn time_query(catalog: &Catalog, name: &str, query: &CatalogQuery) {
 fn main() {
     let episodes = env_u64("PITSENSE_BENCH_CATALOG_EPISODES", 10_000);
     let work = tempfile::tempdir().unwrap();
-    let mut catalog = Catalog::open(&work.path().join("catalog.sqlite")).unwrap();
+    let sqlite = CatalogLocation::Sqlite(work.path().join("catalog.sqlite"));
+    fill_and_query("SQLite", &sqlite, episodes);
+    match pitsense_testkit::postgres::PostgresServer::start() {
+        Some(server) => fill_and_query("PostgreSQL", &CatalogLocation::Postgres(server.url()), episodes),
+        None => println!("catalog (PostgreSQL): not measured (no server could start)"),
+    }
+    index_one_episode(work.path());
+}
+
+fn fill_and_query(name: &str, location: &CatalogLocation, episodes: u64) {
+    let mut catalog = Catalog::open_at(location).unwrap();
     let mut rng = common::Lcg(7);
     let started = Instant::now();
     for i in 0..episodes {
@@ -99,7 +110,7 @@ fn main() {
     }
     let insert_s = started.elapsed().as_secs_f64();
     println!(
-        "catalog (SQLite): {episodes} episodes indexed in {insert_s:.2} s ({:.2} ms each, one transaction each)",
+        "catalog ({name}): {episodes} episodes indexed in {insert_s:.2} s ({:.2} ms each, one transaction each)",
         insert_s * 1e3 / episodes as f64
     );
     let query = |f: &dyn Fn(&mut CatalogQuery)| {
@@ -159,9 +170,11 @@ fn main() {
             q.health_modes = vec!["lidar_lost".into()];
         }),
     );
+}
 
+fn index_one_episode(work: &std::path::Path) {
     let frames = env_u64("PITSENSE_BENCH_INDEX_FRAMES", 600);
-    let path = common::write_test_episode(work.path(), "minute.mcap", 11, frames, 6000);
+    let path = common::write_test_episode(work, "minute.mcap", 11, frames, 6000);
     let size_mb = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
     let mut runs_s: Vec<f64> = (0..5)
         .map(|_| {
