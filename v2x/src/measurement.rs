@@ -809,17 +809,12 @@ impl MeasurementBuilder {
 }
 
 /// The 8-octet CSAE `id` folded into the 4-octet [`ObjectKey::station_id`]: the two halves
-/// XOR-ed, so an id whose last four octets are zero keeps its first four unchanged.
-pub fn csae_station_id(id_hex: &str) -> [u8; 4] {
-    let mut octets = [0u8; 8];
-    for (index, octet) in octets.iter_mut().enumerate() {
-        *octet = id_hex
-            .get(index * 2..index * 2 + 2)
-            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-            .unwrap_or(0);
-    }
-    let [a, b, c, d, e, f, g, h] = octets;
-    [a ^ e, b ^ f, c ^ g, d ^ h]
+/// XOR-ed, so an id whose last four octets are zero keeps its first four unchanged. `id` is the
+/// decoded octets (the codec's, not the view's hex); octets past 8 are ignored and missing
+/// ones count as zero.
+pub fn csae_station_id(id: &[u8]) -> [u8; 4] {
+    let octet = |index: usize| id.get(index).copied().unwrap_or(0);
+    [octet(0) ^ octet(4), octet(1) ^ octet(5), octet(2) ^ octet(6), octet(3) ^ octet(7)]
 }
 
 impl MeasurementBuilder {
@@ -848,7 +843,7 @@ impl MeasurementBuilder {
         use crate::csae::convert::{CsaeSummary, RoadsideObject, summary};
         match summary(message) {
             CsaeSummary::Roadside(roadside) => {
-                let station_id = csae_station_id(&roadside.sender_id);
+                let station_id = csae_station_id(&roadside.sender_id_octets);
                 let mut measurements = Vec::with_capacity(roadside.objects.len());
                 let reference = match (roadside.ref_position.lat_deg, roadside.ref_position.lon_deg) {
                     (Some(lat), Some(lon)) => Some(self.site.site_from_geodetic(&Geodetic::new(
@@ -897,7 +892,7 @@ impl MeasurementBuilder {
                 };
                 let key = ObjectKey {
                     kind: MessageKind::Bsm,
-                    station_id: csae_station_id(&bsm.temporary_id),
+                    station_id: csae_station_id(&bsm.temporary_id_octets),
                     object_id: None,
                 };
                 // The BSM position is the vehicle's own (ground) position.
@@ -1008,6 +1003,15 @@ impl MeasurementBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csae_ids_fold_their_halves_from_the_decoded_octets() {
+        assert_eq!(csae_station_id(&[1, 2, 3, 4, 0, 0, 0, 0]), [1, 2, 3, 4]);
+        assert_eq!(csae_station_id(&[0xFF, 0, 0, 0x10, 0x0F, 0, 0, 0x01]), [0xF0, 0, 0, 0x11]);
+        // A short id counts its missing octets as zero; octets past 8 are not part of it.
+        assert_eq!(csae_station_id(&[7, 8]), [7, 8, 0, 0]);
+        assert_eq!(csae_station_id(&[0, 0, 0, 0, 0, 0, 0, 0, 9]), [0, 0, 0, 0]);
+    }
 
     #[test]
     fn sec_mark_resolves_to_the_closest_minute() {

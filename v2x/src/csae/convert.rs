@@ -162,6 +162,9 @@ pub struct BsmSummary {
     pub msg_cnt: u8,
     /// `id` (temporary vehicle id), hex.
     pub temporary_id: String,
+    /// The same `id` as decoded octets (for the measurement layer; not in the JSON view).
+    #[serde(skip)]
+    pub temporary_id_octets: Vec<u8>,
     /// `secMark`, milliseconds within the UTC minute.
     pub sec_mark_ms: Option<u16>,
     /// Latitude, degrees.
@@ -191,6 +194,9 @@ pub struct RoadsideSummary {
     pub msg_cnt: u8,
     /// `id` (RSU or vehicle id), hex.
     pub sender_id: String,
+    /// The same `id` as decoded octets (for the measurement layer; not in the JSON view).
+    #[serde(skip)]
+    pub sender_id_octets: Vec<u8>,
     /// SSM `equipmentType` identifier; `None` for RSM (always an RSU).
     pub equipment_type: Option<&'static str>,
     /// SSM `secMark`, milliseconds within the UTC minute; `None` for RSM (per participant).
@@ -453,6 +459,7 @@ macro_rules! conversions {
                 BsmSummary {
                     msg_cnt: bsm.msg_cnt.0,
                     temporary_id: crate::view::hex(&bsm.id),
+                    temporary_id_octets: bsm.id.to_vec(),
                     sec_mark_ms: sec_mark_ms(bsm.sec_mark.0),
                     lat_deg: position.lat_deg,
                     lon_deg: position.lon_deg,
@@ -471,6 +478,7 @@ macro_rules! conversions {
                 RoadsideSummary {
                     msg_cnt: rsm.msg_cnt.0,
                     sender_id: crate::view::hex(&rsm.id),
+                    sender_id_octets: rsm.id.to_vec(),
                     equipment_type: None,
                     sec_mark_ms: None,
                     ref_position: reference,
@@ -698,6 +706,7 @@ pub fn ssm_summary(ssm: &v2020::sensor_sharing::SensorSharingMsg) -> RoadsideSum
     RoadsideSummary {
         msg_cnt: ssm.msg_cnt.0,
         sender_id: crate::view::hex(&ssm.id),
+        sender_id_octets: ssm.id.to_vec(),
         equipment_type: Some(ssm.equipment_type.identifier()),
         sec_mark_ms: sec_mark_ms(ssm.sec_mark.0),
         ref_position: reference,
