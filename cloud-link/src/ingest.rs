@@ -153,12 +153,19 @@ impl Store {
 
     /// Indexes the catalogued episodes that have no index (`all`: every episode again, after
     /// the index grew a field). Returns (episodes indexed, those that could not be, with why).
+    /// An episode whose file is not in this store is left as it is (reported, nothing written):
+    /// with a catalog shared by several ingests (PostgreSQL), it is another ingest's to index.
     ///
     /// Errors: only the catalog's.
     pub fn reindex(&mut self, all: bool) -> Result<(u64, Vec<(String, String)>), CloudLinkError> {
         let rows = if all { self.catalog.list()? } else { self.catalog.unindexed()? };
         let mut failed = Vec::new();
         for row in &rows {
+            if !self.dir.join(&row.store_path).exists() {
+                let reason = "not in this store (another ingest's, or removed): left as it is".to_owned();
+                failed.push((row.store_path.clone(), reason));
+                continue;
+            }
             if let Some(reason) = self.index_episode(&row.truck_id, &row.sha256, &row.store_path)? {
                 failed.push((row.store_path.clone(), reason));
             }

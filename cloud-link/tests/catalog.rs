@@ -378,6 +378,20 @@ fn every_filter_selects_what_it_names_in_postgresql() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.contains("\"store_path\":\"truck-07/2026-11-29/a.mcap\""), "{stdout}");
+    // A second ingest with its own (empty) store folder shares the catalog: re-indexing
+    // everything from there leaves the first store's episodes as they are.
+    let other_store = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_pitsense-ingest"))
+        .args(["reindex", "--all", "--store"])
+        .arg(other_store.path())
+        .args(["--catalog", &server.url()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("0 episodes indexed, 3 could not be"), "{stdout}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not in this store"));
+    every_filter_selects_what_it_names_in(&Catalog::open_at(&location).unwrap());
 }
 
 /// A PostgreSQL catalog that cannot be reached is an error naming it (without its password)
