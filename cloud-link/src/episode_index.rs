@@ -389,12 +389,15 @@ impl EpisodeIndex {
                 reason,
             })?;
         }
+        let observed = builder.first_log_ns.map(|first_ns| (first_ns, builder.index.end_ns));
         let mut index = builder.finish();
         // Start and end cover every channel, not only the indexed ones: the summary's statistics
-        // hold the whole file's time range.
-        if let Some((start_ns, end_ns)) = reader.message_time_range() {
-            index.start_ns = start_ns;
-            index.end_ns = end_ns;
+        // hold the whole file's time range. A damaged summary can say the start comes after the
+        // end (found by fuzzing): then only what was read counts.
+        if let Some((start_ns, end_ns)) = reader.message_time_range().filter(|(start, end)| start <= end) {
+            let (read_start_ns, read_end_ns) = observed.unwrap_or((start_ns, end_ns));
+            index.start_ns = start_ns.min(read_start_ns);
+            index.end_ns = end_ns.max(read_end_ns);
         }
         Ok(index)
     }

@@ -266,13 +266,25 @@ impl EpisodeFrames<'_> {
 /// reason in the manifest.
 ///
 /// # Errors
-/// A file cannot be written ([`CloudLinkError::Io`] naming it).
+/// `out_dir` is inside the store, or a file cannot be written ([`CloudLinkError::Io`] naming
+/// it).
 pub fn export(
     store_dir: &Path,
     hits: &[QueryHit],
     format: ExportFormat,
     out_dir: &Path,
 ) -> Result<ExportReport, CloudLinkError> {
+    // The store keeps episodes only: a training set written into it would be mistaken for them.
+    std::fs::create_dir_all(out_dir).map_err(|e| CloudLinkError::io(out_dir, "create", e))?;
+    if let (Ok(store), Ok(out)) = (store_dir.canonicalize(), out_dir.canonicalize())
+        && out.starts_with(&store)
+    {
+        return Err(CloudLinkError::io(
+            out_dir,
+            "write a training set",
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "the folder is inside the episode store"),
+        ));
+    }
     let mut report = ExportReport {
         format,
         frames_written: 0,

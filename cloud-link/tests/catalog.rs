@@ -588,6 +588,19 @@ fn bad_queries_name_the_field_and_the_reason() {
     let bad_area = run(&["--area", "1,2,0,4"]);
     assert!(bad_area.contains("--area") && bad_area.contains("MIN <= MAX"), "{bad_area}");
     assert!(run(&["--within-m=-3"]).contains("--within-m -3: give a range >= 0 m"));
+    // Found by a helper trying to break the tool: a date past u64 ns (2554) overflowed and
+    // panicked; flags that would be ignored or select nothing are refused.
+    let far = run(&["--since", "9999-12-31"]);
+    assert!(far.contains("--since") && far.contains("2554") && !far.contains("panicked"), "{far}");
+    assert!(run(&["--min-tracks", "5"]).contains("--class"));
+    assert!(run(&["--model", "zz"]).contains("hex"));
+    assert!(
+        run(&["--since", "2026-12-01", "--until", "2026-11-01"]).contains("--since is not before --until")
+    );
+    assert!(run(&["--limit", "9223372036854775808"]).contains("--limit"));
+    let typo = run(&["--catalog", "/nonexistent/catalog.sqlite"]);
+    assert!(typo.contains("/nonexistent/catalog.sqlite") && typo.contains("no such catalog"), "{typo}");
+    assert!(run(&["--catalog", ""]).contains("no such catalog"));
     let output = Command::new(env!("CARGO_BIN_EXE_pitsense-ingest"))
         .args(["query", "--store", "/nonexistent/store"])
         .output()
@@ -596,4 +609,37 @@ fn bad_queries_name_the_field_and_the_reason() {
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("/nonexistent/store/catalog.sqlite: no catalog")
     );
+}
+
+/// `pitsense-ingest query | head`: the reader closes the pipe; the tool ends quietly (it
+/// panicked with "failed printing to stdout" before).
+#[test]
+fn a_closed_output_pipe_ends_the_query_quietly() {
+    let fleet = fleet();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pitsense-ingest"))
+        .args(["query", "--json", "--store"])
+        .arg(fleet.store())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && !stderr.contains("panicked"), "{:?}: {stderr}", output.status);
+}
+
+/// A training set is never written into the episode store.
+#[test]
+fn export_into_the_store_is_refused() {
+    let fleet = fleet();
+    let output = Command::new(env!("CARGO_BIN_EXE_pitsense-ingest"))
+        .args(["export", "--format", "yolo", "--store"])
+        .arg(fleet.store())
+        .arg("--out")
+        .arg(fleet.store().join("trainset"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("inside the episode store"));
 }

@@ -323,3 +323,21 @@ fn a_damaged_footer_pointing_at_a_chunk_is_refused_not_a_panic() {
     // summary_start is byte 2260, where a chunk (opcode 0x06) starts.
     assert!(error.to_string().contains("opcode 0x06 at byte 2260"), "{error}");
 }
+
+/// Found by `episode_reader` once it also indexes (366,762 runs): a damaged statistics record
+/// whose message start time (3,147,484,148 ns) is after its end time (3,000,000,500 ns). The index
+/// took them as the episode's start and end. Now statistics whose start is after their end are
+/// not used, and the index's range always holds what was read.
+#[test]
+fn statistics_that_start_after_they_end_do_not_make_the_index_run_backwards() {
+    let bytes = fuzz_found("index_statistics_start_after_end.mcap");
+    fuzz_episode_reader(&bytes);
+    let reader = EpisodeReader::from_reader(std::io::Cursor::new(&bytes), Path::new("stats.mcap")).unwrap();
+    let (start_ns, end_ns) = reader.message_time_range().unwrap();
+    assert!(start_ns > end_ns, "the file no longer has the damaged statistics");
+    let reader = EpisodeReader::from_reader(std::io::Cursor::new(&bytes), Path::new("stats.mcap")).unwrap();
+    let index = pitsense_cloud_link::episode_index::EpisodeIndex::of_reader(reader, Path::new("stats.mcap"));
+    if let Ok(index) = index {
+        assert!(index.start_ns <= index.end_ns, "{} after {}", index.start_ns, index.end_ns);
+    }
+}

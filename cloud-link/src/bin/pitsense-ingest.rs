@@ -12,6 +12,7 @@
 //!
 //! It runs until interrupted (SIGINT/SIGTERM end it; partial transfers stay on disk and resume).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -126,13 +127,13 @@ struct FilterArgs {
     #[arg(long)]
     software_version: Option<String>,
     /// The detector model's SHA-256 starts with this hex.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_hex_prefix)]
     model: Option<String>,
     /// This class was tracked (repeat: all of them were), e.g. `person`, `truck`.
     #[arg(long)]
     class: Vec<String>,
     /// Each --class had at least this many tracks.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, requires = "class")]
     min_tracks: u64,
     /// The --class objects (any class without --class) came this close to the truck, m.
     #[arg(long)]
@@ -148,8 +149,17 @@ struct FilterArgs {
     #[arg(long, value_parser = parse_area)]
     area: Option<SiteArea>,
     /// At most this many episodes.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     limit: Option<u64>,
+}
+
+/// A SHA-256 prefix: hex digits only.
+fn parse_hex_prefix(text: &str) -> Result<String, String> {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(text.to_lowercase())
+    } else {
+        Err(format!("`{text}`: give the start of a SHA-256 in hex digits"))
+    }
 }
 
 impl FilterArgs {
@@ -160,6 +170,9 @@ impl FilterArgs {
                 within_m.is_finite() && within_m >= 0.0,
                 "--within-m {within_m}: give a range >= 0 m"
             );
+        }
+        if let (Some(since_ns), Some(until_ns)) = (self.since, self.until) {
+            anyhow::ensure!(since_ns < until_ns, "--since is not before --until: no episode could match");
         }
         Ok(CatalogQuery {
             trucks: self.truck.clone(),
@@ -230,6 +243,14 @@ struct ServeArgs {
     allow_truck: Vec<String>,
 }
 
+/// Writes a line to stdout, returning the error (a closed pipe, `| head`, ends the output
+/// quietly in `main`) instead of panicking as `println!` does.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -239,6 +260,20 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let result = run(cli);
+    match result {
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Catalog { store, catalog: location, json }) => {
             catalog(&store, location.as_deref(), json)
@@ -260,17 +295,21 @@ fn catalog(store: &std::path::Path, location: Option<&str>, json: bool) -> anyho
                 "size_bytes": row.size_bytes, "sha256": row.sha256, "priority": row.priority,
                 "recorded_ns": row.recorded_ns, "received_ns": row.received_ns,
             });
-            println!("{line}");
+            out!("{line}");
         }
     } else {
-        println!("{:<16} {:>12}  {:<64}  {:<8} path", "truck", "size_bytes", "sha256", "priority");
+        out!("{:<16} {:>12}  {:<64}  {:<8} path", "truck", "size_bytes", "sha256", "priority");
         for row in &rows {
-            println!(
+            out!(
                 "{:<16} {:>12}  {:<64}  {:<8} {}",
-                row.truck_id, row.size_bytes, row.sha256, row.priority, row.store_path
+                row.truck_id,
+                row.size_bytes,
+                row.sha256,
+                row.priority,
+                row.store_path
             );
         }
-        println!("{} episodes, {} bytes", rows.len(), total_bytes);
+        out!("{} episodes, {} bytes", rows.len(), total_bytes);
     }
     Ok(())
 }
@@ -278,8 +317,19 @@ fn catalog(store: &std::path::Path, location: Option<&str>, json: bool) -> anyho
 /// The catalog at `--catalog`, else the store's SQLite file (which must exist: a query on a
 /// folder that is no store is an error, not a new empty catalog).
 fn catalog_location(store: &std::path::Path, location: Option<&str>) -> anyhow::Result<CatalogLocation> {
-    match location {
-        Some(text) => Ok(CatalogLocation::parse(text)),
+    match location.map(CatalogLocation::parse) {
+        // Only the ingest (`serve`) creates a catalog: a mistyped path is an error, not a new
+        // empty catalog that answers "0 episodes".
+        Some(CatalogLocation::Sqlite(path)) => {
+            anyhow::ensure!(
+                path.metadata().is_ok_and(|m| m.is_file() && m.len() > 0),
+                "--catalog `{}`: no such catalog (not a file, or empty); give an SQLite catalog made by \
+                 pitsense-ingest or a postgres:// URL",
+                path.display()
+            );
+            Ok(CatalogLocation::Sqlite(path))
+        }
+        Some(postgres) => Ok(postgres),
         None => {
             let path = store.join("catalog.sqlite");
             anyhow::ensure!(path.is_file(), "{}: no catalog (is --store an episode store?)", path.display());
@@ -297,18 +347,24 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
         open_catalog(&args.filters.store, args.filters.catalog.as_deref())?.query(&args.filters.query()?)?;
     if args.json {
         for hit in &hits {
-            println!("{}", serde_json::to_string(hit)?);
+            out!("{}", serde_json::to_string(hit)?);
         }
         return Ok(());
     }
-    println!(
+    out!(
         "{:<12} {:<20} {:>7}  {:<28} {:<32} {:>4}  {:<24} path",
-        "truck", "start (UTC)", "dur_s", "trigger", "classes (tracks)", "v2x", "health"
+        "truck",
+        "start (UTC)",
+        "dur_s",
+        "trigger",
+        "classes (tracks)",
+        "v2x",
+        "health"
     );
     for hit in &hits {
-        println!("{}", table_line(hit));
+        out!("{}", table_line(hit));
     }
-    println!("{} episodes", hits.len());
+    out!("{} episodes", hits.len());
     Ok(())
 }
 
@@ -352,7 +408,7 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
             eprintln!("{}: {reason}", episode.store_path);
         }
     }
-    println!(
+    out!(
         "{} frames from {} episodes written to {} ({} frames skipped: no cloud, no image near them or no calibration); manifest: {}",
         report.frames_written,
         report.episodes.iter().filter(|e| !e.frames.is_empty()).count(),
@@ -370,7 +426,7 @@ fn reindex(store: &std::path::Path, location: Option<&str>, all: bool) -> anyhow
     for (path, reason) in &failed {
         eprintln!("not indexed: {path}: {reason}");
     }
-    println!("{indexed} episodes indexed, {} could not be", failed.len());
+    out!("{indexed} episodes indexed, {} could not be", failed.len());
     Ok(())
 }
 

@@ -72,18 +72,26 @@ impl CatalogLocation {
         }
     }
 
-    /// How errors name it: the file, or the URL without its password.
+    /// How errors name it: the file, or the URL without its password (the user-info password
+    /// and the query string, which can hold `password=`, are left out).
     pub fn display_name(&self) -> String {
         match self {
             Self::Sqlite(path) => path.display().to_string(),
-            Self::Postgres(url) => match (url.find("://"), url.rfind('@')) {
-                (Some(scheme_end), Some(at)) if at > scheme_end => {
-                    let credentials = &url[scheme_end + 3..at];
-                    let user = credentials.split(':').next().unwrap_or("");
-                    format!("{}{user}@{}", &url[..scheme_end + 3], &url[at + 1..])
-                }
-                _ => url.clone(),
-            },
+            Self::Postgres(url) => {
+                let url = url.split_once('?').map_or(url.as_str(), |(base, _)| base);
+                Self::without_user_password(url)
+            }
+        }
+    }
+
+    fn without_user_password(url: &str) -> String {
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                let credentials = &url[scheme_end + 3..at];
+                let user = credentials.split(':').next().unwrap_or("");
+                format!("{}{user}@{}", &url[..scheme_end + 3], &url[at + 1..])
+            }
+            _ => url.to_owned(),
         }
     }
 }
@@ -289,6 +297,9 @@ mod tests {
         assert_eq!(sqlite_sql("a = $1 AND b = $12 AND c = '$x'"), "a = ?1 AND b = ?12 AND c = '$x'");
         let location = CatalogLocation::parse("postgres://fleet:s3cret@db.pit:5432/catalog");
         assert_eq!(location.display_name(), "postgres://fleet@db.pit:5432/catalog");
+        let in_query =
+            CatalogLocation::parse("postgres://fleet@db.pit/catalog?password=s3cret&sslmode=disable");
+        assert_eq!(in_query.display_name(), "postgres://fleet@db.pit/catalog");
         assert_eq!(
             CatalogLocation::parse("/srv/catalog.sqlite"),
             CatalogLocation::Sqlite("/srv/catalog.sqlite".into())

@@ -537,17 +537,25 @@ pub fn parse_utc_ns(text: &str) -> Result<u64, String> {
     };
     let (hour, minute, second) = (hour.ok_or_else(bad)?, minute.ok_or_else(bad)?, second.ok_or_else(bad)?);
     let days = days_from_civil(year, month, day);
-    let valid = (1..=12).contains(&month)
+    let in_range = (1..=12).contains(&month)
         && (1..=31).contains(&day)
         && hour < 24
         && minute < 60
         && second < 60
-        && days >= 0
-        && utc_date(days as u64 * 86_400_000_000_000) == format!("{year:04}-{month:02}-{day:02}");
-    if !valid {
+        && days >= 0;
+    if !in_range {
         return Err(bad());
     }
-    Ok(((days * 86_400 + hour * 3600 + minute * 60 + second) as u64) * 1_000_000_000)
+    // Times are u64 ns: the last representable second is in 2554.
+    let stamp_ns = u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second)
+        .ok()
+        .and_then(|seconds| seconds.checked_mul(1_000_000_000))
+        .ok_or_else(|| format!("`{text}`: after 2554-07-21, the last time u64 ns since 1970 can hold"))?;
+    // A day past its month's end (2026-02-30) comes back as another date.
+    if utc_date(stamp_ns) != format!("{year:04}-{month:02}-{day:02}") {
+        return Err(bad());
+    }
+    Ok(stamp_ns)
 }
 
 #[cfg(test)]
