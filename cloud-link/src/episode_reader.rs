@@ -392,6 +392,65 @@ pub struct RawMessage {
     pub data: Vec<u8>,
 }
 
+/// One message as stored, borrowed from the chunk in memory ([`EpisodeReader::next_with`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageView<'a> {
+    /// Its channel topic (`/tracks`, ...).
+    pub topic: &'a str,
+    /// Its channel's schema name (`foxglove.SceneUpdate`, ...; empty without a schema).
+    pub schema_name: &'a str,
+    /// Its log time, ns.
+    pub log_time_ns: u64,
+    /// The message bytes (JSON for every channel pitsense writes).
+    pub data: &'a [u8],
+}
+
+impl MessageView<'_> {
+    /// The message copied out.
+    pub fn to_raw(&self) -> RawMessage {
+        RawMessage {
+            topic: self.topic.to_owned(),
+            schema_name: self.schema_name.to_owned(),
+            log_time_ns: self.log_time_ns,
+            data: self.data.to_vec(),
+        }
+    }
+
+    /// Decodes the message as the iterator does: `Ok(None)` for a channel that is not read
+    /// back.
+    ///
+    /// # Errors
+    /// The message does not decode: [`EpisodeReadError::Message`] naming `path` (the episode),
+    /// the topic and the log time.
+    pub fn decode(&self, path: &Path) -> Result<Option<ReadMessage>, EpisodeReadError> {
+        match decode(self.schema_name, self.data) {
+            Ok(message) => Ok(message.map(|message| ReadMessage {
+                topic: self.topic.to_owned(),
+                log_time_ns: self.log_time_ns,
+                message,
+            })),
+            Err(reason) => Err(EpisodeReadError::Message {
+                path: path.to_owned(),
+                topic: self.topic.to_owned(),
+                log_time_ns: self.log_time_ns,
+                reason,
+            }),
+        }
+    }
+}
+
+impl RawMessage {
+    /// The message borrowed as a [`MessageView`].
+    pub fn view(&self) -> MessageView<'_> {
+        MessageView {
+            topic: &self.topic,
+            schema_name: &self.schema_name,
+            log_time_ns: self.log_time_ns,
+            data: &self.data,
+        }
+    }
+}
+
 impl<R: Read + Seek> EpisodeReader<R> {
     /// Reads only the channels on `topics` from here on (the chunk indexes' message indexes
     /// pick them out; a chunk holding none of them is not read). Call it before reading.
@@ -419,26 +478,33 @@ impl<R: Read + Seek> EpisodeReader<R> {
     /// The message does not decode: [`EpisodeReadError::Message`] naming this file, the topic
     /// and the log time.
     pub fn decode_raw(&self, raw: RawMessage) -> Result<Option<ReadMessage>, EpisodeReadError> {
-        match decode(&raw.schema_name, &raw.data) {
-            Ok(message) => Ok(message.map(|message| ReadMessage {
-                topic: raw.topic,
-                log_time_ns: raw.log_time_ns,
-                message,
-            })),
-            Err(reason) => Err(EpisodeReadError::Message {
-                path: self.path.clone(),
-                topic: raw.topic,
-                log_time_ns: raw.log_time_ns,
-                reason,
-            }),
-        }
+        raw.view().decode(&self.path)
     }
 
-    /// The next message in log time order, undecoded: what [`Iterator::next`] decodes. Every
-    /// channel comes out, also those replay does not read back (`/tracks`, `/tf`, ...).
+    /// The next message in log time order, undecoded and copied out: what [`Iterator::next`]
+    /// decodes. Every channel comes out, also those replay does not read back (`/tracks`, `/tf`,
+    /// ...).
     ///
     /// Errors: as the iterator's file and chunk errors; after one the reader ends.
     pub fn next_raw(&mut self) -> Option<Result<RawMessage, EpisodeReadError>> {
+        self.next_with(|view| Some(view.to_raw()))
+    }
+
+    /// This reader's file, as its errors name it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The next message in log time order that `visit` takes: each message is shown to `visit`
+    /// borrowed from the chunk in memory (no copy) until it returns `Some`. [`Self::next_raw`]
+    /// and the iterator are built on it; a replay uses it to look at a message's topic before
+    /// decoding it.
+    ///
+    /// Errors: as the iterator's file and chunk errors; after one the reader ends.
+    pub fn next_with<T>(
+        &mut self,
+        mut visit: impl FnMut(MessageView<'_>) -> Option<T>,
+    ) -> Option<Result<T, EpisodeReadError>> {
         loop {
             if self.ended {
                 return None;
@@ -479,16 +545,15 @@ impl<R: Read + Seek> EpisodeReader<R> {
                         let reason = format!("a message on unknown channel {}", header.channel_id);
                         return Some(Err(self.file_error(reason)));
                     };
-                    return Some(Ok(RawMessage {
-                        topic: channel.topic.clone(),
-                        schema_name: channel
-                            .schema
-                            .as_ref()
-                            .map(|schema| schema.name.clone())
-                            .unwrap_or_default(),
+                    let view = MessageView {
+                        topic: &channel.topic,
+                        schema_name: channel.schema.as_ref().map_or("", |schema| schema.name.as_str()),
                         log_time_ns: header.log_time,
-                        data: data.to_vec(),
-                    }));
+                        data,
+                    };
+                    if let Some(value) = visit(view) {
+                        return Some(Ok(value));
+                    }
                 }
             }
         }
@@ -499,15 +564,9 @@ impl<R: Read + Seek> Iterator for EpisodeReader<R> {
     type Item = Result<ReadMessage, EpisodeReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let raw = match self.next_raw()? {
-                Ok(raw) => raw,
-                Err(error) => return Some(Err(error)),
-            };
-            if let Some(read) = self.decode_raw(raw).transpose() {
-                return Some(read);
-            }
-        }
+        let path = self.path.clone();
+        // Decoded straight from the chunk in memory; channels not read back are passed over.
+        self.next_with(|view| view.decode(&path).transpose()).map(Result::flatten)
     }
 }
 

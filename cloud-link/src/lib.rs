@@ -46,6 +46,6 @@ pub use episode::{
     CanFrame, CompressedImage, EpisodeMessage, EpisodeMetadata, EpisodeSummary, EpisodeWriter,
     EpisodeWriterOptions, RecordedEgo, V2xDecoded, V2xRaw,
 };
-pub use episode_reader::{EpisodeReadError, EpisodeReader, RawMessage, ReadMessage};
+pub use episode_reader::{EpisodeReadError, EpisodeReader, MessageView, RawMessage, ReadMessage};
 pub use error::CloudLinkError;
 pub use recover::{MAX_CHUNK_UNCOMPRESSED_BYTES, RecoverReport, SkippedChunk, recover, recover_bytes};

@@ -1182,6 +1182,21 @@ fn lidar_lost_keeps_tracks_from_the_camera_on_the_ground_and_v2x() {
     );
 }
 
+/// The value of `field` in every JSON message on `topic` of the MCAP file `path`, in log time
+/// order, as the `mcap` PyPI package (an independent reader) reads them.
+fn mcap_field(python: &std::ffi::OsStr, path: &Path, topic: &str, field: &str) -> serde_json::Value {
+    let script = r#"
+import json, sys
+from mcap.reader import make_reader
+with open(sys.argv[1], "rb") as f:
+    messages = make_reader(f).iter_messages(topics=[sys.argv[2]])
+    print(json.dumps([json.loads(m.data)[sys.argv[3]] for _, _, m in messages]))
+"#;
+    let output = Command::new(python).arg("-c").arg(script).arg(path).args([topic, field]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// Measured and held ego poses reach the episode, and its replay gives the truck's objects.
 ///
 /// Live: the lidar streams 4 s with an RSU's SDSM at 10 Hz; GNSS (GGA + HDT at 10 Hz, the
@@ -1261,18 +1276,8 @@ v2x_only = false
 
     // The poses as recorded, read with the mcap package: held before the first fix and in the
     // gap, measured in between and after.
-    let script = r#"
-import json, sys
-from mcap.reader import make_reader
-held = []
-with open(sys.argv[1], "rb") as f:
-    for _, channel, message in make_reader(f).iter_messages(topics=["/ego/state"]):
-        held.append(json.loads(message.data)["pose_held"])
-print(json.dumps(held))
-"#;
-    let output = Command::new(&python).arg("-c").arg(script).arg(&episodes[0]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let held: Vec<bool> = serde_json::from_slice(&output.stdout).unwrap();
+    let held: Vec<bool> =
+        serde_json::from_value(mcap_field(&python, &episodes[0], "/ego/state", "pose_held")).unwrap();
     // Runs of equal values: held, measured, held (the gap), measured.
     let runs: Vec<(bool, usize)> = held.iter().fold(Vec::new(), |mut runs, &value| {
         match runs.last_mut() {
@@ -1287,15 +1292,8 @@ print(json.dumps(held))
 
     // The health reports at each mode change are in the episode (`/health`), as the catalog's
     // index reads them: the GNSS gap took the pose away and it came back.
-    let script = r#"
-import json, sys
-from mcap.reader import make_reader
-with open(sys.argv[1], "rb") as f:
-    print(json.dumps([json.loads(m.data)["mode"] for _, _, m in make_reader(f).iter_messages(topics=["/health"])]))
-"#;
-    let output = Command::new(&python).arg("-c").arg(script).arg(&episodes[0]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let modes: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
+    let modes: Vec<String> =
+        serde_json::from_value(mcap_field(&python, &episodes[0], "/health", "mode")).unwrap();
     let index = pitsense_cloud_link::episode_index::EpisodeIndex::of_file(&episodes[0]).unwrap();
     assert_eq!(modes, index.health_events.iter().map(|event| event.mode.clone()).collect::<Vec<_>>());
     let gap = modes.iter().position(|mode| mode == "ego_pose_lost").unwrap_or_else(|| panic!("{modes:?}"));

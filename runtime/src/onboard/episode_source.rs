@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
-use pitsense_cloud_link::{EpisodeMessage, EpisodeReadError, EpisodeReader, RecordedEgo};
+use pitsense_cloud_link::{EpisodeMessage, EpisodeReadError, EpisodeReader, MessageView, RecordedEgo};
 use pitsense_types::{CameraCalibration, FrameId, Header};
 
 use crate::graph::channel::EdgeSender;
@@ -217,12 +217,19 @@ impl EpisodeSource {
                 });
             }
         };
-        while let Some(item) = reader.next_raw() {
+        // Each message decoded straight from the chunk in memory; a frame's `/detections_3d`
+        // only marks its stamp.
+        let episode = path.clone();
+        let mut take = |view: MessageView<'_>| {
+            let decoded = (view.topic != FUSED_TOPIC).then(|| view.decode(&episode));
+            Some((view.log_time_ns, decoded))
+        };
+        while let Some(item) = reader.next_with(&mut take) {
             if context.stop.load(Ordering::SeqCst) {
                 break;
             }
-            let raw = match item {
-                Ok(raw) => raw,
+            let (stamp_ns, decoded) = match item {
+                Ok(taken) => taken,
                 Err(error) => {
                     if let Some(state) = outputs.state_for("") {
                         state.report_malformed(error.to_string());
@@ -230,7 +237,6 @@ impl EpisodeSource {
                     continue;
                 }
             };
-            let stamp_ns = raw.log_time_ns;
             if current_ns.is_none_or(|current| stamp_ns > current) {
                 if let Some(previous_ns) = current_ns
                     && frame_at_current
@@ -248,14 +254,14 @@ impl EpisodeSource {
                 }
                 current_ns = Some(stamp_ns);
             }
-            if raw.topic == FUSED_TOPIC {
-                frame_at_current = true;
-                continue;
-            }
-            let read = match reader.decode_raw(raw) {
-                Ok(Some(read)) => read,
-                Ok(None) => continue,
-                Err(error) => {
+            let read = match decoded {
+                None => {
+                    frame_at_current = true;
+                    continue;
+                }
+                Some(Ok(Some(read))) => read,
+                Some(Ok(None)) => continue,
+                Some(Err(error)) => {
                     let topic = match &error {
                         EpisodeReadError::Message { topic, .. } => topic.as_str(),
                         _ => "",
