@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use pitsense_types::{Detection2d, Detection3d, EgoState, Header, HealthReport, PointCloud, Track};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::CloudLinkError;
 use crate::schemas::{self, MESSAGE_ENCODING, SCHEMA_ENCODING, SchemaDef};
@@ -68,7 +67,7 @@ pub struct V2xDecoded {
     /// The message type (`BSM`, `SPaT`, `SDSM`, ...).
     pub message_type: String,
     /// The decoded message.
-    pub message: Value,
+    pub message: serde_json::Value,
 }
 
 /// Anything an episode records. Each variant goes to its own channel (see [`EpisodeMessage::topic`]).
@@ -174,8 +173,9 @@ impl EpisodeMessage {
             }
     }
 
-    /// The channel topics and schemas this message is written to, with their JSON payloads.
-    pub fn encode(&self) -> Vec<(String, SchemaDef, Value)> {
+    /// The channel topics and schemas this message is written to, with their protobuf payloads
+    /// ([`crate::schemas`]).
+    pub fn encode(&self) -> Vec<(String, SchemaDef, Vec<u8>)> {
         match self {
             Self::PointCloud(cloud) => {
                 vec![(
@@ -354,24 +354,23 @@ impl EpisodeWriter {
     /// Errors: encoding or writing fails.
     pub fn write(&mut self, message: &EpisodeMessage) -> Result<(), CloudLinkError> {
         let stamp_ns = message.stamp_ns();
-        for (topic, schema, value) in message.encode() {
-            self.write_json(&topic, schema, stamp_ns, &value)?;
+        for (topic, schema, data) in message.encode() {
+            self.write_encoded(&topic, schema, stamp_ns, &data)?;
         }
         Ok(())
     }
 
-    /// Writes one JSON message on `topic` with `schema`, logged at `stamp_ns`.
+    /// Writes one message already encoded in protobuf (`data`, a message of `schema`) on
+    /// `topic`, logged at `stamp_ns`; the channel is created with `schema` on first use.
     ///
-    /// Errors: a topic already used with another schema, encoding or writing fails.
-    pub fn write_json(
+    /// Errors: writing fails.
+    pub fn write_encoded(
         &mut self,
         topic: &str,
         schema: SchemaDef,
         stamp_ns: u64,
-        value: &Value,
+        data: &[u8],
     ) -> Result<(), CloudLinkError> {
-        let data = serde_json::to_vec(value)
-            .map_err(|e| CloudLinkError::Encode { topic: topic.to_owned(), reason: e.to_string() })?;
         let channel_id = self.channel_id(topic, schema)?;
         let Some((_, sequence)) = self.channels.get_mut(topic) else {
             return Err(CloudLinkError::Encode { topic: topic.to_owned(), reason: "channel missing".into() });
@@ -384,7 +383,7 @@ impl EpisodeWriter {
             publish_time: stamp_ns,
         };
         self.writer
-            .write_to_known_channel(&header, &data)
+            .write_to_known_channel(&header, data)
             .map_err(|e| CloudLinkError::mcap(&self.path, "write message", e))?;
         *self.message_counts.entry(topic.to_owned()).or_insert(0) += 1;
         Ok(())
@@ -399,7 +398,7 @@ impl EpisodeWriter {
             None => {
                 let id = self
                     .writer
-                    .add_schema(schema.name, SCHEMA_ENCODING, schema.json_schema.as_bytes())
+                    .add_schema(schema.name, SCHEMA_ENCODING, &schema.descriptor_set())
                     .map_err(|e| CloudLinkError::mcap(&self.path, "add schema", e))?;
                 self.schema_ids.insert(schema.name, id);
                 id

@@ -27,12 +27,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek};
 use std::path::Path;
 
-use pitsense_types::nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
+use pitsense_types::nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use serde::{Deserialize, Serialize};
 
 use crate::episode::EpisodeMessage;
 use crate::episode_reader::{EpisodeReadError, EpisodeReader, RawMessage, decode};
-use crate::schemas;
+use crate::schemas::{self, recorded_tracks};
 
 /// The channels the index reads.
 pub const INDEXED_TOPICS: [&str; 3] = ["/tracks", "/ego/state", "/health"];
@@ -124,60 +124,6 @@ pub struct EpisodeIndex {
     pub message_counts: BTreeMap<String, u64>,
 }
 
-/// The parts of a `foxglove.SceneUpdate` that [`crate::schemas::tracks`] writes and the index
-/// reads.
-#[derive(Deserialize)]
-struct SceneUpdateJson {
-    entities: Vec<EntityJson>,
-}
-
-#[derive(Deserialize)]
-struct EntityJson {
-    frame_id: String,
-    #[serde(default)]
-    metadata: Vec<KeyValueJson>,
-    #[serde(default)]
-    cubes: Vec<CubeJson>,
-}
-
-#[derive(Deserialize)]
-struct KeyValueJson {
-    key: String,
-    value: String,
-}
-
-#[derive(Deserialize)]
-struct CubeJson {
-    pose: PoseJson,
-    size: SizeJson,
-}
-
-#[derive(Deserialize)]
-struct PoseJson {
-    position: PositionJson,
-    orientation: OrientationJson,
-}
-
-#[derive(Deserialize)]
-struct PositionJson {
-    x: f64,
-    y: f64,
-    z: f64,
-}
-
-#[derive(Deserialize)]
-struct OrientationJson {
-    z: f64,
-    w: f64,
-}
-
-#[derive(Deserialize)]
-struct SizeJson {
-    x: f64,
-    y: f64,
-    z: f64,
-}
-
 /// `truck_from_lidar` metadata: `{"x_m", "y_m", "z_m", "roll_rad", "pitch_rad", "yaw_rad"}`.
 #[derive(Deserialize)]
 struct MountJson {
@@ -200,59 +146,6 @@ pub(crate) fn truck_from_lidar(metadata_json: &str) -> Option<Isometry3<f64>> {
     })
 }
 
-/// One track as recorded in one `/tracks` message ([`crate::schemas::tracks`] writes them).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct RecordedTrack {
-    /// Its id.
-    pub track_id: u64,
-    /// Its class label at that frame.
-    pub class_label: String,
-    /// Whether V2X alone updated it last.
-    pub v2x: bool,
-    /// The frame of its geometry (`site`, `ego`, `lidar0`, ...).
-    pub frame_id: String,
-    /// Box centre, m, in `frame_id`.
-    pub center_m: Point3<f64>,
-    /// Length, width, height, m.
-    pub size_m: Vector3<f64>,
-    /// Heading about the frame's up axis, rad (from the cube's yaw-only quaternion).
-    pub yaw_rad: f64,
-}
-
-/// The tracks of one `/tracks` message.
-///
-/// # Errors
-/// Not the JSON of a `foxglove.SceneUpdate` of tracks, or an entity without a numeric
-/// `track_id` or a cube.
-pub(crate) fn recorded_tracks(data: &[u8]) -> Result<Vec<RecordedTrack>, String> {
-    let scene: SceneUpdateJson =
-        serde_json::from_slice(data).map_err(|e| format!("not a foxglove.SceneUpdate of tracks: {e}"))?;
-    scene
-        .entities
-        .into_iter()
-        .map(|entity| {
-            let value =
-                |key: &str| entity.metadata.iter().find(|kv| kv.key == key).map(|kv| kv.value.as_str());
-            let track_id = value("track_id")
-                .and_then(|id| id.parse::<u64>().ok())
-                .ok_or_else(|| "a track entity without a numeric track_id".to_owned())?;
-            let class_label = value("class").unwrap_or("unknown").to_owned();
-            let v2x = value("source") == Some("v2x");
-            let cube = entity.cubes.first().ok_or_else(|| format!("track {track_id}: no cube"))?;
-            let (p, q, size) = (&cube.pose.position, &cube.pose.orientation, &cube.size);
-            Ok(RecordedTrack {
-                track_id,
-                class_label,
-                v2x,
-                frame_id: entity.frame_id,
-                center_m: Point3::new(p.x, p.y, p.z),
-                size_m: Vector3::new(size.x, size.y, size.z),
-                yaw_rad: 2.0 * q.z.atan2(q.w),
-            })
-        })
-        .collect()
-}
-
 /// Builds the index of one episode as its messages come (in log time order).
 struct IndexBuilder {
     index: EpisodeIndex,
@@ -269,9 +162,9 @@ impl IndexBuilder {
         self.first_log_ns.get_or_insert(raw.log_time_ns);
         self.index.end_ns = self.index.end_ns.max(raw.log_time_ns);
         if raw.schema_name == schemas::SCENE_UPDATE.name && raw.topic == "/tracks" {
-            return self.add_tracks(&raw.data);
+            return self.add_tracks(&raw.message_encoding, &raw.data);
         }
-        match decode(&raw.schema_name, &raw.data)? {
+        match decode(&raw.schema_name, &raw.message_encoding, &raw.data)? {
             Some(EpisodeMessage::Ego(recorded)) if !recorded.pose_held => {
                 let pose = recorded.ego.site_from_truck;
                 let t = pose.translation.vector;
@@ -291,9 +184,9 @@ impl IndexBuilder {
         Ok(())
     }
 
-    fn add_tracks(&mut self, data: &[u8]) -> Result<(), String> {
+    fn add_tracks(&mut self, message_encoding: &str, data: &[u8]) -> Result<(), String> {
         let mut in_frame: BTreeMap<String, u64> = BTreeMap::new();
-        for sighting in recorded_tracks(data)? {
+        for sighting in recorded_tracks(message_encoding, data)? {
             let truck_from_frame = match sighting.frame_id.as_str() {
                 "ego" => Some(Isometry3::identity()),
                 "site" => self.site_from_truck.map(|pose| pose.inverse()),

@@ -8,7 +8,8 @@
 //! `mcap` crate's sans-I/O indexed reader, one chunk in memory at a time, so an episode of any
 //! size replays in bounded memory.
 //!
-//! What reads back: `foxglove.PointCloud` (x, y, z, intensity as `FLOAT32`, 16-byte stride: the
+//! What reads back (protobuf, and JSON from episodes recorded before: [`crate::schemas::decode`]):
+//! `foxglove.PointCloud` (x, y, z, intensity as `FLOAT32`, 16-byte stride: the
 //! layout [`crate::schemas::point_cloud`] writes), `foxglove.CompressedImage`,
 //! `pitsense.Detections2d`, `pitsense.V2xRaw`, `pitsense.CanFrame`, `pitsense.EgoState` and
 //! `pitsense.HealthReport`. Outputs of the run that recorded it (`/tf`, `/detections_3d`,
@@ -27,16 +28,11 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use mcap::sans_io::indexed_reader::{IndexedReadEvent, IndexedReader, IndexedReaderOptions, ReadOrder};
 use mcap::sans_io::summary_reader::{SummaryReadEvent, SummaryReader, SummaryReaderOptions};
-use pitsense_types::nalgebra::{Isometry3, Quaternion, Translation3, UnitQuaternion};
-use pitsense_types::{BoxPx, Detection2d, EgoState, FrameId, Header, PointCloud, PointXyzi};
-use serde::Deserialize;
+use pitsense_types::EgoState;
 
-use crate::episode::{
-    CanFrame, CompressedImage, EPISODE_METADATA_NAME, EpisodeMessage, EpisodeMetadata, RecordedEgo, V2xRaw,
-};
+use crate::episode::{EPISODE_METADATA_NAME, EpisodeMessage, EpisodeMetadata, RecordedEgo};
 use crate::schemas;
 use crate::truck_to_cloud::MAX_CHUNK_SIZE_BYTES;
 
@@ -386,9 +382,11 @@ pub struct RawMessage {
     pub topic: String,
     /// Its channel's schema name (`foxglove.SceneUpdate`, ...; empty without a schema).
     pub schema_name: String,
+    /// Its channel's message encoding (`protobuf`; `json` in episodes recorded before).
+    pub message_encoding: String,
     /// Its log time, ns.
     pub log_time_ns: u64,
-    /// The message bytes (JSON for every channel pitsense writes).
+    /// The message bytes.
     pub data: Vec<u8>,
 }
 
@@ -399,9 +397,11 @@ pub struct MessageView<'a> {
     pub topic: &'a str,
     /// Its channel's schema name (`foxglove.SceneUpdate`, ...; empty without a schema).
     pub schema_name: &'a str,
+    /// Its channel's message encoding (`protobuf`; `json` in episodes recorded before).
+    pub message_encoding: &'a str,
     /// Its log time, ns.
     pub log_time_ns: u64,
-    /// The message bytes (JSON for every channel pitsense writes).
+    /// The message bytes.
     pub data: &'a [u8],
 }
 
@@ -411,6 +411,7 @@ impl MessageView<'_> {
         RawMessage {
             topic: self.topic.to_owned(),
             schema_name: self.schema_name.to_owned(),
+            message_encoding: self.message_encoding.to_owned(),
             log_time_ns: self.log_time_ns,
             data: self.data.to_vec(),
         }
@@ -423,7 +424,7 @@ impl MessageView<'_> {
     /// The message does not decode: [`EpisodeReadError::Message`] naming `path` (the episode),
     /// the topic and the log time.
     pub fn decode(&self, path: &Path) -> Result<Option<ReadMessage>, EpisodeReadError> {
-        match decode(self.schema_name, self.data) {
+        match decode(self.schema_name, self.message_encoding, self.data) {
             Ok(message) => Ok(message.map(|message| ReadMessage {
                 topic: self.topic.to_owned(),
                 log_time_ns: self.log_time_ns,
@@ -445,6 +446,7 @@ impl RawMessage {
         MessageView {
             topic: &self.topic,
             schema_name: &self.schema_name,
+            message_encoding: &self.message_encoding,
             log_time_ns: self.log_time_ns,
             data: &self.data,
         }
@@ -548,6 +550,7 @@ impl<R: Read + Seek> EpisodeReader<R> {
                     let view = MessageView {
                         topic: &channel.topic,
                         schema_name: channel.schema.as_ref().map_or("", |schema| schema.name.as_str()),
+                        message_encoding: &channel.message_encoding,
                         log_time_ns: header.log_time,
                         data,
                     };
@@ -570,238 +573,16 @@ impl<R: Read + Seek> Iterator for EpisodeReader<R> {
     }
 }
 
-/// `{"sec", "nsec"}`.
-#[derive(Deserialize)]
-struct Time {
-    sec: u64,
-    nsec: u64,
-}
-
-impl Time {
-    fn stamp_ns(&self) -> Result<u64, String> {
-        if self.nsec >= 1_000_000_000 {
-            return Err(format!("timestamp nsec {} is not below 10^9", self.nsec));
-        }
-        self.sec
-            .checked_mul(1_000_000_000)
-            .and_then(|ns| ns.checked_add(self.nsec))
-            .ok_or_else(|| format!("timestamp {} s does not fit in u64 ns", self.sec))
-    }
-}
-
-#[derive(Deserialize)]
-struct PackedField {
-    name: String,
-    offset: u32,
-    #[serde(rename = "type")]
-    numeric_type: u8,
-}
-
-#[derive(Deserialize)]
-struct PointCloudJson {
-    timestamp: Time,
-    frame_id: String,
-    point_stride: u32,
-    fields: Vec<PackedField>,
-    data: String,
-}
-
-#[derive(Deserialize)]
-struct CompressedImageJson {
-    timestamp: Time,
-    frame_id: String,
-    data: String,
-    format: String,
-}
-
-#[derive(Deserialize)]
-struct Detection2dJson {
-    x1_px: f32,
-    y1_px: f32,
-    x2_px: f32,
-    y2_px: f32,
-    class_index: u32,
-    class_label: String,
-    score: f32,
-}
-
-#[derive(Deserialize)]
-struct Detections2dJson {
-    stamp_ns: u64,
-    frame_id: String,
-    seq: u64,
-    detections: Vec<Detection2dJson>,
-}
-
-#[derive(Deserialize)]
-struct V2xRawJson {
-    stamp_ns: u64,
-    source: String,
-    data: String,
-}
-
-#[derive(Deserialize)]
-struct CanFrameJson {
-    stamp_ns: u64,
-    bus: u8,
-    can_id: u32,
-    extended_id: bool,
-    data: String,
-}
-
-#[derive(Deserialize)]
-struct PoseJson {
-    translation_m: [f64; 3],
-    rotation_xyzw: [f64; 4],
-}
-
-#[derive(Deserialize)]
-struct EgoStateJson {
-    stamp_ns: u64,
-    seq: u64,
-    speed_mps: f64,
-    yaw_rate_radps: f64,
-    accel_mps2: f64,
-    site_from_truck: PoseJson,
-    // Absent in episodes recorded before it existed: their poses count as measured.
-    #[serde(default)]
-    pose_held: bool,
-}
-
-fn frame(name: &str) -> Result<FrameId, String> {
-    name.parse::<FrameId>().map_err(|e| e.to_string())
-}
-
-fn bytes(base64_text: &str) -> Result<Vec<u8>, String> {
-    base64::engine::general_purpose::STANDARD
-        .decode(base64_text)
-        .map_err(|e| format!("data: not base64: {e}"))
-}
-
-/// The point layout [`schemas::point_cloud`] writes: x, y, z, intensity, `FLOAT32`, 16 bytes.
-fn check_point_layout(cloud: &PointCloudJson) -> Result<(), String> {
-    let expected = [("x", 0), ("y", 4), ("z", 8), ("intensity", 12)];
-    let layout_ok = cloud.point_stride == 16
-        && cloud.fields.len() == expected.len()
-        && cloud.fields.iter().zip(expected).all(|(field, (name, offset))| {
-            field.name == name && field.offset == offset && field.numeric_type == 7
-        });
-    if layout_ok {
-        Ok(())
-    } else {
-        Err("point layout is not x, y, z, intensity as FLOAT32 with a 16-byte stride".to_owned())
-    }
-}
-
-/// Decodes one message written with schema `schema_name` (the JSON [`EpisodeMessage::encode`]
-/// writes): `Ok(None)` for the schemas that are not read back (see the module docs).
+/// Decodes one message (see [`schemas::decode`]).
 ///
 /// # Errors
-/// The text of the reason: not JSON of the schema, bad base64, a frame name that does not
-/// parse, a point layout other than the writer's, a rotation that is not a quaternion.
-pub fn decode(schema_name: &str, data: &[u8]) -> Result<Option<EpisodeMessage>, String> {
-    fn json<'a, T: Deserialize<'a>>(data: &'a [u8]) -> Result<T, String> {
-        serde_json::from_slice(data)
-            .map_err(|e| format!("not {}: {e}", std::any::type_name::<T>().rsplit("::").next().unwrap_or("")))
-    }
-    let message = match schema_name {
-        name if name == schemas::POINT_CLOUD.name => {
-            let cloud: PointCloudJson = json(data)?;
-            check_point_layout(&cloud)?;
-            let packed = bytes(&cloud.data)?;
-            if packed.len() % 16 != 0 {
-                return Err(format!(
-                    "{} bytes of points is not a whole number of 16-byte points",
-                    packed.len()
-                ));
-            }
-            let points = packed
-                .chunks_exact(16)
-                .map(|point| {
-                    let value = |at: usize| {
-                        f32::from_le_bytes([point[at], point[at + 1], point[at + 2], point[at + 3]])
-                    };
-                    PointXyzi { x_m: value(0), y_m: value(4), z_m: value(8), intensity: value(12) }
-                })
-                .collect();
-            let header =
-                Header { stamp_ns: cloud.timestamp.stamp_ns()?, frame: frame(&cloud.frame_id)?, seq: 0 };
-            EpisodeMessage::PointCloud(PointCloud { header, points })
-        }
-        name if name == schemas::COMPRESSED_IMAGE.name => {
-            let image: CompressedImageJson = json(data)?;
-            let header =
-                Header { stamp_ns: image.timestamp.stamp_ns()?, frame: frame(&image.frame_id)?, seq: 0 };
-            EpisodeMessage::CompressedImage(CompressedImage {
-                header,
-                format: image.format,
-                data: bytes(&image.data)?,
-            })
-        }
-        name if name == schemas::DETECTIONS_2D.name => {
-            let detections: Detections2dJson = json(data)?;
-            let header = Header {
-                stamp_ns: detections.stamp_ns,
-                frame: frame(&detections.frame_id)?,
-                seq: detections.seq,
-            };
-            let detections = detections
-                .detections
-                .into_iter()
-                .map(|d| Detection2d {
-                    header,
-                    box_px: BoxPx { x1: d.x1_px, y1: d.y1_px, x2: d.x2_px, y2: d.y2_px },
-                    class_index: d.class_index,
-                    class_label: d.class_label,
-                    score: d.score,
-                })
-                .collect();
-            EpisodeMessage::Detections2d { header, detections }
-        }
-        name if name == schemas::V2X_RAW.name => {
-            let raw: V2xRawJson = json(data)?;
-            EpisodeMessage::V2xRaw(V2xRaw {
-                stamp_ns: raw.stamp_ns,
-                source: raw.source,
-                data: bytes(&raw.data)?,
-            })
-        }
-        name if name == schemas::CAN_FRAME.name => {
-            let can: CanFrameJson = json(data)?;
-            EpisodeMessage::Can(CanFrame {
-                stamp_ns: can.stamp_ns,
-                bus: can.bus,
-                can_id: can.can_id,
-                extended_id: can.extended_id,
-                data: bytes(&can.data)?,
-            })
-        }
-        name if name == schemas::HEALTH_REPORT.name => EpisodeMessage::Health(json(data)?),
-        name if name == schemas::EGO_STATE.name => {
-            let ego: EgoStateJson = json(data)?;
-            let [x, y, z] = ego.site_from_truck.translation_m;
-            let [i, j, k, w] = ego.site_from_truck.rotation_xyzw;
-            let quaternion = Quaternion::new(w, i, j, k);
-            let norm = quaternion.norm();
-            if !norm.is_finite() || (norm - 1.0).abs() > 1e-6 {
-                return Err(format!("site_from_truck rotation has norm {norm}, not a unit quaternion"));
-            }
-            let state = EgoState {
-                header: Header { stamp_ns: ego.stamp_ns, frame: FrameId::Site, seq: ego.seq },
-                // Kept as recorded (unit to 1e-6), bit for bit: a replay must see the same pose.
-                site_from_truck: Isometry3::from_parts(
-                    Translation3::new(x, y, z),
-                    UnitQuaternion::new_unchecked(quaternion),
-                ),
-                speed_mps: ego.speed_mps,
-                yaw_rate_radps: ego.yaw_rate_radps,
-                accel_mps2: ego.accel_mps2,
-            };
-            EpisodeMessage::Ego(RecordedEgo { ego: state, pose_held: ego.pose_held })
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(message))
+/// As [`schemas::decode`].
+pub fn decode(
+    schema_name: &str,
+    message_encoding: &str,
+    data: &[u8],
+) -> Result<Option<EpisodeMessage>, String> {
+    schemas::decode(schema_name, message_encoding, data)
 }
 
 impl From<EgoState> for EpisodeMessage {

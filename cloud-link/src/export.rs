@@ -37,9 +37,10 @@ use serde::Serialize;
 
 use crate::catalog::QueryHit;
 use crate::episode::EpisodeMessage;
-use crate::episode_index::{RecordedTrack, recorded_tracks, truck_from_lidar};
+use crate::episode_index::truck_from_lidar;
 use crate::episode_reader::{EpisodeReader, RawMessage};
 use crate::error::CloudLinkError;
+use crate::schemas::{RecordedTrack, recorded_tracks};
 
 /// An image pairs with a frame when their stamps differ by at most this, ns (half a 10 Hz
 /// period).
@@ -219,7 +220,7 @@ impl EpisodeFrames<'_> {
         let mut cloud = None;
         for raw in group {
             if raw.topic == "/tracks" {
-                tracks = recorded_tracks(&raw.data).ok();
+                tracks = recorded_tracks(&raw.message_encoding, &raw.data).ok();
                 continue;
             }
             let Ok(Some(read)) = reader.decode_raw(raw) else { continue };

@@ -204,45 +204,52 @@ fn a_lidar_frame_track_is_placed_by_the_episodes_truck_from_lidar() {
 }
 
 /// The index's aggregates computed again by an independent reader: the `mcap` PyPI package
-/// reads the file and the script derives start/end, last label per track, V2X-only tracks,
-/// the health modes and the area from the raw JSON.
+/// reads the file, `mcap-protobuf-support` decodes its messages from the descriptors in it, and
+/// the script derives start/end, last label per track, V2X-only tracks, the health modes and
+/// the area.
 #[test]
 fn the_index_agrees_with_the_python_mcap_reader() {
     let (_dir, path, index) = indexed_episode("manual");
-    let script = r#"
+    let script = format!(
+        "{}{}",
+        pitsense_testkit::PYTHON_EPISODE_MESSAGES,
+        r#"
 import json, sys
 from mcap.reader import make_reader
 start = end = None
 last_label, only_v2x, modes, xs, ys = {}, {}, [], [], []
 with open(sys.argv[1], "rb") as f:
-    reader = make_reader(f)
     meta = {}
-    for record in reader.iter_metadata():
+    for record in make_reader(f).iter_metadata():
         meta.update(record.metadata)
-    for schema, channel, message in reader.iter_messages():
-        start = message.log_time if start is None else min(start, message.log_time)
-        end = message.log_time if end is None else max(end, message.log_time)
-        body = json.loads(message.data)
-        if channel.topic == "/tracks":
-            for entity in body["entities"]:
-                kv = {m["key"]: m["value"] for m in entity["metadata"]}
-                tid = int(kv["track_id"])
-                last_label[tid] = kv["class"]
-                only_v2x[tid] = only_v2x.get(tid, True) and kv["source"] == "v2x"
-        elif channel.topic == "/health":
-            modes.append(body["mode"])
-        elif channel.topic == "/ego/state" and not body["pose_held"]:
-            t = body["site_from_truck"]["translation_m"]
-            xs.append(t[0]); ys.append(t[1])
+for topic, log_time, schema, body in episode_messages(sys.argv[1]):
+    start = log_time if start is None else min(start, log_time)
+    end = log_time if end is None else max(end, log_time)
+    if topic == "/tracks":
+        for entity in body["entities"]:
+            kv = {m["key"]: m["value"] for m in entity["metadata"]}
+            tid = int(kv["track_id"])
+            last_label[tid] = kv["class"]
+            only_v2x[tid] = only_v2x.get(tid, True) and kv["source"] == "v2x"
+    elif topic == "/health":
+        modes.append(body["mode"])
+    elif topic == "/ego/state" and not body["pose_held"]:
+        t = body["site_from_truck"]
+        xs.append(t["x_m"]); ys.append(t["y_m"])
 classes = {}
 for label in last_label.values():
     classes[label] = classes.get(label, 0) + 1
 print(json.dumps({"truck_id": meta["truck_id"], "start": start, "end": end, "classes": classes,
     "v2x_only": sum(only_v2x.values()), "modes": modes,
     "area": [min(xs), min(ys), max(xs), max(ys)]}))
-"#;
-    let output =
-        Command::new(pitsense_testkit::reference_python()).arg("-c").arg(script).arg(&path).output().unwrap();
+"#
+    );
+    let output = Command::new(pitsense_testkit::reference_python())
+        .arg("-c")
+        .arg(&script)
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "python mcap: {}", String::from_utf8_lossy(&output.stderr));
     let python: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(python["truck_id"], index.truck_id.as_str());

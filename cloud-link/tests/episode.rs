@@ -54,8 +54,8 @@ fn read_with_mcap_crate(path: &Path) -> BTreeMap<String, (String, u64)> {
     for message in mcap::MessageStream::new(&bytes).unwrap() {
         let message = message.unwrap();
         let schema = message.channel.schema.as_ref().map(|s| s.name.clone()).unwrap_or_default();
-        assert_eq!(message.channel.message_encoding, "json");
-        serde_json::from_slice::<serde_json::Value>(&message.data).unwrap();
+        assert_eq!(message.channel.message_encoding, "protobuf");
+        assert_eq!(message.channel.schema.as_ref().unwrap().encoding, "protobuf");
         out.entry(message.channel.topic.clone()).or_insert((schema, 0)).1 += 1;
     }
     out
@@ -100,8 +100,9 @@ fn episode_reads_back_with_the_mcap_crate() {
     assert!(summary.chunk_indexes.len() >= 2, "chunked: {} chunks", summary.chunk_indexes.len());
     assert!(summary.chunk_indexes.iter().all(|c| c.compression == "zstd"));
     for schema in summary.schemas.values() {
-        assert_eq!(schema.encoding, "jsonschema");
-        serde_json::from_slice::<serde_json::Value>(&schema.data).unwrap();
+        assert_eq!(schema.encoding, "protobuf");
+        // A FileDescriptorSet: field 1 (`file`), length-delimited, first.
+        assert_eq!(schema.data.first(), Some(&0x0A), "{}", schema.name);
     }
     // Indexed: every chunk has message indexes, and the metadata record is indexed and readable.
     assert!(summary.chunk_indexes.iter().all(|c| !c.message_index_offsets.is_empty()));
@@ -116,52 +117,39 @@ fn episode_reads_back_with_the_mcap_crate() {
         .map(Result::unwrap)
         .find(|m| m.channel.topic == "/lidar0/points")
         .unwrap();
-    let value: serde_json::Value = serde_json::from_slice(&message.data).unwrap();
-    assert_eq!(value["point_stride"], 16);
-    assert_eq!(value["frame_id"], "lidar0");
-    let data = value["data"].as_str().unwrap();
-    assert_eq!(data.len(), (2000usize * 16).div_ceil(3) * 4);
+    // foxglove.PointCloud's last field is `bytes data = 6`: key 0x32, the length 32000 as a
+    // varint (0x80 0xFA 0x01), then the 2000 points of 16 bytes (protobuf.dev "Encoding").
+    let data = &message.data[message.data.len() - 32_000..];
+    assert_eq!(&message.data[message.data.len() - 32_004..][..4], &[0x32, 0x80, 0xFA, 0x01]);
     let mut rng = Lcg(1);
     let x_m = rng.next_f32() * 80.0 - 40.0;
-    let first = decode_base64(&data[..24]);
-    assert_eq!(f32::from_le_bytes(first[0..4].try_into().unwrap()), x_m);
+    assert_eq!(f32::from_le_bytes(data[0..4].try_into().unwrap()), x_m);
 }
 
-fn decode_base64(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        _ => 63,
-    };
-    let mut out = Vec::new();
-    for group in text.as_bytes().chunks(4) {
-        let n = group.iter().fold(0u32, |acc, c| (acc << 6) | u32::from(value(*c)));
-        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
-    }
-    out
-}
-
-/// Per-topic (schema, count) and the metadata as read by the `mcap` PyPI package.
+/// Per-topic (schema, count, first message decoded), the chunk count and the metadata as read
+/// by the `mcap` PyPI package, every message decoded by `mcap-protobuf-support` from the
+/// descriptor sets in the file ([`pitsense_testkit::PYTHON_EPISODE_MESSAGES`]).
 fn read_with_python_mcap(path: &Path) -> serde_json::Value {
-    let script = r#"
+    let script = format!(
+        "{}{}",
+        pitsense_testkit::PYTHON_EPISODE_MESSAGES,
+        r#"
 import json, sys
 from mcap.reader import make_reader
+topics = {}
+for topic, log_time, schema, body in episode_messages(sys.argv[1]):
+    entry = topics.setdefault(topic, [schema, 0, body])
+    entry[1] += 1
 with open(sys.argv[1], "rb") as f:
     reader = make_reader(f)
-    topics = {}
-    for schema, channel, message in reader.iter_messages():
-        entry = topics.setdefault(channel.topic, [schema.name if schema else "", 0, channel.message_encoding])
-        json.loads(message.data)
-        entry[1] += 1
     summary = reader.get_summary()
     metadata = {m.name: dict(m.metadata) for m in reader.iter_metadata()}
     chunks = len(summary.chunk_indexes) if summary else 0
 print(json.dumps({"topics": topics, "metadata": metadata, "chunks": chunks}))
-"#;
+"#
+    );
     let output =
-        Command::new(pitsense_testkit::reference_python()).arg("-c").arg(script).arg(path).output().unwrap();
+        Command::new(pitsense_testkit::reference_python()).arg("-c").arg(&script).arg(path).output().unwrap();
     assert!(output.status.success(), "python mcap: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
@@ -172,10 +160,14 @@ fn python_topics(value: &serde_json::Value) -> BTreeMap<String, (String, u64)> {
         .unwrap()
         .iter()
         .map(|(topic, entry)| {
-            assert_eq!(entry[2], "json");
             (topic.clone(), (entry[0].as_str().unwrap().to_owned(), entry[1].as_u64().unwrap()))
         })
         .collect()
+}
+
+/// The first message of `topic` as Python decoded it.
+fn python_first<'a>(value: &'a serde_json::Value, topic: &str) -> &'a serde_json::Value {
+    &value["topics"][topic][2]
 }
 
 #[test]
@@ -185,6 +177,32 @@ fn episode_reads_back_with_the_python_mcap_package() {
     write_episode(&path, 30);
     let value = read_with_python_mcap(&path);
     assert_topics(&python_topics(&value), 30);
+    // Field values of the first frame (common::frame_messages), decoded in Python.
+    let can = python_first(&value, "/can/0");
+    assert_eq!(can["stamp_ns"].as_u64(), Some(common::START_NS));
+    assert_eq!((can["can_id"].as_u64(), can["extended_id"].as_bool()), (Some(0x18F), Some(false)));
+    assert_eq!(can["data"], "AAECAwQFBgc=", "bytes 0..8 in base64");
+    let ego = python_first(&value, "/ego/state");
+    assert_eq!((ego["speed_mps"].as_f64(), ego["accel_mps2"].as_f64()), (Some(5.0), Some(-0.2)));
+    let pose = &ego["site_from_truck"];
+    assert_eq!((pose["x_m"].as_f64(), pose["qw"].as_f64()), (Some(0.0), Some(0.025_f64.cos())));
+    assert_eq!(ego["pose_held"], false);
+    let cloud = python_first(&value, "/lidar0/points");
+    assert_eq!((cloud["frame_id"].as_str(), cloud["point_stride"].as_u64()), (Some("lidar0"), Some(16)));
+    let fields: Vec<(&str, u64, u64)> = cloud["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["offset"].as_u64().unwrap(), f["type"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(fields, [("x", 0, 7), ("y", 4, 7), ("z", 8, 7), ("intensity", 12, 7)]);
+    let tracks = python_first(&value, "/tracks");
+    let entity = &tracks["entities"][0];
+    assert_eq!(entity["id"], "track-3");
+    assert_eq!(entity["cubes"][0]["size"]["x"].as_f64(), Some(4.2));
+    let v2x = python_first(&value, "/v2x/decoded");
+    let message: serde_json::Value = serde_json::from_str(v2x["message_json"].as_str().unwrap()).unwrap();
+    assert_eq!(message["speed_mps"].as_f64(), Some(5.0));
     let metadata_read: BTreeMap<String, String> =
         serde_json::from_value(value["metadata"]["pitsense.episode"].clone()).unwrap();
     assert_eq!(metadata_read, metadata().to_map());
@@ -332,8 +350,10 @@ fn run_ok(command: &mut Command) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// `rerun mcap convert` keeps every JSON message (its `raw` decoder, one row per message) and
-/// every channel's schema (its `schema` decoder): counts and schema names survive.
+/// `rerun mcap convert` turns the Foxglove channels into Rerun archetypes (the lidar's points
+/// as `Points3D` with the values written, the truck pose as `Transform3D`, the camera as
+/// `EncodedImage`) and each of pitsense's own protobuf channels into one row per message
+/// (its `protobuf` decoder); the schema decoder keeps every channel's schema.
 #[test]
 fn episode_converts_with_rerun_mcap_convert() {
     let dir = tempfile::tempdir().unwrap();
@@ -343,16 +363,56 @@ fn episode_converts_with_rerun_mcap_convert() {
     let rrd = dir.path().join("episode.rrd");
     run_ok(Command::new(rerun()).args(["mcap", "convert"]).arg(&path).arg("-o").arg(&rrd));
     run_ok(Command::new(rerun()).args(["rrd", "verify"]).arg(&rrd));
-    // `Chunk(..) with N rows (..) - /topic - data columns: [McapMessage:data]`
+    // `Chunk(..) with N rows (..) - /topic - data columns: [A:b C:d]`; the one-row chunks of
+    // the channel and schema descriptions (`McapChannel:...`) are left out.
     let print = run_ok(Command::new(rerun()).args(["rrd", "print"]).arg(&rrd));
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for line in print.lines().filter(|l| l.ends_with("data columns: [McapMessage:data]")) {
-        let rows: u64 = line.split(" with ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
+    let mut columns: BTreeMap<String, String> = BTreeMap::new();
+    for line in print.lines().filter(|l| l.starts_with("Chunk(") && !l.contains("[McapChannel:")) {
         let topic = line.split(" - ").nth(1).unwrap().to_owned();
-        *counts.entry(topic).or_insert(0) += rows;
+        if topic.starts_with("/__") {
+            continue;
+        }
+        let count: u64 = line.split(" with ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        *rows.entry(topic.clone()).or_insert(0) += count;
+        columns.insert(topic, line.split("data columns: ").nth(1).unwrap().to_owned());
     }
-    assert_eq!(counts, expected_counts(30));
+    assert_eq!(rows, expected_counts(30));
+    for (topic, archetype) in [
+        ("/lidar0/points", "Points3D:positions"),
+        ("/tf", "Transform3D:translation"),
+        ("/camera2/compressed", "EncodedImage:blob"),
+    ] {
+        assert!(columns[topic].contains(archetype), "{topic}: {}", columns[topic]);
+    }
+    for (topic, schema) in expected_schemas() {
+        if schema.starts_with("pitsense.") {
+            assert_eq!(columns[&topic], format!("[{schema}:message]"), "{topic}");
+        }
+    }
     assert!(print.contains("/__mcap_metadata - data columns: [pitsense.episode]"), "{print}");
+
+    // The points themselves: the first point of each frame as Rerun prints it (f32, shortest
+    // round-trip form) equals the one written.
+    let verbose = run_ok(Command::new(rerun()).args(["rrd", "print", "-vvv"]).arg(&rrd));
+    let printed_first_points: Vec<String> = verbose
+        .lines()
+        .filter(|line| line.contains("┆ [lidar0]"))
+        .filter_map(|line| line.split("┆ [[").last())
+        .map(|cell| cell.split(']').next().unwrap().to_owned())
+        .collect();
+    let (png, bsm) = shared_inputs();
+    let mut rng = Lcg(1);
+    let written_first_points: Vec<String> = (0..30)
+        .map(|frame| match &frame_messages(frame, 2000, &png, &bsm, &mut rng)[0] {
+            pitsense_cloud_link::EpisodeMessage::PointCloud(cloud) => {
+                let p = cloud.points[0];
+                format!("{:?}, {:?}, {:?}", p.x_m, p.y_m, p.z_m)
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(printed_first_points, written_first_points);
 
     // Schemas: the `schema` decoder alone, printed with its data.
     let schema_rrd = dir.path().join("schema.rrd");
@@ -379,8 +439,8 @@ fn episode_converts_with_rerun_mcap_convert() {
                 cells[index].trim_matches(|c| c == '[' || c == ']').to_owned()
             };
             schemas.insert(cell("McapChannel:topic"), cell("McapSchema:name"));
-            assert_eq!(cell("McapSchema:encoding"), "jsonschema");
-            assert_eq!(cell("McapChannel:message_encoding"), "json");
+            assert_eq!(cell("McapSchema:encoding"), "protobuf");
+            assert_eq!(cell("McapChannel:message_encoding"), "protobuf");
         }
     }
     assert_eq!(schemas, expected_schemas());

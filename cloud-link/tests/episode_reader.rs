@@ -127,28 +127,58 @@ fn a_torn_episode_is_refused_with_the_way_to_recover_it() {
     assert!(text.contains("notes.mcap") && text.contains("does not start with the MCAP magic"), "{text}");
 }
 
+/// Protobuf wire format by hand (protobuf.dev "Encoding"): a length-delimited field.
+fn field_bytes(out: &mut Vec<u8>, number: u8, bytes: &[u8]) {
+    out.push((number << 3) | 2);
+    let mut length = bytes.len();
+    while length >= 0x80 {
+        out.push((length as u8 & 0x7F) | 0x80);
+        length >>= 7;
+    }
+    out.push(length as u8);
+    out.extend_from_slice(bytes);
+}
+
+/// A `foxglove.PointCloud` (foxglove/PointCloud.proto: timestamp = 1, frame_id = 2,
+/// point_stride = 4 (fixed32), fields = 5, data = 6; PackedElementField: name = 1, offset = 2
+/// (fixed32), type = 3 (FLOAT32 = 7)) written byte by byte, not with the writer's encoder.
+fn hand_encoded_cloud(stamp_ns: u32, points: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    field_bytes(&mut out, 1, &[0x10, (stamp_ns & 0x7F) as u8 | 0x80, (stamp_ns >> 7) as u8]); // nsec (< 2^14)
+    field_bytes(&mut out, 2, b"lidar0");
+    out.push((4 << 3) | 5);
+    out.extend_from_slice(&16_u32.to_le_bytes());
+    for (name, offset) in [("x", 0_u32), ("y", 4), ("z", 8), ("intensity", 12)] {
+        let mut element = Vec::new();
+        field_bytes(&mut element, 1, name.as_bytes());
+        element.push((2 << 3) | 5);
+        element.extend_from_slice(&offset.to_le_bytes());
+        element.extend_from_slice(&[3 << 3, 7]);
+        field_bytes(&mut out, 5, &element);
+    }
+    field_bytes(&mut out, 6, points);
+    out
+}
+
 #[test]
 fn an_undecodable_message_is_named_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("episode.mcap");
     let mut writer = EpisodeWriter::create(&path, &metadata(), EpisodeWriterOptions::default()).unwrap();
-    let cloud = |stamp_ns: u64, data: &str| {
-        serde_json::json!({
-            "timestamp": {"sec": stamp_ns / 1_000_000_000, "nsec": stamp_ns % 1_000_000_000},
-            "frame_id": "lidar0", "point_stride": 16,
-            "pose": {"position": {"x": 0.0, "y": 0.0, "z": 0.0}, "orientation": {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0}},
-            "fields": [{"name": "x", "offset": 0, "type": 7}, {"name": "y", "offset": 4, "type": 7},
-                       {"name": "z", "offset": 8, "type": 7}, {"name": "intensity", "offset": 12, "type": 7}],
-            "data": data,
-        })
-    };
-    // One point (1.0, 2.0, 3.0, 0.5) as little-endian f32, in base64 (by hand: 0000803f
-    // 00000040 00004040 0000003f).
-    let one_point = "AACAPwAAAEAAAEBAAAAAPw==";
-    writer.write_json("/lidar0/points", POINT_CLOUD, 1_000, &cloud(1_000, one_point)).unwrap();
-    writer.write_json("/lidar0/points", POINT_CLOUD, 2_000, &cloud(2_000, "not base64!")).unwrap();
-    writer.write_json("/lidar0/points", POINT_CLOUD, 3_000, &cloud(3_000, "AACAPwAAAEA=")).unwrap();
-    writer.write_json("/lidar0/points", POINT_CLOUD, 4_000, &cloud(4_000, one_point)).unwrap();
+    // One point (1.0, 2.0, 3.0, 0.5) as little-endian f32 (by hand: 0000803f 00000040 00004040
+    // 0000003f).
+    let one_point = [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0, 0x3F];
+    let torn = hand_encoded_cloud(2_000, &one_point);
+    writer
+        .write_encoded("/lidar0/points", POINT_CLOUD, 1_000, &hand_encoded_cloud(1_000, &one_point))
+        .unwrap();
+    writer.write_encoded("/lidar0/points", POINT_CLOUD, 2_000, &torn[..torn.len() - 3]).unwrap();
+    writer
+        .write_encoded("/lidar0/points", POINT_CLOUD, 3_000, &hand_encoded_cloud(3_000, &one_point[..8]))
+        .unwrap();
+    writer
+        .write_encoded("/lidar0/points", POINT_CLOUD, 4_000, &hand_encoded_cloud(4_000, &one_point))
+        .unwrap();
     writer.finish().unwrap();
 
     let results: Vec<_> = EpisodeReader::open(&path).unwrap().collect();
@@ -161,13 +191,29 @@ fn an_undecodable_message_is_named_and_skipped() {
         let point = cloud.points[0];
         assert_eq!([point.x_m, point.y_m, point.z_m, point.intensity], [1.0, 2.0, 3.0, 0.5]);
     }
-    let bad_base64 = results[1].as_ref().unwrap_err().to_string();
-    assert!(
-        bad_base64.contains("/lidar0/points at 2000 ns") && bad_base64.contains("not base64"),
-        "{bad_base64}"
-    );
+    let torn = results[1].as_ref().unwrap_err().to_string();
+    assert!(torn.contains("/lidar0/points at 2000 ns") && torn.contains("not a PointCloud"), "{torn}");
     let partial_point = results[2].as_ref().unwrap_err().to_string();
     assert!(partial_point.contains("8 bytes of points is not a whole number"), "{partial_point}");
+}
+
+/// An episode recorded before the channels moved to protobuf (JSON messages,
+/// `tests/data/json_episode_v0.mcap`, written by the JSON writer from
+/// [`common::json_episode_v0_messages`]) still reads back: every input message equal.
+#[test]
+fn an_episode_recorded_in_json_still_reads_back() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/json_episode_v0.mcap");
+    let reader = EpisodeReader::open(&path).unwrap();
+    assert_eq!(reader.metadata().truck_id, "truck-07");
+    let topic = |message: &EpisodeMessage| message.encode()[0].0.clone();
+    let mut read: Vec<EpisodeMessage> = reader.map(|message| message.unwrap().message).collect();
+    read.sort_by_key(|message| (message.stamp_ns(), topic(message)));
+    let mut expected: Vec<EpisodeMessage> =
+        common::json_episode_v0_messages().into_iter().filter_map(as_read_back).collect();
+    expected.sort_by_key(|message| (message.stamp_ns(), topic(message)));
+    // 10 frames: cloud, 2D detections, ego, 2 CAN each; 2 images; 1 V2X datagram; the health report.
+    assert_eq!(read.len(), 10 * 5 + 2 + 1 + 1);
+    assert_eq!(read, expected);
 }
 
 /// Reads a whole (possibly damaged) episode; returns the messages read and the errors.

@@ -1182,17 +1182,19 @@ fn lidar_lost_keeps_tracks_from_the_camera_on_the_ground_and_v2x() {
     );
 }
 
-/// The value of `field` in every JSON message on `topic` of the MCAP file `path`, in log time
-/// order, as the `mcap` PyPI package (an independent reader) reads them.
+/// The value of `field` in every message on `topic` of the MCAP file `path`, in log time
+/// order, as the `mcap` and `mcap-protobuf-support` PyPI packages (an independent reader and
+/// protobuf decoder) read them.
 fn mcap_field(python: &std::ffi::OsStr, path: &Path, topic: &str, field: &str) -> serde_json::Value {
-    let script = r#"
+    let script = format!(
+        "{}{}",
+        pitsense_testkit::PYTHON_EPISODE_MESSAGES,
+        r#"
 import json, sys
-from mcap.reader import make_reader
-with open(sys.argv[1], "rb") as f:
-    messages = make_reader(f).iter_messages(topics=[sys.argv[2]])
-    print(json.dumps([json.loads(m.data)[sys.argv[3]] for _, _, m in messages]))
-"#;
-    let output = Command::new(python).arg("-c").arg(script).arg(path).args([topic, field]).output().unwrap();
+print(json.dumps([body[sys.argv[3]] for _, _, _, body in episode_messages(sys.argv[1], [sys.argv[2]])]))
+"#
+    );
+    let output = Command::new(python).arg("-c").arg(&script).arg(path).args([topic, field]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -346,8 +346,16 @@ fn a_recorder_trigger_writes_an_episode_with_every_frame_of_the_replay() {
     for message in mcap::MessageStream::new(&bytes).unwrap() {
         let message = message.unwrap();
         if message.channel.topic == "/camera2/compressed" {
-            let image: serde_json::Value = serde_json::from_slice(&message.data).unwrap();
-            image_formats.insert(image["format"].as_str().unwrap().to_owned());
+            let schema = message.channel.schema.as_ref().unwrap();
+            let decoded = pitsense_cloud_link::schemas::decode(
+                &schema.name,
+                &message.channel.message_encoding,
+                &message.data,
+            );
+            let Ok(Some(pitsense_cloud_link::EpisodeMessage::CompressedImage(image))) = decoded else {
+                panic!("{decoded:?}")
+            };
+            image_formats.insert(image.format);
         }
         *counts.entry(message.channel.topic.clone()).or_default() += 1;
     }

@@ -39,3 +39,44 @@ pub fn reference_python() -> PathBuf {
     };
     PathBuf::from(python)
 }
+
+/// Python source for [`reference_python`] defining `episode_messages(path, topics=None)`: the
+/// messages of an episode MCAP in log time order as `(topic, log_time_ns, schema_name, body)`,
+/// `body` a dict. Protobuf channels are decoded by the `mcap-protobuf-support` PyPI package from
+/// the descriptor set in the file (an independent decoder of what pitsense writes): every field
+/// by its proto name, unset scalars as their default, unset `optional` fields and sub-messages
+/// as `None`, 64-bit integers as ints, bytes as base64 text (the JSON convention older episodes
+/// used). JSON channels (episodes recorded before protobuf) are parsed with `json`. Put it at
+/// the top of a script.
+pub const PYTHON_EPISODE_MESSAGES: &str = r#"
+import base64 as _base64, json as _json
+from mcap.reader import make_reader as _make_reader
+from mcap.decoder import DecoderFactory as _Factory
+from mcap_protobuf.decoder import DecoderFactory as _DecoderFactory
+
+class _JsonFactory(_Factory):
+    def decoder_for(self, message_encoding, schema):
+        return (lambda data: _json.loads(data)) if message_encoding == "json" else None
+
+def _field_value(message, field):
+    value = getattr(message, field.name)
+    repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
+    if repeated:
+        return [_as_dict(v) if field.message_type else _scalar(v) for v in value]
+    if field.has_presence and not message.HasField(field.name):
+        return None
+    return _as_dict(value) if field.message_type else _scalar(value)
+
+def _scalar(value):
+    return _base64.b64encode(value).decode() if isinstance(value, bytes) else value
+
+def _as_dict(message):
+    return {field.name: _field_value(message, field) for field in message.DESCRIPTOR.fields}
+
+def episode_messages(path, topics=None):
+    with open(path, "rb") as f:
+        reader = _make_reader(f, decoder_factories=[_DecoderFactory(), _JsonFactory()])
+        for schema, channel, message, decoded in reader.iter_decoded_messages(topics=topics, log_time_order=True):
+            body = decoded if channel.message_encoding == "json" else _as_dict(decoded)
+            yield channel.topic, message.log_time, schema.name if schema else "", body
+"#;

@@ -190,3 +190,33 @@ pub fn write_test_episode(dir: &Path, name: &str, seed: u64, frames: u64, points
     writer.finish().expect("finish");
     path
 }
+
+/// The messages of `tests/data/json_episode_v0.mcap`, an episode written by the JSON writer
+/// pitsense used before its channels moved to protobuf (kept to test that old episodes still
+/// read): frames `0..10` of [`frame_messages`] with 20 points, synthetic image and V2X bytes
+/// (no shared data in the repository), and one health report after the last frame.
+pub fn json_episode_v0_messages() -> Vec<EpisodeMessage> {
+    let mut rng = Lcg(5);
+    let image = b"\x89PNG\r\n\x1a\nsynthetic image bytes".to_vec();
+    let uper = vec![0x00, 0x14, 0x25, 0x03, 0x97, 0x5c, 0x80, 0x00];
+    let mut messages: Vec<EpisodeMessage> =
+        (0..10).flat_map(|frame| frame_messages(frame, 20, &image, &uper, &mut rng)).collect();
+    let input = |status, rate_hz, age_ms| pitsense_types::InputHealth {
+        status,
+        rate_hz,
+        age_ms,
+        stamp_offset_ms: None,
+    };
+    messages.push(EpisodeMessage::Health(pitsense_types::HealthReport {
+        stamp_ns: START_NS + 10 * FRAME_NS,
+        mode: pitsense_types::DegradedMode::V2xLost,
+        reason: "v2x: stale".into(),
+        inputs: std::collections::BTreeMap::from([
+            ("lidar0".to_owned(), input(pitsense_types::InputStatus::Ok, 10.0, Some(12.5))),
+            ("v2x".to_owned(), input(pitsense_types::InputStatus::Stale, 0.0, None)),
+        ]),
+        late_frames: 2,
+        dropped: std::collections::BTreeMap::from([("lidar->fusion".to_owned(), 1)]),
+    }));
+    messages
+}
