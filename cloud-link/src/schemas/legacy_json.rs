@@ -4,10 +4,10 @@
 //! `cloud-link/tests/data/json_episode_v0.mcap` is such an episode; the tests read it back.
 
 use base64::Engine as _;
-use pitsense_types::{BoxPx, Detection2d, EgoState, FrameId, Header, PointCloud};
+use pitsense_types::{EgoState, FrameId, Header, PointCloud};
 use serde::Deserialize;
 
-use super::{self as schemas, TrackEntity, frame, site_from_truck, unpack_points};
+use super::{self as schemas, TrackEntity, detections_2d_message, frame, site_from_truck, unpack_points};
 use crate::episode::{CanFrame, CompressedImage, EpisodeMessage, RecordedEgo, V2xRaw};
 
 /// `{"sec", "nsec"}`.
@@ -59,25 +59,6 @@ struct CompressedImageJson {
     frame_id: String,
     data: String,
     format: String,
-}
-
-#[derive(Deserialize)]
-struct Detection2dJson {
-    x1_px: f32,
-    y1_px: f32,
-    x2_px: f32,
-    y2_px: f32,
-    class_index: u32,
-    class_label: String,
-    score: f32,
-}
-
-#[derive(Deserialize)]
-struct Detections2dJson {
-    stamp_ns: u64,
-    frame_id: String,
-    seq: u64,
-    detections: Vec<Detection2dJson>,
 }
 
 #[derive(Deserialize)]
@@ -152,24 +133,7 @@ pub fn decode(schema_name: &str, data: &[u8]) -> Result<Option<EpisodeMessage>, 
             })
         }
         name if name == schemas::DETECTIONS_2D.name => {
-            let detections: Detections2dJson = json(data)?;
-            let header = Header {
-                stamp_ns: detections.stamp_ns,
-                frame: frame(&detections.frame_id)?,
-                seq: detections.seq,
-            };
-            let detections = detections
-                .detections
-                .into_iter()
-                .map(|d| Detection2d {
-                    header,
-                    box_px: BoxPx { x1: d.x1_px, y1: d.y1_px, x2: d.x2_px, y2: d.y2_px },
-                    class_index: d.class_index,
-                    class_label: d.class_label,
-                    score: d.score,
-                })
-                .collect();
-            EpisodeMessage::Detections2d { header, detections }
+            detections_2d_message(json::<schemas::proto::Detections2d>(data)?)?
         }
         name if name == schemas::V2X_RAW.name => {
             let raw: V2xRawJson = json(data)?;

@@ -502,23 +502,7 @@ fn decode_protobuf(schema_name: &str, data: &[u8]) -> Result<Option<EpisodeMessa
                 data: image.data.to_vec(),
             })
         }
-        name if name == DETECTIONS_2D.name => {
-            let message: proto::Detections2d = protobuf(data)?;
-            let header =
-                Header { stamp_ns: message.stamp_ns, frame: frame(&message.frame_id)?, seq: message.seq };
-            let detections = message
-                .detections
-                .into_iter()
-                .map(|d| Detection2d {
-                    header,
-                    box_px: BoxPx { x1: d.x1_px, y1: d.y1_px, x2: d.x2_px, y2: d.y2_px },
-                    class_index: d.class_index,
-                    class_label: d.class_label,
-                    score: d.score,
-                })
-                .collect();
-            EpisodeMessage::Detections2d { header, detections }
-        }
+        name if name == DETECTIONS_2D.name => detections_2d_message(protobuf(data)?)?,
         name if name == V2X_RAW.name => {
             let raw: proto::V2xRaw = protobuf(data)?;
             EpisodeMessage::V2xRaw(V2xRaw { stamp_ns: raw.stamp_ns, source: raw.source, data: raw.data })
@@ -573,6 +557,27 @@ fn decode_protobuf(schema_name: &str, data: &[u8]) -> Result<Option<EpisodeMessa
         _ => return Ok(None),
     };
     Ok(Some(message))
+}
+
+/// The [`EpisodeMessage::Detections2d`] of a decoded `pitsense.Detections2d` (protobuf, or the
+/// JSON of older episodes).
+///
+/// # Errors
+/// Its frame name does not parse.
+pub(crate) fn detections_2d_message(message: proto::Detections2d) -> Result<EpisodeMessage, String> {
+    let header = Header { stamp_ns: message.stamp_ns, frame: frame(&message.frame_id)?, seq: message.seq };
+    let detections = message
+        .detections
+        .into_iter()
+        .map(|d| Detection2d {
+            header,
+            box_px: BoxPx { x1: d.x1_px, y1: d.y1_px, x2: d.x2_px, y2: d.y2_px },
+            class_index: d.class_index,
+            class_label: d.class_label,
+            score: d.score,
+        })
+        .collect();
+    Ok(EpisodeMessage::Detections2d { header, detections })
 }
 
 /// One track as recorded in one `/tracks` message ([`tracks`] writes them).

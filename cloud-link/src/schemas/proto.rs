@@ -42,7 +42,7 @@ use prost_types::{
 };
 
 /// One camera detection, pixels in the image (`pitsense.Detection2d`).
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Deserialize)]
 pub struct Detection2d {
     /// Left edge, px.
     #[prost(float, tag = "1")]
@@ -67,8 +67,9 @@ pub struct Detection2d {
     pub score: f32,
 }
 
-/// The camera detector's boxes for one image (`pitsense.Detections2d`).
-#[derive(Clone, PartialEq, prost::Message)]
+/// The camera detector's boxes for one image (`pitsense.Detections2d`). Also the JSON form of
+/// episodes recorded before protobuf (same field names), hence `Deserialize`.
+#[derive(Clone, PartialEq, prost::Message, serde::Deserialize)]
 pub struct Detections2d {
     /// Capture time of the image, ns.
     #[prost(uint64, tag = "1")]
